@@ -1,0 +1,47 @@
+#include "comm/mpi_runtime.hpp"
+
+#include <cstdio>
+
+#include "comm/mpi_check.hpp"
+
+namespace flexcp::comm {
+
+std::string mpi_error_string(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) return "MPI error " + std::to_string(code);
+  return std::string(text, static_cast<std::size_t>(length));
+}
+
+MpiRuntime::MpiRuntime(int& argc, char**& argv) {
+  int provided = 0;
+  // FUNNELED: only the main thread calls MPI; Kokkos host threads (if any) never do.
+  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    std::fprintf(stderr, "flexcp: MPI_Init_thread failed\n");
+    std::exit(1);
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  set_error_rank(rank_);
+}
+
+MpiRuntime::~MpiRuntime() { MPI_Finalize(); }
+
+void MpiRuntime::abort_all(int exit_code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::_Exit(exit_code);  // MPI_Abort does not return; this keeps [[noreturn]] honest
+}
+
+std::string MpiRuntime::library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  std::string version(text, static_cast<std::size_t>(length));
+  if (auto newline = version.find_first_of("\n,"); newline != std::string::npos) version.resize(newline);
+  return version;
+}
+
+}  // namespace flexcp::comm

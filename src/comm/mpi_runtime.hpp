@@ -1,0 +1,33 @@
+#pragma once
+// MPI lifetime as an object: initialised in the constructor, finalised in the destructor, so
+// every exit path that unwinds finalises. A rank that fails while others may be inside a
+// collective must not unwind into MPI_Finalize (that would hang them): it calls abort_all().
+#include <mpi.h>
+
+#include <string>
+
+namespace flexcp::comm {
+
+class MpiRuntime {
+ public:
+  MpiRuntime(int& argc, char**& argv);
+  ~MpiRuntime();
+  MpiRuntime(const MpiRuntime&) = delete;
+  MpiRuntime& operator=(const MpiRuntime&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  MPI_Comm world() const { return MPI_COMM_WORLD; }
+
+  // Tells every rank to stop (MPI_Abort on the world): the only safe exit when one rank fails
+  // alone. Never returns.
+  [[noreturn]] static void abort_all(int exit_code);
+
+  static std::string library_version();
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+}  // namespace flexcp::comm

@@ -1,0 +1,20 @@
+#pragma once
+// The subcommands of the flexcp executable. Each is collective over MPI_COMM_WORLD and returns
+// the process exit code (0 success, 1 runtime failure or failed check, 2 usage/configuration).
+#include <string>
+#include <vector>
+
+namespace flexcp {
+
+struct RunOptions {
+  std::string input;
+  std::string output;                  // --out, overrides run.output
+  std::vector<std::string> overrides;  // --set key=value
+  bool force = false;
+  std::string command_line;
+};
+
+int run_command(const RunOptions& options);
+int info_command();
+
+}  // namespace flexcp

@@ -1,0 +1,35 @@
+#pragma once
+// Wall-clock and per-thread CPU-time stopwatches. Thread CPU time is the "busy" time of a rank:
+// it stays meaningful when more ranks than cores share a machine, where wall time does not.
+#include <chrono>
+#include <ctime>
+
+namespace flexcp {
+
+class WallTimer {
+ public:
+  WallTimer() : start_(std::chrono::steady_clock::now()) {}
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+class ThreadCpuTimer {
+ public:
+  ThreadCpuTimer() : start_(thread_cpu_seconds()) {}
+  double seconds() const { return thread_cpu_seconds() - start_; }
+
+ private:
+  double start_;
+};
+
+}  // namespace flexcp

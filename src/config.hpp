@@ -1,0 +1,59 @@
+#pragma once
+// The resolved input of `flexcp run`: what docs/inputs.md documents, after --set overrides.
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "attn/tensor.hpp"
+
+namespace flexcp {
+
+struct ModelConfig {
+  std::string name = "unnamed";
+  std::int64_t layers = 1;
+  std::int64_t hidden_size = 0;
+  attn::HeadLayout heads;
+};
+
+struct BatchConfig {
+  std::string dataset;                    // as written in the input (relative to the input file)
+  std::vector<std::int64_t> lengths;      // explicit batch, when given instead of a dataset
+  std::vector<std::int64_t> samples;      // the dataset's document lengths (loaded by rank 0)
+  std::int64_t tokens_per_batch = 0;
+  std::uint64_t seed = 1;
+  bool uses_dataset() const { return !dataset.empty(); }
+};
+
+struct RunSettings {
+  std::vector<std::string> strategies;
+  std::int64_t steps = 1;
+  std::int64_t warmup_steps = 1;
+  std::string output;
+  bool check = true;
+  double check_tolerance = 1e-4;
+};
+
+struct Config {
+  ModelConfig model;
+  BatchConfig batch;
+  RunSettings run;
+  std::string resolved_toml;  // the input after overrides, as every rank agreed on it
+};
+
+// Strategy names `flexcp run` can execute.
+const std::vector<std::string>& known_strategies();
+
+// Builds and validates a Config from a parsed input. `source` names the input in errors;
+// `input_dir` resolves batch.dataset; with `load_dataset` false the dataset is not read (ranks
+// other than 0 receive its samples by broadcast). `world_size` checks that every rank gets work.
+Config config_from_table(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
+                         bool load_dataset, int world_size);
+
+// Applies one `--set key=value` override to `root`. The value is TOML (`run.steps=2`,
+// `batch.lengths=[4,8]`); a value that is not valid TOML is taken as a string (`run.output=x.h5`).
+void apply_override(toml::table& root, const std::string& assignment);
+
+}  // namespace flexcp

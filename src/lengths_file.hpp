@@ -1,0 +1,13 @@
+#pragma once
+// Document-length files (inputs/datasets/*.txt): one positive integer per line; '#' starts a
+// comment; blank lines are ignored. The header comments say where the lengths come from.
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace flexcp {
+
+// Throws ConfigError naming the file and line of the first bad entry, or the missing file.
+std::vector<std::int64_t> read_lengths_file(const std::filesystem::path& path);
+
+}  // namespace flexcp

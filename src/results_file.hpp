@@ -1,0 +1,32 @@
+#pragma once
+// The results file of `flexcp run` (schema in docs/results-schema.md). Rank 0 writes it with
+// serial HDF5 to a temporary name beside the target and renames it when complete, so a reader
+// never sees half a file and a crash leaves the previous result intact.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "step_metrics.hpp"
+
+namespace flexcp {
+
+inline constexpr int kResultsSchemaVersion = 1;
+
+struct RunMetadata {
+  std::string command_line;
+  std::string config_toml;
+  std::string created_utc;
+  int nranks = 1;
+  int nnodes = 1;
+  int emulated_ranks_per_node = 0;
+  std::vector<int> node_of_rank;
+  std::vector<int> local_rank;
+};
+
+// Throws ConfigError when `path` exists and `force` is false, or its directory is missing.
+void check_output_path(const std::filesystem::path& path, bool force);
+
+void write_results_file(const std::filesystem::path& path, const RunMetadata& meta,
+                        const std::vector<StrategyResult>& results, bool force);
+
+}  // namespace flexcp

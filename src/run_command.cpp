@@ -1,0 +1,139 @@
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "collective_guard.hpp"
+#include "commands.hpp"
+#include "comm/launch_check.hpp"
+#include "comm/mpi_transport.hpp"
+#include "comm/topology.hpp"
+#include "config.hpp"
+#include "report.hpp"
+#include "results_file.hpp"
+#include "ring_step.hpp"
+#include "sched/batch_sampler.hpp"
+
+namespace flexcp {
+namespace {
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+// Rank 0 reads and validates the input; every rank then builds the same Config from the
+// resolved text and rank 0's dataset samples, so no other rank touches the file system.
+Config load_config_everywhere(const RunOptions& options, MPI_Comm world, int rank, int size) {
+  std::string resolved;
+  std::vector<std::int64_t> samples;
+  all_or_none(world, [&] {
+    if (rank != 0) return;
+    toml::table root;
+    try {
+      root = toml::parse_file(options.input);
+    } catch (const toml::parse_error& e) {
+      const auto& where = e.source().begin;
+      if (!std::filesystem::exists(options.input))
+        throw ConfigError("input file '" + options.input + "' does not exist");
+      throw ConfigError(options.input + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
+                        ": invalid TOML: " + std::string(e.description()));
+    }
+    for (const auto& assignment : options.overrides) apply_override(root, assignment);
+    if (!options.output.empty()) apply_override(root, "run.output=" + options.output);
+    const auto input_dir = std::filesystem::path(options.input).parent_path();
+    Config config = config_from_table(root, options.input, input_dir, true, size);
+    check_output_path(config.run.output, options.force);
+    resolved = config.resolved_toml;
+    samples = config.batch.samples;
+  });
+  comm::broadcast(world, resolved);
+  comm::broadcast(world, samples);
+  Config config = config_from_table(toml::parse(resolved), "resolved input", {}, false, size);
+  config.batch.samples = std::move(samples);
+  return config;
+}
+
+sched::Batch batch_for_step(const Config& c, std::uint64_t step) {
+  if (!c.batch.uses_dataset()) return sched::Batch{c.batch.lengths};
+  return sched::BatchSampler(c.batch.samples, c.batch.tokens_per_batch, c.batch.seed).batch(step);
+}
+
+std::int64_t longest(const sched::Batch& b) {
+  std::int64_t m = 0;
+  for (auto l : b.doc_lengths) m = std::max(m, l);
+  return m;
+}
+
+StrategyResult run_strategy(const std::string& name, const Config& config, comm::Transport& transport,
+                            MPI_Comm world, int rank) {
+  StrategyResult result;
+  result.name = name;
+  result.description = "Megatron-LM CP ring over all " + std::to_string(transport.size()) +
+                       " ranks, every document zigzag-split in 2P chunks, KV ring overlapped with compute";
+  const auto total = config.run.warmup_steps + config.run.steps;
+  for (std::int64_t step = 0; step < total; ++step) {
+    const auto batch = batch_for_step(config, static_cast<std::uint64_t>(step));
+    const auto activation_seed = sched::splitmix64(config.batch.seed ^ (0xac71ULL << 32) ^ static_cast<std::uint64_t>(step));
+    const bool measured = step >= config.run.warmup_steps;
+    const bool check = config.run.check && step == config.run.warmup_steps;
+    auto outcome = run_ring_step(config, transport, world, batch, activation_seed, check, step);
+    const auto packed = outcome.metrics.pack();
+    const auto all = comm::gather_to_root(world, std::vector<double>(packed.begin(), packed.end()));
+    if (outcome.check) result.check = *outcome.check;
+    if (!measured || rank != 0) continue;
+    StepRecord record{step, batch.total_tokens(), static_cast<std::int64_t>(batch.doc_lengths.size()), longest(batch), {}};
+    for (std::size_t r = 0; r < all.size(); r += RankStepMetrics::kFields)
+      record.ranks.push_back(RankStepMetrics::unpack(all.data() + r));
+    result.steps.push_back(std::move(record));
+  }
+  return result;
+}
+}  // namespace
+
+int run_command(const RunOptions& options) {
+  MPI_Comm world = MPI_COMM_WORLD;
+  int rank = 0, size = 1;
+  MPI_Comm_rank(world, &rank);
+  MPI_Comm_size(world, &size);
+
+  all_or_none(world, [&] {
+    if (auto problem = comm::slurm_world_size_problem(size, std::getenv("SLURM_NTASKS"))) throw ConfigError(*problem);
+    comm::parse_ranks_per_node(std::getenv(comm::kRanksPerNodeVariable));
+  });
+  const auto topology = comm::discover_topology(world);
+  const Config config = load_config_everywhere(options, world, rank, size);
+  if (rank == 0) {
+    print_header(stdout, config, topology);
+    std::fflush(stdout);
+  }
+
+  comm::MpiTransport transport(world);
+  std::vector<StrategyResult> results;
+  for (const auto& name : config.run.strategies) {
+    results.push_back(run_strategy(name, config, transport, world, rank));
+    if (rank == 0) {
+      print_strategy_table(stdout, results.back());
+      std::fflush(stdout);
+    }
+  }
+
+  all_or_none(world, [&] {
+    if (rank != 0) return;
+    RunMetadata meta{options.command_line, config.resolved_toml, utc_now(), size, topology.nodes,
+                     topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank};
+    write_results_file(config.run.output, meta, results, options.force);
+    print_footer(stdout, results, topology, config.run.output);
+    std::fflush(stdout);
+  });
+
+  for (const auto& r : results)
+    if (r.check.ran && !r.check.passed) return static_cast<int>(ExitCode::failure);
+  return static_cast<int>(ExitCode::success);
+}
+
+}  // namespace flexcp
