@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""End-to-end tests of the flexcp executable under mpirun: bad input, exit codes, results files.
+
+Usage: cli_cases.py FLEXCP_BINARY CASE   (ctest runs one case per test; `list` prints them)
+Each case runs flexcp with a timeout, so a rank left hanging fails the test instead of CI.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+FLEXCP = None
+TIMEOUT_S = 60
+
+VALID = """
+[model]
+name = "cli-test"
+q_heads = 4
+kv_heads = 2
+head_dim = 8
+[batch]
+lengths = [1, 5, 40, 3, 77, 2]
+[run]
+steps = 2
+warmup_steps = 1
+"""
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def mpirun(np, args, env_extra=None, cwd=None):
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env.update(env_extra or {})
+    cmd = ["mpirun", "-np", str(np), "--oversubscribe", FLEXCP] + args
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=env, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"timed out after {TIMEOUT_S}s (a rank hung?): {' '.join(cmd)}")
+    return p
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def write(dirname, name, text):
+    path = os.path.join(dirname, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def expect_config_error(text, fragments, np=3, extra_args=(), env=None, files=None):
+    """Runs a bad input: exit 2, every fragment in stderr, no results file left behind."""
+    with tempfile.TemporaryDirectory() as d:
+        for name, content in (files or {}).items():
+            write(d, name, content)
+        inp = write(d, "in.toml", text)
+        out = os.path.join(d, "out.h5")
+        p = mpirun(np, ["run", inp, "--out", out] + list(extra_args), env)
+        check(p.returncode == 2, f"exit {p.returncode}, expected 2\nstdout:{p.stdout}\nstderr:{p.stderr}")
+        for f in fragments:
+            check(f in p.stderr, f"stderr lacks {f!r}:\n{p.stderr}")
+        check(p.stderr.count("flexcp: error:") == 1, f"error printed more than once:\n{p.stderr}")
+        leftovers = [n for n in os.listdir(d) if n.startswith("out.h5")]
+        check(not leftovers, f"output left behind: {leftovers}")
+
+
+@case
+def bad_unknown_key():
+    expect_config_error(VALID.replace("steps = 2", "stepz = 2"), ["run.stepz", "steps"])
+
+
+@case
+def bad_wrong_type():
+    expect_config_error(VALID.replace("head_dim = 8", 'head_dim = "eight"'), ["model.head_dim", "integer"])
+
+
+@case
+def bad_missing_dataset():
+    expect_config_error(VALID.replace("lengths = [1, 5, 40, 3, 77, 2]",
+                                      'dataset = "datasets/none.txt"\ntokens_per_batch = 100'), ["datasets/none.txt"])
+
+
+@case
+def bad_zero_length():
+    expect_config_error(VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", "lengths = [4, 0]"), ["batch.lengths", "element 1"])
+
+
+@case
+def bad_negative_length_in_dataset():
+    expect_config_error(VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", 'dataset = "d.txt"\ntokens_per_batch = 50'),
+                        ["d.txt:3:", "-7"], files={"d.txt": "# lengths\n5\n-7\n"})
+
+
+@case
+def bad_heads_not_multiple():
+    expect_config_error(VALID.replace("kv_heads = 2", "kv_heads = 3"), ["model.kv_heads", "multiple"])
+
+
+@case
+def bad_more_ranks_than_tokens():
+    expect_config_error(VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", "lengths = [2]"), ["2 tokens", "3 ranks"])
+
+
+@case
+def bad_output_directory_missing():
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        p = mpirun(3, ["run", inp, "--out", os.path.join(d, "missing", "out.h5")])
+        check(p.returncode == 2 and "does not exist" in p.stderr, f"exit {p.returncode}: {p.stderr}")
+        check(not os.path.exists(os.path.join(d, "missing")), "directory was created")
+
+
+@case
+def bad_invalid_toml():
+    expect_config_error(VALID + "\n[run\n", ["in.toml:", "invalid TOML"])
+
+
+@case
+def bad_missing_input_file():
+    p = mpirun(2, ["run", "/nonexistent/flexcp-input.toml", "--out", "/tmp/x.h5"])
+    check(p.returncode == 2 and "does not exist" in p.stderr, f"exit {p.returncode}: {p.stderr}")
+
+
+@case
+def bad_set_override():
+    expect_config_error(VALID, ["--set", "key=value"], extra_args=["--set", "nonsense"])
+
+
+@case
+def bad_ranks_per_node_variable():
+    expect_config_error(VALID, ["FLEXCP_RANKS_PER_NODE", "positive integer"], env={"FLEXCP_RANKS_PER_NODE": "zero"})
+
+
+@case
+def bad_slurm_task_count():
+    expect_config_error(VALID, ["SLURM_NTASKS is 7"], env={"SLURM_NTASKS": "7"})
+
+
+@case
+def bad_usage():
+    for args in ([], ["frobnicate"], ["run"], ["run", "x.toml", "--bogus"]):
+        p = mpirun(2, args)
+        check(p.returncode == 2, f"{args}: exit {p.returncode}: {p.stderr}")
+    p = mpirun(1, ["run", "--help"])
+    check(p.returncode == 0 and "--force" in p.stdout, f"help: exit {p.returncode}: {p.stdout}")
+
+
+@case
+def existing_output_needs_force():
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        out = write(d, "out.h5", "precious")
+        p = mpirun(2, ["run", inp, "--out", out])
+        check(p.returncode == 2 and "--force" in p.stderr, f"exit {p.returncode}: {p.stderr}")
+        check(open(out).read() == "precious", "existing file was touched")
+        p = mpirun(2, ["run", inp, "--out", out, "--force"])
+        check(p.returncode == 0, f"--force: exit {p.returncode}: {p.stderr}")
+        check(open(out, "rb").read(8) == b"\x89HDF\r\n\x1a\n", "not replaced by an HDF5 file")
+
+
+@case
+def results_file_schema():
+    import h5py
+    import numpy as np
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        out = os.path.join(d, "r.h5")
+        p = mpirun(4, ["run", inp, "--out", out, "--set", "run.steps=3"], {"FLEXCP_RANKS_PER_NODE": "3"})
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        check("flexcp-summary strategy=megatron-cp-ring ranks=4 nodes=2" in p.stdout, p.stdout)
+        check("PASS" in p.stdout, p.stdout)
+        with h5py.File(out, "r") as f:
+            a = f.attrs
+            check(a["schema_version"] == 1, "schema_version")
+            for key in ("flexcp_version", "git_sha", "command_line", "config_toml", "created_utc"):
+                check(isinstance(a[key], str) and a[key], f"attribute {key}")
+            check("steps = 3" in a["config_toml"], "config_toml is the resolved input")
+            check(a["nranks"] == 4 and a["nnodes"] == 2, "nranks/nnodes")
+            check(list(f["topology/node_of_rank"][()]) == [0, 0, 0, 1], "node_of_rank")
+            check(list(f["topology/local_rank"][()]) == [0, 1, 2, 0], "local_rank")
+            g = f["runs/megatron-cp-ring"]
+            for name in ("step_time_s", "tokens", "tokens_per_s"):
+                check(g[name].shape == (3,), f"{name} shape {g[name].shape}")
+            for name in ("compute_s", "busy_s", "kv_bytes_sent", "comm_wait_s", "plan_s"):
+                check(g[name].shape == (3, 4), f"{name} shape {g[name].shape}")
+            for name, ds in g.items():
+                if isinstance(ds, h5py.Dataset):
+                    check("units" in ds.attrs, f"{name} has no units")
+            check(np.all(g["tokens"][()] == 128), "tokens per step")
+            check(np.allclose(g["tokens_per_s"][()], g["tokens"][()] / g["step_time_s"][()]), "tokens_per_s")
+            check(np.all(g["step_time_s"][()] >= g["rank_step_s"][()].max(axis=1) - 1e-12), "step time is the max")
+            check(np.all(g["busy_s"][()] > 0), "busy time measured")
+            # Ring schedule: each rank's shard crosses 3 links (fwd KV, bwd KV, dKV) P-1, P-1, P times.
+            kv_bytes_all = 2 * 128 * 2 * 8 * 4
+            check(np.allclose(g["kv_bytes_sent"][()].sum(axis=1), kv_bytes_all * (3 + 3 + 4)), "bytes")
+            c = g["check"].attrs
+            check(c["ran"] == 1 and c["passed"] == 1 and c["error_dk"] < 1e-4, "check attributes")
+
+
+@case
+def info_prints_versions_and_topology():
+    p = mpirun(3, ["info"], {"FLEXCP_RANKS_PER_NODE": "2"})
+    check(p.returncode == 0, p.stderr)
+    for fragment in ("# flexcp", "Open MPI", "HDF5", "Kokkos", "3 ranks on 2 node(s)"):
+        check(fragment in p.stdout, f"info lacks {fragment!r}:\n{p.stdout}")
+
+
+def main():
+    global FLEXCP
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    FLEXCP, name = sys.argv[1], sys.argv[2]
+    if name == "list":
+        print("\n".join(CASES))
+        return
+    CASES[name]()
+    print(f"{name}: passed")
+
+
+if __name__ == "__main__":
+    main()
