@@ -14,7 +14,19 @@ struct RunOptions {
   std::string command_line;
 };
 
+struct PlanOptions {
+  std::string input;
+  std::string output;                  // --out, overrides plan.output
+  std::vector<std::string> overrides;  // --set key=value
+  std::string lengths;                 // --lengths FILE: batches drawn from this length file
+  int nodes = 0, ranks_per_node = 0, batches = 0;  // 0: from the input
+  bool extreme = false;
+  bool force = false;
+  std::string command_line;
+};
+
 int run_command(const RunOptions& options);
+int plan_command(const PlanOptions& options);
 int info_command();
 
 }  // namespace flexcp

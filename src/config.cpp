@@ -5,12 +5,19 @@
 
 #include "common/error.hpp"
 #include "lengths_file.hpp"
+#include "hardware_config.hpp"
 #include "toml_reader.hpp"
 
 namespace flexcp {
 
 const std::vector<std::string>& known_strategies() {
   static const std::vector<std::string> names{"megatron-cp-ring"};
+  return names;
+}
+
+const std::vector<std::string>& plannable_strategies() {
+  static const std::vector<std::string> names{"flexcp", "flexsp", "megatron-cp", "megatron-cp-allgather", "ulysses",
+                                              "bound"};
   return names;
 }
 
@@ -24,18 +31,53 @@ std::string joined(const std::vector<std::string>& items) {
 ModelConfig read_model(const toml::table& root, const std::string& source) {
   TableReader in(root["model"].as_table(), "model", source);
   ModelConfig m;
-  m.name = in.string("name").value_or("unnamed");
-  m.layers = in.integer("layers", 1).value_or(1);
+  auto& shape = m.shape;
+  shape.name = in.string("name").value_or("unnamed");
+  shape.layers = static_cast<int>(in.integer("layers", 1).value_or(1));
   m.heads.q_heads = static_cast<int>(in.required(in.integer("q_heads", 1), "q_heads", "query heads, an integer >= 1"));
   m.heads.kv_heads =
       static_cast<int>(in.required(in.integer("kv_heads", 1), "kv_heads", "key/value heads, an integer >= 1 dividing q_heads"));
   m.heads.head_dim = static_cast<int>(in.required(in.integer("head_dim", 1), "head_dim", "head dimension, an integer >= 1"));
-  m.hidden_size = in.integer("hidden_size", 1).value_or(std::int64_t{m.heads.q_heads} * m.heads.head_dim);
   if (m.heads.q_heads % m.heads.kv_heads != 0)
     in.fail("kv_heads", "value " + std::to_string(m.heads.kv_heads) + " is not allowed: q_heads (" +
                             std::to_string(m.heads.q_heads) + ") must be a multiple of kv_heads (grouped-query attention)");
+  shape.q_heads = m.heads.q_heads;
+  shape.kv_heads = m.heads.kv_heads;
+  shape.head_dim = m.heads.head_dim;
+  shape.hidden = in.integer("hidden_size", 1).value_or(std::int64_t{m.heads.q_heads} * m.heads.head_dim);
+  shape.ffn_hidden = in.integer("ffn_hidden", 1).value_or(4 * shape.hidden);
+  shape.vocab = in.integer("vocab_size", 0).value_or(0);
+  shape.activation_bytes_per_token = in.number("activation_bytes_per_token", 0.0).value_or(0.0);
+  shape.state_bytes_per_param = in.number("state_bytes_per_param", 0.0).value_or(16.0);
   in.finish();
   return m;
+}
+
+sched::Cluster read_cluster(const toml::table& root, const std::string& source) {
+  TableReader in(root["cluster"].as_table(), "cluster", source);
+  sched::Cluster c;
+  c.nodes = static_cast<int>(in.integer("nodes", 1).value_or(1));
+  c.ranks_per_node = static_cast<int>(in.integer("ranks_per_node", 1).value_or(8));
+  if (in.has("hardware")) in.string("hardware");  // already resolved into [hardware] by rank 0
+  in.finish();
+  return c;
+}
+
+PlanSettings read_plan(const toml::table& root, const std::string& source) {
+  TableReader in(root["plan"].as_table(), "plan", source);
+  PlanSettings p;
+  p.strategies = in.strings("strategies").value_or(plannable_strategies());
+  for (const auto& name : p.strategies)
+    if (std::find(plannable_strategies().begin(), plannable_strategies().end(), name) == plannable_strategies().end())
+      in.fail("strategies", "unknown strategy \"" + name + "\"; allowed: " + joined(plannable_strategies()));
+  p.batches = in.integer("batches", 1).value_or(10);
+  p.extreme = in.boolean("extreme").value_or(false);
+  for (auto d : in.integers("megatron_degrees", 1).value_or(std::vector<std::int64_t>{}))
+    p.megatron_degrees.push_back(static_cast<int>(d));
+  p.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
+  p.output = in.string("output").value_or("");
+  in.finish();
+  return p;
 }
 
 BatchConfig read_batch(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
@@ -85,13 +127,17 @@ RunSettings read_run(const toml::table& root, const std::string& source) {
 
 Config config_from_table(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
                          bool load_dataset, int world_size) {
-  check_top_level(root, {"model", "batch", "run"}, source);
+  check_top_level(root, {"model", "batch", "run", "cluster", "hardware", "plan"}, source);
   if (!root.contains("model")) throw ConfigError(source + ": missing section [model]");
   if (!root.contains("batch")) throw ConfigError(source + ": missing section [batch]");
   Config c;
   c.model = read_model(root, source);
   c.batch = read_batch(root, source, input_dir, load_dataset);
   c.run = read_run(root, source);
+  c.cluster = read_cluster(root, source);
+  c.has_hardware = root.contains("hardware");
+  if (c.has_hardware) c.hardware = read_hardware(*root["hardware"].as_table(), source);
+  c.plan = read_plan(root, source);
   if (c.batch.tokens_per_batch < world_size)
     throw ConfigError(source + ": the batch holds " + std::to_string(c.batch.tokens_per_batch) + " tokens but the job has " +
                       std::to_string(world_size) + " ranks: every rank needs at least one token (raise "
@@ -100,6 +146,42 @@ Config config_from_table(const toml::table& root, const std::string& source, con
   text << root;
   c.resolved_toml = text.str();
   return c;
+}
+
+namespace {
+toml::table load_table_file(const std::filesystem::path& path, const std::string& what) {
+  try {
+    return toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    if (!std::filesystem::exists(path)) throw ConfigError(what + ": file '" + path.string() + "' does not exist");
+    throw ConfigError(path.string() + ":" + std::to_string(e.source().begin.line) + ": invalid TOML: " +
+                      std::string(e.description()));
+  }
+}
+}  // namespace
+
+void resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source) {
+  if (auto* model = root["model"].as_table(); model != nullptr && model->contains("file")) {
+    const auto* file = (*model)["file"].as_string();
+    if (file == nullptr) throw ConfigError(source + ": key 'model.file': expected a string (path of a model shape file)");
+    const auto path = input_dir / file->get();
+    auto shape = load_table_file(path, source + ": key 'model.file'");
+    auto* base = shape["model"].as_table();
+    if (base == nullptr) throw ConfigError(path.string() + ": a model shape file needs a [model] table");
+    toml::table merged = *base;
+    for (const auto& [key, node] : *model)
+      if (key.str() != "file") merged.insert_or_assign(key, node);
+    root.insert_or_assign("model", std::move(merged));
+  }
+  if (auto* cluster = root["cluster"].as_table(); cluster != nullptr && cluster->contains("hardware")) {
+    const auto* file = (*cluster)["hardware"].as_string();
+    if (file == nullptr) throw ConfigError(source + ": key 'cluster.hardware': expected a string (path of a hardware profile)");
+    const auto path = input_dir / file->get();
+    auto profile = load_table_file(path, source + ": key 'cluster.hardware'");
+    auto* table = profile["hardware"].as_table();
+    if (table == nullptr) throw ConfigError(path.string() + ": a hardware profile needs a [hardware] table");
+    if (!root.contains("hardware")) root.insert_or_assign("hardware", *table);
+  }
 }
 
 void apply_override(toml::table& root, const std::string& assignment) {

@@ -8,14 +8,15 @@
 #include <vector>
 
 #include "attn/tensor.hpp"
+#include "sched/cluster.hpp"
+#include "sched/hardware.hpp"
+#include "sched/model_shape.hpp"
 
 namespace flexcp {
 
 struct ModelConfig {
-  std::string name = "unnamed";
-  std::int64_t layers = 1;
-  std::int64_t hidden_size = 0;
-  attn::HeadLayout heads;
+  attn::HeadLayout heads;  // what the executor needs
+  sched::ModelShape shape;  // what the planner and cost model need (same heads)
 };
 
 struct BatchConfig {
@@ -36,15 +37,35 @@ struct RunSettings {
   double check_tolerance = 1e-4;
 };
 
+// `flexcp plan`: the simulated machine and what to compare on it.
+struct PlanSettings {
+  std::vector<std::string> strategies;
+  std::int64_t batches = 10;
+  bool extreme = false;               // draw "extreme" batches: the longest document holds >= half the tokens
+  std::vector<int> megatron_degrees;  // empty: every power of two dividing the rank count
+  int ulysses_degree = 0;             // 0: the largest power of two that fits heads and a node
+  std::string output;
+};
+
 struct Config {
   ModelConfig model;
   BatchConfig batch;
   RunSettings run;
+  sched::Cluster cluster;             // [cluster] nodes x ranks_per_node (plan); run uses the real one
+  sched::HardwareProfile hardware;    // [hardware], usually from cluster.hardware = "file"
+  bool has_hardware = false;
+  PlanSettings plan;
   std::string resolved_toml;  // the input after overrides, as every rank agreed on it
 };
 
-// Strategy names `flexcp run` can execute.
+// Strategy names `flexcp run` can execute, and those `flexcp plan` can model.
 const std::vector<std::string>& known_strategies();
+const std::vector<std::string>& plannable_strategies();
+
+// Rank 0's file step before config_from_table: replaces `model.file` and `cluster.hardware`
+// by the tables they name (keys written in the input win over the model file's), so the
+// resolved input is self-contained.
+void resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source);
 
 // Builds and validates a Config from a parsed input. `source` names the input in errors;
 // `input_dir` resolves batch.dataset; with `load_dataset` false the dataset is not read (ranks

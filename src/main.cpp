@@ -50,6 +50,20 @@ int main(int argc, char** argv) {
       ->type_name("KEY=VALUE")
       ->take_all();
   run_cmd->add_flag("--force", run.force, "Overwrite an existing results file");
+  flexcp::PlanOptions plan;
+  plan.command_line = command_line;
+  auto* plan_cmd = app.add_subcommand("plan", "Plan batches with every strategy on a simulated machine and compare "
+                                              "them with the cost model (no execution)");
+  plan_cmd->add_option("input", plan.input, "Input file (TOML, see docs/inputs.md)")->required();
+  plan_cmd->add_option("--nodes", plan.nodes, "Simulated nodes; overrides cluster.nodes")->check(CLI::PositiveNumber);
+  plan_cmd->add_option("--ranks-per-node", plan.ranks_per_node, "Ranks (GPUs) per node; overrides cluster.ranks_per_node")
+      ->check(CLI::PositiveNumber);
+  plan_cmd->add_option("--batches", plan.batches, "Batches to plan; overrides plan.batches")->check(CLI::PositiveNumber);
+  plan_cmd->add_option("--lengths", plan.lengths, "Document-length file (one integer per line, # comments) to draw batches from");
+  plan_cmd->add_flag("--extreme", plan.extreme, "Extreme batches: the longest document holds at least half the tokens");
+  plan_cmd->add_option("--out", plan.output, "Results file (HDF5); overrides plan.output");
+  plan_cmd->add_option("--set", plan.overrides, "Override an input key (repeatable)")->type_name("KEY=VALUE")->take_all();
+  plan_cmd->add_flag("--force", plan.force, "Overwrite an existing results file");
   auto* info_cmd = app.add_subcommand("info", "Print versions and the topology of this MPI job");
 
   try {
@@ -66,6 +80,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*run_cmd) return flexcp::run_command(run);
+    if (*plan_cmd) return flexcp::plan_command(plan);
     if (*info_cmd) return flexcp::info_command();
   } catch (const flexcp::AgreedError& e) {
     return report_error(e, static_cast<int>(e.exit_code()), true, mpi);

@@ -2,6 +2,7 @@
 // The results file of `flexcp run` (schema in docs/results-schema.md). Rank 0 writes it with
 // serial HDF5 to a temporary name beside the target and renames it when complete, so a reader
 // never sees half a file and a crash leaves the previous result intact.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ struct RunMetadata {
 
 // Throws ConfigError when `path` exists and `force` is false, or its directory is missing.
 void check_output_path(const std::filesystem::path& path, bool force);
+
+// Root attributes and /topology shared by run and plan files; `root` is an HDF5 hid_t, `kind`
+// is "run" or "plan".
+void write_common_attributes(std::int64_t root, const RunMetadata& meta, const char* kind);
 
 void write_results_file(const std::filesystem::path& path, const RunMetadata& meta,
                         const std::vector<StrategyResult>& results, bool force);

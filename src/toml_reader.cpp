@@ -113,6 +113,23 @@ std::optional<std::vector<std::string>> TableReader::strings(const std::string& 
   return out;
 }
 
+std::optional<std::vector<std::pair<std::int64_t, double>>> TableReader::size_value_pairs(const std::string& key) {
+  const auto* node = find(key);
+  if (node == nullptr) return std::nullopt;
+  const auto* array = node->as_array();
+  if (array == nullptr) fail(key, "expected an array of [size, value] pairs, got " + describe(*node));
+  std::vector<std::pair<std::int64_t, double>> out;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const auto* pair = (*array)[i].as_array();
+    auto size = pair && pair->size() == 2 ? (*pair)[0].value_exact<std::int64_t>() : std::nullopt;
+    auto value = pair && pair->size() == 2 && (*pair)[1].is_number() ? (*pair)[1].value<double>() : std::nullopt;
+    if (!size || !value || *size < 1 || *value <= 0.0 || (!out.empty() && *size <= out.back().first))
+      fail(key, "element " + std::to_string(i) + " must be [size, value] with an integer size >= 1 (ascending) and a value > 0");
+    out.emplace_back(*size, *value);
+  }
+  return out;
+}
+
 void TableReader::finish() const {
   if (table_ == nullptr) return;
   for (const auto& [key, node] : *table_) {

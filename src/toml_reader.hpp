@@ -24,6 +24,8 @@ class TableReader {
   std::optional<std::string> string(const std::string& key);
   std::optional<std::vector<std::int64_t>> integers(const std::string& key, std::int64_t min_value);
   std::optional<std::vector<std::string>> strings(const std::string& key);
+  // [[size, value], ...] with integer sizes >= 1 in ascending order and values > 0.
+  std::optional<std::vector<std::pair<std::int64_t, double>>> size_value_pairs(const std::string& key);
 
   template <class T>
   T required(std::optional<T> value, const std::string& key, const std::string& what) const {

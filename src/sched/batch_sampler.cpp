@@ -21,22 +21,33 @@ BatchSampler::BatchSampler(std::vector<std::int64_t> samples, std::int64_t token
   for (auto s : samples_) FLEXCP_CHECK(s >= 1, "document lengths must be >= 1");
 }
 
-Batch BatchSampler::batch(std::uint64_t index) const {
-  Batch out;
-  std::int64_t remaining = tokens_per_batch_;
-  std::uint64_t state = splitmix64(seed_ ^ splitmix64(index + 1));
+void BatchSampler::fill(Batch& out, std::int64_t remaining, std::uint64_t state) const {
   const auto count = static_cast<std::uint64_t>(samples_.size());
+  // Rejection sampling gives an exactly uniform index in [0, count).
+  const std::uint64_t threshold = (0 - count) % count;
   while (remaining > 0) {
-    // Rejection sampling gives an exactly uniform index in [0, count).
-    const std::uint64_t threshold = (0 - count) % count;
     do {
       state = splitmix64(state);
     } while (state < threshold);
-    const auto pick = static_cast<std::size_t>(state % count);
-    const std::int64_t length = std::min(samples_[pick], remaining);
+    const std::int64_t length = std::min(samples_[static_cast<std::size_t>(state % count)], remaining);
     out.doc_lengths.push_back(length);
     remaining -= length;
   }
+}
+
+Batch BatchSampler::batch(std::uint64_t index) const {
+  Batch out;
+  fill(out, tokens_per_batch_, splitmix64(seed_ ^ splitmix64(index + 1)));
+  return out;
+}
+
+Batch BatchSampler::extreme_batch(std::uint64_t index) const {
+  Batch out;
+  const std::uint64_t state = splitmix64(~seed_ ^ splitmix64(index + 1));
+  const std::int64_t half = (tokens_per_batch_ + 1) / 2;
+  const std::int64_t longest = half + static_cast<std::int64_t>(state % static_cast<std::uint64_t>(tokens_per_batch_ / 4 + 1));
+  out.doc_lengths.push_back(std::min(longest, tokens_per_batch_));
+  fill(out, tokens_per_batch_ - out.doc_lengths.front(), splitmix64(state));
   return out;
 }
 

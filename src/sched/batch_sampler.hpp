@@ -19,8 +19,12 @@ class BatchSampler {
   // Batch number `index` of the stream; the same index always gives the same batch, so every
   // strategy of a run sees identical batches and ranks need not exchange them.
   Batch batch(std::uint64_t index) const;
+  // An "extreme" batch: one document of at least half the budget (uniform in [1/2, 3/4] of it),
+  // the rest filled from the distribution as batch() does.
+  Batch extreme_batch(std::uint64_t index) const;
 
  private:
+  void fill(Batch& out, std::int64_t remaining, std::uint64_t state) const;
   std::vector<std::int64_t> samples_;
   std::int64_t tokens_per_batch_;
   std::uint64_t seed_;

@@ -49,7 +49,7 @@ TEST(Config, ValidInputAndDefaults) {
   const auto c = parse(kValid);
   EXPECT_EQ(c.model.heads.q_heads, 8);
   EXPECT_EQ(c.model.heads.queries_per_kv(), 4);
-  EXPECT_EQ(c.model.hidden_size, 512);
+  EXPECT_EQ(c.model.shape.hidden, 512);
   EXPECT_EQ(c.batch.tokens_per_batch, 17);
   EXPECT_EQ(c.run.steps, 2);
   EXPECT_EQ(c.run.warmup_steps, 1);

@@ -1,0 +1,14 @@
+#pragma once
+// Reads a [hardware] table (inputs/hardware/*.toml, documented in docs/cost-model.md) into a
+// sched::HardwareProfile, converting from the units people quote (TFLOP/s, GB/s, us, GiB).
+#include <toml++/toml.h>
+
+#include <string>
+
+#include "sched/hardware.hpp"
+
+namespace flexcp {
+
+sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source);
+
+}  // namespace flexcp

@@ -1,0 +1,33 @@
+#pragma once
+// Node-aware allocation of rank blocks inside one micro-batch. A block that fits in a node is
+// taken from one node, best fit (the node with the fewest free ranks that still has enough),
+// so large holes stay for large blocks; a larger block takes whole free nodes first and the
+// remainder from one more node.
+#include <optional>
+#include <vector>
+
+#include "sched/cluster.hpp"
+#include "sched/rank_set_history.hpp"
+
+namespace flexcp::sched {
+
+class FreeRanks {
+ public:
+  explicit FreeRanks(const Cluster& cluster);
+
+  bool is_free(int rank) const { return free_[static_cast<std::size_t>(rank)]; }
+  // A block of `size` free ranks (ascending), preferring a recent rank set from `history` when
+  // all its ranks are free and it is node-aware; nothing when no node-aware block exists.
+  std::optional<std::vector<int>> take(int size, const RankSetHistory& history);
+
+ private:
+  bool node_aware(const std::vector<int>& ranks) const;
+  void claim(const std::vector<int>& ranks);
+  std::vector<int> lowest_free_on(int node, int count) const;
+
+  Cluster cluster_;
+  std::vector<bool> free_;
+  std::vector<int> free_on_node_;
+};
+
+}  // namespace flexcp::sched

@@ -1,0 +1,36 @@
+#pragma once
+// A transformer's shape, and what the planner derives from it: FLOPs per token of the linear
+// layers, FLOPs per visible (query, key) pair of attention, bytes of K and V per token, and how
+// many tokens fit on one rank.
+#include <cstdint>
+#include <string>
+
+namespace flexcp::sched {
+
+struct ModelShape {
+  std::string name = "unnamed";
+  int layers = 1;
+  std::int64_t hidden = 1;
+  int q_heads = 1;
+  int kv_heads = 1;
+  int head_dim = 1;
+  std::int64_t ffn_hidden = 4;   // SwiGLU MLP width (three matrices)
+  std::int64_t vocab = 0;        // 0: no embedding/logits layer counted
+  double activation_bytes_per_token = 0.0;  // all layers, as stored for backward
+  double state_bytes_per_param = 16.0;      // mixed-precision Adam: bf16 weights+grads, fp32 master+moments
+
+  double parameters() const;
+  // Forward FLOPs per token of every matrix multiply outside attention, all layers and logits.
+  double linear_flops_per_token() const;
+  // Forward FLOPs per visible (query, key) pair, all layers: QK^T and PV, 2 flops per MAC.
+  double attention_flops_per_pair() const { return 4.0 * head_dim * q_heads * layers; }
+  // Bytes of one token's K and V in one layer (`element_bytes` each: 2 for bf16).
+  double kv_bytes_per_token(double element_bytes) const { return 2.0 * kv_heads * head_dim * element_bytes; }
+};
+
+// Training multiplies forward FLOPs by these (backward is twice the forward for matrix multiplies;
+// flash-attention's backward is 2.5 times its forward).
+inline constexpr double kLinearTrainingFactor = 3.0;
+inline constexpr double kAttentionTrainingFactor = 3.5;
+
+}  // namespace flexcp::sched

@@ -1,0 +1,147 @@
+// The cost model against hand-computed cases, and the zigzag closed forms against counting.
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "sched/cost_model.hpp"
+#include "sched/shard.hpp"
+#include "sched/zigzag_math.hpp"
+
+using namespace flexcp;
+using namespace flexcp::sched;
+
+namespace {
+// One layer, H_q = H_kv = 1, d = 1, no MLP: attention costs 4 FLOPs per pair (x 3.5 for
+// training), linear layers 2 * (3 + 1) = 8 FLOPs per token (x 3), KV 2 * 1 * 1 * 2 = 4 bytes.
+ModelShape unit_model() {
+  ModelShape m;
+  m.layers = 1;
+  m.hidden = 1;
+  m.q_heads = m.kv_heads = m.head_dim = 1;
+  m.ffn_hidden = 0;
+  m.activation_bytes_per_token = 1.0;
+  m.state_bytes_per_param = 0.0;
+  return m;
+}
+HardwareProfile unit_hardware() {
+  HardwareProfile h;
+  h.matmul_flops = 24.0;        // 24 linear FLOPs per second: 1 s per token
+  h.attention_flops = 14.0;     // 14 attention FLOPs per second: 1 s per pair
+  h.intra_bandwidth = 4.0;      // 1 token of KV per second
+  h.inter_bandwidth = 1.0;
+  h.intra_latency = 0.5;
+  h.inter_latency = 0.0;
+  h.a2a_intra_bandwidth = 1.0;
+  h.memory_bytes = 1e9;
+  h.usable_memory_fraction = 1.0;
+  return h;
+}
+}  // namespace
+
+TEST(CostModel, UnitModelIsWhatWeThinkItIs) {
+  const auto m = unit_model();
+  EXPECT_DOUBLE_EQ(m.linear_flops_per_token(), 8.0);
+  EXPECT_DOUBLE_EQ(m.attention_flops_per_pair(), 4.0);
+  EXPECT_DOUBLE_EQ(m.kv_bytes_per_token(2.0), 4.0);
+}
+
+TEST(CostModel, WholeDocumentOnOneRank) {
+  const CostContext c{{1, 1}, unit_model(), unit_hardware()};
+  Plan plan{"t", Batch{{4}}, {MicroBatch{{CpGroup{{0}, {{0, Sharding::whole, 0}}, CommScheme::ring}}}}, 0, 0};
+  const auto cost = evaluate_plan(plan, c);
+  // 4 tokens x 1 s + 10 pairs x 1 s.
+  EXPECT_DOUBLE_EQ(cost.step_time_s, 14.0);
+  EXPECT_DOUBLE_EQ(single_rank_work_s(4, c), 14.0);
+  EXPECT_DOUBLE_EQ(cost.bytes_sent, 0.0);
+  EXPECT_DOUBLE_EQ(lower_bound_step_s(Batch{{4}}, c, 100), 14.0);
+}
+
+TEST(CostModel, RingOfTwoExposesWhatComputeCannotHide) {
+  const CostContext c{{1, 2}, unit_model(), unit_hardware()};
+  // L = 4 over 2 ranks: chunks of 1 token; rank 0 holds positions {0, 3}, rank 1 {1, 2}.
+  Plan plan{"t", Batch{{4}}, {MicroBatch{{CpGroup{{0, 1}, {{0, Sharding::split, 0}}, CommScheme::ring}}}}, 0, 0};
+  const auto cost = evaluate_plan(plan, c);
+  // Pairs: rank 0: 1 + 4 = 5, rank 1: 2 + 3 = 5. Tokens 2 each.
+  EXPECT_DOUBLE_EQ(cost.ranks[0].mask_pairs, 5.0);
+  EXPECT_DOUBLE_EQ(cost.ranks[1].mask_pairs, 5.0);
+  // Bytes per rank: forward the other shard (2 tokens x 4 B), backward 8 B of KV + 16 B of dK/dV.
+  EXPECT_DOUBLE_EQ(cost.ranks[0].bytes_sent, 8.0 + 8.0 + 16.0);
+  // One stage each way. Forward: 8 B / 4 B/s + 0.5 s = 2.5 s, hidden behind 5/3.5/2 s of
+  // attention; backward: 24 B / 4 + 0.5 = 6.5 s behind 2.5 x that.
+  const double forward_attention = 5.0 / 3.5;
+  const double exposed = std::max(0.0, 2.5 - forward_attention / 2) + std::max(0.0, 6.5 - 2.5 * forward_attention / 2);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].exposed_comm_s, exposed);
+  EXPECT_DOUBLE_EQ(cost.step_time_s, 2.0 + 5.0 + exposed);
+}
+
+TEST(CostModel, AllToAllIsNotOverlapped) {
+  auto hw = unit_hardware();
+  hw.a2a_intra_bandwidth = 2.0;
+  const CostContext c{{1, 2}, unit_model(), hw};
+  Plan plan{"t", Batch{{4}}, {MicroBatch{{CpGroup{{0, 1}, {{0, Sharding::split, 0}}, CommScheme::all_to_all}}}}, 0, 0};
+  const auto cost = evaluate_plan(plan, c);
+  // Each rank holds 2 tokens; (2 H_q + 2 max(H_kv, P)) d b = (2 + 4) x 2 = 12 B per token; half goes
+  // to the peer: 12 B forward, 12 B backward, at 2 B/s, plus 2 (P-1) latencies.
+  EXPECT_DOUBLE_EQ(cost.ranks[0].exposed_comm_s, 24.0 / 2.0 + 2 * 0.5);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].mask_pairs, 5.0);  // head-parallel: half of the 10 pairs
+}
+
+TEST(CostModel, MicroBatchesAddUp) {
+  auto hw = unit_hardware();
+  hw.microbatch_overhead_s = 1.0;
+  const CostContext c{{1, 1}, unit_model(), hw};
+  CpGroup a{{0}, {{0, Sharding::whole, 0}}, CommScheme::ring}, b{{0}, {{1, Sharding::whole, 0}}, CommScheme::ring};
+  Plan plan{"t", Batch{{1, 2}}, {MicroBatch{{a}}, MicroBatch{{b}}}, 0, 0};
+  EXPECT_DOUBLE_EQ(evaluate_plan(plan, c).step_time_s, (1 + 1 + 1) + (2 + 3 + 1));
+}
+
+TEST(CostModel, CapacityFromMemoryAndStates) {
+  auto m = unit_model();
+  m.activation_bytes_per_token = 1000.0;
+  m.state_bytes_per_param = 0.0;
+  auto hw = unit_hardware();
+  hw.memory_bytes = 1e6;
+  hw.usable_memory_fraction = 0.5;
+  EXPECT_EQ(capacity_tokens(m, hw, 4), 500);
+  m.state_bytes_per_param = 1e9;  // states alone overflow
+  EXPECT_THROW(capacity_tokens(m, hw, 4), ConfigError);
+}
+
+// The closed forms agree with sched::zigzag_shards and with brute-force counting.
+TEST(ZigzagMath, ClosedFormsMatchCounting) {
+  for (std::int64_t length : {1, 2, 3, 7, 16, 33, 100, 1001})
+    for (int p : {1, 2, 3, 5, 6, 8, 13}) {
+      const auto shards = zigzag_shards(Batch{{length}}, p);
+      std::int64_t tokens = 0;
+      double area = 0;
+      std::vector<double> needed(static_cast<std::size_t>(p), 0.0), served(needed.size(), 0.0);
+      zigzag::add_kv_exchange(length, p, needed, served);
+      std::vector<double> served_counted(needed.size(), 0.0);
+      for (int r = 0; r < p; ++r) {
+        EXPECT_EQ(zigzag::tokens(length, p, r), shards[r].tokens());
+        double counted = 0;
+        for (const auto& s : shards[r].segments)
+          for (std::int64_t i = 0; i < s.length; ++i) counted += static_cast<double>(s.pos_begin + i + 1);
+        EXPECT_DOUBLE_EQ(zigzag::area(length, p, r), counted);
+        // Needed KV by counting: other ranks' positions before this rank's last query.
+        std::int64_t last = -1;
+        for (const auto& s : shards[r].segments) last = std::max(last, s.pos_begin + s.length - 1);
+        std::int64_t others = 0;
+        for (int o = 0; o < p; ++o) {
+          if (o == r) continue;
+          for (const auto& s : shards[o].segments)
+            for (std::int64_t i = 0; i < s.length; ++i)
+              if (s.pos_begin + i < last) {
+                others += 1;
+                served_counted[static_cast<std::size_t>(o)] += 1;
+              }
+        }
+        EXPECT_EQ(zigzag::needed_kv_tokens(length, p, r), others) << length << " " << p << " " << r;
+        EXPECT_DOUBLE_EQ(needed[static_cast<std::size_t>(r)], static_cast<double>(others));
+        tokens += zigzag::tokens(length, p, r);
+        area += zigzag::area(length, p, r);
+      }
+      EXPECT_EQ(served, served_counted) << length << " " << p;
+      EXPECT_EQ(tokens, length);
+      EXPECT_DOUBLE_EQ(area, 0.5 * static_cast<double>(length) * static_cast<double>(length + 1));
+    }
+}
