@@ -15,6 +15,7 @@
 // each placement scanning the nodes once (docs/planner.md).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <queue>
 
@@ -44,6 +45,15 @@ std::int64_t max_share(std::int64_t length, int group) {
   const std::int64_t chunks = 2 * static_cast<std::int64_t>(group);
   return 2 * ((length + chunks - 1) / chunks);
 }
+
+// A whole document may push its rank this far past the balanced share before the planner
+// tries spreading it over an existing group instead.
+constexpr double kOvershoot = 1.005;
+// ... and only documents worth at least this share of a rank's balanced load are considered:
+// smaller ones overshoot by less than they would cost to spread.
+constexpr double kSpreadWorthy = 0.02;
+// Groups examined (least busy first) when looking for one to share: bounds planning time.
+constexpr std::size_t kGroupsScanned = 64;
 
 class FlexiblePlanner final : public Planner {
  public:
@@ -123,7 +133,22 @@ class FlexiblePlanner final : public Planner {
     MicroBatch mb;
     FreeRanks free_ranks(cluster);
     std::vector<std::int32_t> whole_docs;
+    // Groups of >= 2 ranks by their busiest member's load, lazily refreshed (loads only grow).
+    std::priority_queue<std::pair<double, int>, std::vector<std::pair<double, int>>, std::greater<>> split_groups;
+    int largest_group = -1;
 
+    // Per group: its busiest member's load and fullest member's tokens. Loads and tokens only
+    // grow, so both stay exact with O(1) updates.
+    std::vector<double> busiest;
+    std::vector<std::int64_t> fullest;
+    auto touch = [&](int group_index, std::size_t rank) {
+      if (busiest.size() <= static_cast<std::size_t>(group_index)) {
+        busiest.resize(static_cast<std::size_t>(group_index) + 1, 0.0);
+        fullest.resize(busiest.size(), 0);
+      }
+      busiest[static_cast<std::size_t>(group_index)] = std::max(busiest[static_cast<std::size_t>(group_index)], load[rank]);
+      fullest[static_cast<std::size_t>(group_index)] = std::max(fullest[static_cast<std::size_t>(group_index)], held[rank]);
+    };
     auto add_split = [&](int group_index, std::int32_t doc) {
       auto& group = mb.groups[static_cast<std::size_t>(group_index)];
       const int p = static_cast<int>(group.ranks.size());
@@ -133,6 +158,7 @@ class FlexiblePlanner final : public Planner {
         const auto r = static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)]);
         load[r] += work[static_cast<std::size_t>(doc)] / p;
         held[r] += zigzag::tokens(length, p, i);
+        touch(group_index, r);
       }
     };
 
@@ -148,35 +174,26 @@ class FlexiblePlanner final : public Planner {
       g = std::min(g, ranks);
       if (power_of_two_) g = std::min(next_power_of_two(g), previous_power_of_two(ranks));
       if (g < g_min) return std::nullopt;
+      // A smaller block than wanted is taken only while it beats spreading over an existing group.
+      const int join = best_group_for(mb, split_groups, largest_group, length, std::numeric_limits<double>::infinity(),
+                                      busiest, fullest, g_min);
+      const double join_finish = join < 0 ? std::numeric_limits<double>::infinity()
+                                          : busiest[static_cast<std::size_t>(join)] +
+                                                w / static_cast<double>(mb.groups[static_cast<std::size_t>(join)].ranks.size());
       std::optional<std::vector<int>> block;
       for (int size = g; size >= g_min && !block; size = power_of_two_ ? size / 2 : size - 1)
-        if (size >= 2) block = free_ranks.take(size, history_);
+        if (size >= 2 && (size == g || w / size < join_finish)) block = free_ranks.take(size, history_);
       if (block) {
         mb.groups.push_back({std::vector<std::int32_t>(block->begin(), block->end()), {}, comm_});
         const int index = static_cast<int>(mb.groups.size()) - 1;
+        split_groups.push({0.0, index});
+        if (largest_group < 0 || block->size() > mb.groups[static_cast<std::size_t>(largest_group)].ranks.size())
+          largest_group = index;
         for (int r : *block) group_of[static_cast<std::size_t>(r)] = index;
         add_split(index, d);
         continue;
       }
-      // No free block: share the least-loaded existing group that can hold it.
-      int best = -1;
-      double best_load = 0.0;
-      for (int gi = 0; gi < static_cast<int>(mb.groups.size()); ++gi) {
-        const auto& group = mb.groups[static_cast<std::size_t>(gi)];
-        const int p = static_cast<int>(group.ranks.size());
-        if (p < g_min) continue;
-        bool fits = true;
-        double worst = 0.0;
-        for (int i = 0; i < p && fits; ++i) {
-          const auto r = static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)]);
-          fits = held[r] + zigzag::tokens(length, p, i) <= cap;
-          worst = std::max(worst, load[r]);
-        }
-        if (fits && (best < 0 || worst < best_load)) {
-          best = gi;
-          best_load = worst;
-        }
-      }
+      const int best = join;
       if (best < 0) return std::nullopt;
       add_split(best, d);
     }
@@ -188,15 +205,33 @@ class FlexiblePlanner final : public Planner {
     std::vector<Entry> skipped;
     for (auto d : whole_docs) {
       const auto length = batch.doc_lengths[static_cast<std::size_t>(d)];
-      while (!lightest.empty() && held[static_cast<std::size_t>(lightest.top().second)] + length > cap) {
-        skipped.push_back(lightest.top());
+      while (!lightest.empty()) {
+        const auto [stored, rank] = lightest.top();
+        const auto i = static_cast<std::size_t>(rank);
+        if (stored != load[i]) {  // spreading raised this rank's load since: re-insert it as it is now
+          lightest.pop();
+          lightest.push({load[i], rank});
+          continue;
+        }
+        if (held[i] + length <= cap) break;
+        skipped.push_back(lightest.top());  // full for this document; back in the heap afterwards
         lightest.pop();
       }
       if (lightest.empty()) return std::nullopt;
       const int r = lightest.top().second;
-      lightest.pop();
       for (const auto& e : skipped) lightest.push(e);
       skipped.clear();
+      // LPT overshoots by up to one document. When this one would push its rank past the
+      // balanced share, spreading it over an existing group may finish earlier.
+      const double w = work[static_cast<std::size_t>(d)];
+      if (w > kSpreadWorthy * target && load[static_cast<std::size_t>(r)] + w > target * kOvershoot) {
+        const int g = best_group_for(mb, split_groups, largest_group, length, load[static_cast<std::size_t>(r)] + w, busiest, fullest);
+        if (g >= 0) {
+          add_split(g, d);  // the members' heap entries are refreshed lazily when they surface
+          continue;
+        }
+      }
+      lightest.pop();
       load[static_cast<std::size_t>(r)] += work[static_cast<std::size_t>(d)];
       held[static_cast<std::size_t>(r)] += length;
       lightest.push({load[static_cast<std::size_t>(r)], r});
@@ -205,11 +240,46 @@ class FlexiblePlanner final : public Planner {
         mb.groups.push_back({{r}, {}, comm_});
         gi = static_cast<int>(mb.groups.size()) - 1;
       }
+      touch(gi, static_cast<std::size_t>(r));
       auto& group = mb.groups[static_cast<std::size_t>(gi)];
       const auto owner = std::find(group.ranks.begin(), group.ranks.end(), r) - group.ranks.begin();
       group.docs.push_back({d, Sharding::whole, static_cast<std::int32_t>(owner)});
     }
     return mb;
+  }
+
+  // The split group of at least `min_size` ranks, with memory for the document's shares on its
+  // fullest member, whose busiest member would finish earliest with the document spread over it,
+  // if that is before `to_beat`; -1 otherwise. Candidates: the kGroupsScanned least busy groups
+  // (a lazily refreshed heap; loads only grow) and the largest group, where a share is smallest.
+  template <class Heap>
+  int best_group_for(const MicroBatch& mb, Heap& groups, int largest, std::int64_t length, double to_beat,
+                     const std::vector<double>& busiest, const std::vector<std::int64_t>& fullest, int min_size = 2) const {
+    const double w = single_rank_work_s(length, context_.cost);
+    int best = -1;
+    auto consider = [&](int gi) {
+      const auto i = static_cast<std::size_t>(gi);
+      const int p = static_cast<int>(mb.groups[i].ranks.size());
+      if (p < min_size || fullest[i] + max_share(length, p) > context_.capacity_tokens) return;
+      if (busiest[i] + w / p < to_beat) {
+        to_beat = busiest[i] + w / p;
+        best = gi;
+      }
+    };
+    std::vector<std::pair<double, int>> passed;
+    while (!groups.empty() && passed.size() < kGroupsScanned) {
+      const auto [stored, gi] = groups.top();
+      groups.pop();
+      if (stored != busiest[static_cast<std::size_t>(gi)]) {
+        groups.push({busiest[static_cast<std::size_t>(gi)], gi});
+        continue;
+      }
+      passed.push_back({stored, gi});
+      consider(gi);
+    }
+    for (const auto& e : passed) groups.push(e);
+    if (largest >= 0) consider(largest);
+    return best;
   }
 
   void record(Plan& plan) {

@@ -213,6 +213,109 @@ def info_prints_versions_and_topology():
         check(fragment in p.stdout, f"info lacks {fragment!r}:\n{p.stdout}")
 
 
+PLAN_INPUT = """
+[model]
+file = "{models}/llama3-8b.toml"
+[batch]
+dataset = "{datasets}/c-headers.txt"
+tokens_per_batch = 262144
+[cluster]
+hardware = "{hardware}/h100-dgx.toml"
+nodes = 2
+ranks_per_node = 4
+[plan]
+batches = 3
+"""
+
+
+def plan_input(d, **replace):
+    inputs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs")
+    text = PLAN_INPUT.format(models=os.path.join(inputs, "models"), datasets=os.path.join(inputs, "datasets"),
+                             hardware=os.path.join(inputs, "hardware"))
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    return write(d, "plan.toml", text)
+
+
+def run_plan(args):
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    try:
+        return subprocess.run([FLEXCP, "plan"] + args, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"flexcp plan timed out: {args}")
+
+
+def expect_plan_error(args, fragments):
+    p = run_plan(args)
+    check(p.returncode == 2, f"exit {p.returncode}, expected 2\nstdout:{p.stdout}\nstderr:{p.stderr}")
+    for f in fragments:
+        check(f in p.stderr, f"stderr lacks {f!r}:\n{p.stderr}")
+
+
+@case
+def plan_bad_lengths_file():
+    with tempfile.TemporaryDirectory() as d:
+        lengths = write(d, "l.txt", "# header\n120\n7x\n")
+        expect_plan_error([plan_input(d), "--lengths", lengths], ["l.txt:3:", "7x"])
+
+
+@case
+def plan_hardware_missing_field():
+    with tempfile.TemporaryDirectory() as d:
+        hw = write(d, "hw.toml", "[hardware]\nname = 'x'\nmatmul_tflops = 1\nintra_node_gbps = 1\ninter_node_gbps = 1\n"
+                                 "a2a_intra_node_gbps = 1\nmemory_gib = 80\n")
+        inp = plan_input(d)
+        text = open(inp).read().replace('hardware = "', 'hardware = "' + hw + '" #')
+        open(inp, "w").write(text)
+        expect_plan_error([inp], ["hardware.attention_tflops", "missing"])
+
+
+@case
+def plan_without_hardware():
+    with tempfile.TemporaryDirectory() as d:
+        inp = plan_input(d)
+        text = "\n".join(l for l in open(inp).read().splitlines() if not l.startswith("hardware ="))
+        open(inp, "w").write(text)
+        expect_plan_error([inp], ["hardware profile"])
+
+
+@case
+def plan_document_longer_than_machine():
+    with tempfile.TemporaryDirectory() as d:
+        inp = plan_input(d)
+        expect_plan_error([inp, "--set", "batch.dataset=", "--nodes", "1", "--ranks-per-node", "1",
+                           "--set", "plan.strategies=[\"flexcp\"]"], ["batch.dataset"])
+        lengths = write(d, "long.txt", "5000000\n")
+        expect_plan_error([inp, "--lengths", lengths, "--nodes", "1", "--ranks-per-node", "2",
+                           "--set", "batch.tokens_per_batch=5000000"], ["document 0 of 5000000 tokens cannot fit"])
+
+
+@case
+def plan_writes_results():
+    import h5py
+    import numpy as np
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "plan.h5")
+        p = run_plan([plan_input(d), "--out", out, "--nodes", "3", "--ranks-per-node", "6"])
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        check("flexcp-plan strategy=flexcp ranks=18 nodes=3 batches=3" in p.stdout, p.stdout)
+        with h5py.File(out, "r") as f:
+            check(f.attrs["kind"] == "plan" and f.attrs["schema_version"] == 1, "root attributes")
+            check(f.attrs["nranks"] == 18 and f.attrs["ranks_per_node"] == 6, "machine attributes")
+            runs = f["runs"]
+            for name in ("flexcp", "flexsp", "megatron-cp", "ulysses", "bound", "megatron-cp-c1", "megatron-cp-c2"):
+                check(name in runs, f"missing /runs/{name}")
+            check("megatron-cp-c4" not in runs, "4 does not divide 18 ranks")
+            for name in ("flexcp", "megatron-cp"):
+                g = runs[name]
+                for ds in ("step_time_s", "tokens_per_s", "tflops_per_gpu", "speedup_vs_baseline", "new_rank_sets"):
+                    check(g[ds].shape == (3,), f"{name}/{ds} shape")
+                    check("units" in g[ds].attrs, f"{name}/{ds} units")
+            check(np.allclose(runs["megatron-cp/speedup_vs_baseline"][()], 1.0), "baseline speedup is 1")
+            check(np.all(runs["flexcp/step_time_s"][()] >= runs["bound/step_time_s"][()] * (1 - 1e-9)),
+                  "nothing beats the lower bound")
+
+
 def main():
     global FLEXCP
     if len(sys.argv) != 3:

@@ -1,0 +1,94 @@
+// Planning latency: how long a planner takes for one batch, the number that must stay far
+// below a training step. Batches are drawn from inputs/datasets/debian-changelogs.txt (or the
+// file in FLEXCP_BENCH_LENGTHS), LLaMA-3-8B on the H100 profile's rates and memory.
+//   build/release/bench/flexcp_bench_planner --benchmark_filter=Flexcp
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+
+#include "lengths_file.hpp"
+#include "sched/batch_sampler.hpp"
+#include "sched/planner.hpp"
+
+using namespace flexcp;
+using namespace flexcp::sched;
+
+namespace {
+
+std::vector<std::int64_t> lengths() {
+  const char* path = std::getenv("FLEXCP_BENCH_LENGTHS");
+  return read_lengths_file(path ? path : FLEXCP_SOURCE_DIR "/inputs/datasets/debian-changelogs.txt");
+}
+
+PlannerContext context(int nodes) {
+  ModelShape m;  // LLaMA-3-8B (inputs/models/llama3-8b.toml)
+  m.name = "llama3-8b";
+  m.layers = 32;
+  m.hidden = 4096;
+  m.q_heads = 32;
+  m.kv_heads = 8;
+  m.head_dim = 128;
+  m.ffn_hidden = 14336;
+  m.vocab = 128256;
+  m.activation_bytes_per_token = 400000;
+  HardwareProfile h;  // inputs/hardware/h100-dgx.toml
+  h.name = "h100-dgx";
+  h.matmul_flops = 550e12;
+  h.attention_flops = 450e12;
+  h.intra_bandwidth = 300e9;
+  h.inter_bandwidth = 45e9;
+  h.intra_latency = 8e-6;
+  h.inter_latency = 15e-6;
+  h.a2a_intra_bandwidth = 250e9;
+  h.a2a_inter_bandwidth = {{16, 36e9}, {32, 30e9}, {64, 25e9}, {128, 20e9}};
+  h.memory_bytes = 80.0 * 1073741824.0;
+  const Cluster cluster{nodes, 8};
+  return {{cluster, m, h}, capacity_tokens(m, h, cluster.ranks())};
+}
+
+// Arguments: nodes (x 8 ranks), tokens per batch, and a divisor applied to every document
+// length (10 turns the corpus's ~3K-token mean into ~300, i.e. thousands of documents per 1M
+// tokens). Cycles through 16 batches so the rank-set history behaves as in a real stream.
+template <std::unique_ptr<Planner> (*Make)(const PlannerContext&)>
+void BM_Plan(benchmark::State& state) {
+  const auto ctx = context(static_cast<int>(state.range(0)));
+  auto samples = lengths();
+  for (auto& l : samples) l = std::max<std::int64_t>(1, l / state.range(2));
+  BatchSampler sampler(samples, state.range(1), 11);
+  std::vector<Batch> batches;
+  for (std::uint64_t i = 0; i < 16; ++i) batches.push_back(sampler.batch(i));
+  auto planner = Make(ctx);
+  std::size_t i = 0, documents = 0;
+  for (auto _ : state) {
+    auto plan = planner->plan(batches[i % batches.size()]);
+    documents += batches[i % batches.size()].doc_lengths.size();
+    benchmark::DoNotOptimize(plan);
+    ++i;
+  }
+  state.counters["docs/batch"] = static_cast<double>(documents) / static_cast<double>(i);
+  state.counters["ranks"] = ctx.cost.cluster.ranks();
+}
+
+std::unique_ptr<Planner> make_megatron_c8(const PlannerContext& c) { return make_static_planner(c, 8, CommScheme::ring); }
+}  // namespace
+
+BENCHMARK(BM_Plan<make_flexcp_planner>)
+    ->Name("FlexcpPlan")
+    ->ArgNames({"nodes", "tokens", "len_div"})
+    ->Args({128, 1 << 20, 1})
+    ->Args({128, 1 << 20, 10})
+    ->Args({2048, 1 << 24, 1})
+    ->Args({2048, 1 << 24, 10})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Plan<make_flexsp_planner>)
+    ->Name("FlexspPlan")
+    ->ArgNames({"nodes", "tokens", "len_div"})
+    ->Args({128, 1 << 20, 10})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Plan<make_megatron_c8>)
+    ->Name("MegatronC8Plan")
+    ->ArgNames({"nodes", "tokens", "len_div"})
+    ->Args({128, 1 << 20, 10})
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
