@@ -174,15 +174,21 @@ class FlexiblePlanner final : public Planner {
       g = std::min(g, ranks);
       if (power_of_two_) g = std::min(next_power_of_two(g), previous_power_of_two(ranks));
       if (g < g_min) return std::nullopt;
-      // A smaller block than wanted is taken only while it beats spreading over an existing group.
-      const int join = best_group_for(mb, split_groups, largest_group, length, std::numeric_limits<double>::infinity(),
-                                      busiest, fullest, g_min);
-      const double join_finish = join < 0 ? std::numeric_limits<double>::infinity()
-                                          : busiest[static_cast<std::size_t>(join)] +
-                                                w / static_cast<double>(mb.groups[static_cast<std::size_t>(join)].ranks.size());
       std::optional<std::vector<int>> block;
-      for (int size = g; size >= g_min && !block; size = power_of_two_ ? size / 2 : size - 1)
-        if (size >= 2 && (size == g || w / size < join_finish)) block = free_ranks.take(size, history_);
+      if (g >= 2) block = free_ranks.take(g, history_);
+      // A smaller block than wanted is taken only while it beats spreading over an existing group.
+      int join = -1;
+      if (!block) {
+        join = best_group_for(mb, split_groups, largest_group, length, std::numeric_limits<double>::infinity(), busiest,
+                              fullest, g_min);
+        const double join_finish =
+            join < 0 ? std::numeric_limits<double>::infinity()
+                     : busiest[static_cast<std::size_t>(join)] +
+                           w / static_cast<double>(mb.groups[static_cast<std::size_t>(join)].ranks.size());
+        for (int size = power_of_two_ ? g / 2 : g - 1; size >= std::max(g_min, 2) && !block;
+             size = power_of_two_ ? size / 2 : size - 1)
+          if (w / size < join_finish) block = free_ranks.take(size, history_);
+      }
       if (block) {
         mb.groups.push_back({std::vector<std::int32_t>(block->begin(), block->end()), {}, comm_});
         const int index = static_cast<int>(mb.groups.size()) - 1;
