@@ -71,7 +71,9 @@ PlanSettings read_plan(const toml::table& root, const std::string& source) {
     if (std::find(plannable_strategies().begin(), plannable_strategies().end(), name) == plannable_strategies().end())
       in.fail("strategies", "unknown strategy \"" + name + "\"; allowed: " + joined(plannable_strategies()));
   p.batches = in.integer("batches", 1).value_or(10);
-  p.extreme = in.boolean("extreme").value_or(false);
+  const bool extreme = in.boolean("extreme").value_or(false);
+  p.extreme_fraction = extreme ? 1.0 : in.number("extreme_fraction", -1e-300).value_or(0.0);
+  if (p.extreme_fraction > 1.0) in.fail("extreme_fraction", "must be in [0, 1]");
   for (auto d : in.integers("megatron_degrees", 1).value_or(std::vector<std::int64_t>{}))
     p.megatron_degrees.push_back(static_cast<int>(d));
   p.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));

@@ -41,7 +41,7 @@ struct RunSettings {
 struct PlanSettings {
   std::vector<std::string> strategies;
   std::int64_t batches = 10;
-  bool extreme = false;               // draw "extreme" batches: the longest document holds >= half the tokens
+  double extreme_fraction = 0.0;      // share of "extreme" batches (longest document >= half the tokens)
   std::vector<int> megatron_degrees;  // empty: every power of two dividing the rank count
   int ulysses_degree = 0;             // 0: the largest power of two that fits heads and a node
   std::string output;

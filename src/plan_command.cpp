@@ -53,7 +53,7 @@ int plan_command(const PlanOptions& options) {
     if (!config.has_hardware)
       throw ConfigError(options.input + ": planning needs a hardware profile: set cluster.hardware = \"hardware/NAME.toml\" "
                                         "or give a [hardware] table");
-    if (!config.batch.uses_dataset() && config.plan.extreme)
+    if (!config.batch.uses_dataset() && config.plan.extreme_fraction > 0.0)
       throw ConfigError(options.input + ": plan.extreme needs batch.dataset (extreme batches are drawn from a distribution)");
     if (!config.plan.output.empty()) check_output_path(config.plan.output, options.force);
 

@@ -39,7 +39,8 @@ void print_plan_study(std::FILE* out, const PlanStudy& study, const Config& c) {
                study.cluster.nodes, study.cluster.ranks_per_node, study.cluster.ranks(), hw.name.c_str());
   std::fprintf(out, "# model %s (%.2fB parameters), capacity %lld tokens per rank; %lld %sbatches of %lld tokens\n",
                c.model.shape.name.c_str(), c.model.shape.parameters() * 1e-9, static_cast<long long>(study.capacity_tokens),
-               static_cast<long long>(c.plan.batches), c.plan.extreme ? "extreme " : "",
+               static_cast<long long>(c.plan.batches),
+               c.plan.extreme_fraction >= 1.0 ? "extreme " : (c.plan.extreme_fraction > 0.0 ? "mixed " : ""),
                static_cast<long long>(c.batch.tokens_per_batch));
   std::fprintf(out, "# baseline: megatron-cp = %s (the best power-of-two CP degree on this batch stream)\n",
                study.baseline.c_str());
@@ -68,11 +69,17 @@ void print_plan_study(std::FILE* out, const PlanStudy& study, const Config& c) {
     if (s.name.rfind("megatron-cp-c", 0) == 0 || s.name.rfind("megatron-cp-allgather-c", 0) == 0) continue;
     std::vector<double> over_bound;
     for (std::size_t i = 0; bound && i < s.batches.size(); ++i) over_bound.push_back(s.batches[i].step_s / bound->batches[i].step_s);
+    // Speedups split by batch kind (NaN where the stream has none of that kind).
+    std::vector<double> on_extreme, on_normal;
+    const auto all = speedups(study, s);
+    for (std::size_t i = 0; i < all.size(); ++i) (s.batches[i].extreme ? on_extreme : on_normal).push_back(all[i]);
+    auto mean_or_nan = [&](const std::vector<double>& v) { return v.empty() ? std::nan("") : mean(v); };
     std::fprintf(out,
-                 "flexcp-plan strategy=%s ranks=%d nodes=%d batches=%zu step_time_s=%.6f mean_speedup=%.4f "
-                 "median_step_over_bound=%.4f planning_ms_median=%.4f\n",
-                 s.name.c_str(), study.cluster.ranks(), study.cluster.nodes, s.batches.size(), s.mean_step_s(),
-                 mean(speedups(study, s)), median(over_bound),
+                 "flexcp-plan strategy=%s ranks=%d nodes=%d batches=%zu extreme_batches=%zu step_time_s=%.6f "
+                 "mean_speedup=%.4f normal_speedup=%.4f extreme_speedup=%.4f median_step_over_bound=%.4f "
+                 "planning_ms_median=%.4f\n",
+                 s.name.c_str(), study.cluster.ranks(), study.cluster.nodes, s.batches.size(), on_extreme.size(),
+                 s.mean_step_s(), mean(all), mean_or_nan(on_normal), mean_or_nan(on_extreme), median(over_bound),
                  1e3 * median(column(s, [](const ModeledBatch& b) { return b.planning_s; })));
   }
 }
@@ -107,6 +114,8 @@ void write_plan_file(const std::string& path, const PlanStudy& study, const RunM
       d("rank_sets", [](const ModeledBatch& b) { return static_cast<double>(b.rank_sets); }, "1", "groups of >= 2 ranks");
       d("micro_batches", [](const ModeledBatch& b) { return static_cast<double>(b.micro_batches); }, "1", "micro-batches");
       d("groups", [](const ModeledBatch& b) { return static_cast<double>(b.groups); }, "1", "CP groups over all micro-batches");
+      d("extreme", [](const ModeledBatch& b) { return b.extreme ? 1.0 : 0.0; }, "1",
+        "1 where the batch is an extreme one (longest document >= half the tokens)");
       d("split_documents", [](const ModeledBatch& b) { return static_cast<double>(b.split_documents); }, "documents",
         "documents split over a group (the rest are whole on one rank)");
       h5::dataset(g.get(), "speedup_vs_baseline", speedups(study, s), k, "1", "baseline step time / this step time");

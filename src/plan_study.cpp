@@ -125,13 +125,21 @@ PlanStudy run_plan_study(const Config& c) {
                               c.batch.seed);
   for (std::int64_t k = 0; k < c.plan.batches; ++k) {
     const auto index = static_cast<std::uint64_t>(k);
-    const sched::Batch batch = !c.batch.uses_dataset() && !c.plan.extreme ? sched::Batch{c.batch.lengths}
-                               : c.plan.extreme                           ? sampler.extreme_batch(index)
-                                                                          : sampler.batch(index);
-    for (auto& e : entries) e.series.batches.push_back(measure(*e.planner, batch, cost, e.series.degree > 0));
+    // Batch k is extreme when a hash of (seed, k) falls below the extreme fraction: a fixed,
+    // reproducible mix of typical and extreme batches in one stream.
+    const double draw = static_cast<double>(sched::splitmix64(c.batch.seed ^ (0xe5ULL << 40) ^ index) >> 11) * 0x1.0p-53;
+    const bool extreme = c.batch.uses_dataset() && draw < c.plan.extreme_fraction;
+    const sched::Batch batch = !c.batch.uses_dataset() ? sched::Batch{c.batch.lengths}
+                               : extreme               ? sampler.extreme_batch(index)
+                                                       : sampler.batch(index);
+    for (auto& e : entries) {
+      e.series.batches.push_back(measure(*e.planner, batch, cost, e.series.degree > 0));
+      e.series.batches.back().extreme = extreme;
+    }
     ModeledBatch b;
     b.step_s = sched::lower_bound_step_s(batch, cost, study.capacity_tokens);
     b.tokens = static_cast<double>(batch.total_tokens());
+    b.extreme = extreme;
     sched::Plan whole{"bound", batch, {}, 0, 0};
     b.tflops_per_rank = sched::evaluate_plan(whole, cost).model_flops / b.step_s / c.cluster.ranks() * 1e-12;
     bound.batches.push_back(b);

@@ -22,6 +22,7 @@ struct ModeledBatch {
   long long micro_batches = 0;
   long long groups = 0;
   long long split_documents = 0;
+  bool extreme = false;  // an extreme batch of the stream
 };
 
 struct ModeledSeries {

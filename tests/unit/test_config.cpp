@@ -74,6 +74,17 @@ TEST(Config, WrongTypesAndValues) {
                       {"run.strategies", "ring-of-fire", "megatron-cp-ring"});
 }
 
+TEST(Config, PlanSectionKeys) {
+  const auto c = parse(std::string(kValid) + "[plan]\nbatches = 4\nextreme_fraction = 0.25\nmegatron_degrees = [2, 4]\n");
+  EXPECT_EQ(c.plan.batches, 4);
+  EXPECT_DOUBLE_EQ(c.plan.extreme_fraction, 0.25);
+  EXPECT_EQ(c.plan.megatron_degrees, (std::vector<int>{2, 4}));
+  EXPECT_DOUBLE_EQ(parse(std::string(kValid) + "[plan]\nextreme = true\n").plan.extreme_fraction, 1.0);
+  expect_config_error(std::string(kValid) + "[plan]\nextreme_fraction = 1.5\n", {"plan.extreme_fraction", "[0, 1]"});
+  expect_config_error(std::string(kValid) + "[plan]\nstrategies = [\"magic\"]\n", {"plan.strategies", "magic", "flexcp"});
+  expect_config_error(std::string(kValid) + "[cluster]\nnodes = 0\n", {"cluster.nodes", ">= 1"});
+}
+
 TEST(Config, BatchSourceMustBeExactlyOne) {
   expect_config_error(replaced(kValid, "lengths = [3, 5, 9]", "seed = 3"), {"batch.dataset", "exactly one"});
   expect_config_error(replaced(kValid, "lengths = [3, 5, 9]", "lengths = [3]\ndataset = \"a.txt\""), {"exactly one"});
