@@ -11,7 +11,8 @@
 namespace flexcp {
 
 const std::vector<std::string>& known_strategies() {
-  static const std::vector<std::string> names{"megatron-cp-ring"};
+  static const std::vector<std::string> names{"megatron-cp-ring", "megatron-cp-allgather", "ulysses", "flexsp",
+                                              "flexcp"};
   return names;
 }
 
@@ -122,6 +123,9 @@ RunSettings read_run(const toml::table& root, const std::string& source) {
   r.output = in.string("output").value_or("");
   r.check = in.boolean("check").value_or(true);
   r.check_tolerance = in.number("check_tolerance", 0.0).value_or(1e-4);
+  r.cp_degree = static_cast<int>(in.integer("cp_degree", 1).value_or(0));
+  r.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
+  r.comm_cache_size = static_cast<int>(in.integer("comm_cache_size", 1).value_or(32));
   in.finish();
   return r;
 }

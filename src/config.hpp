@@ -35,6 +35,9 @@ struct RunSettings {
   std::string output;
   bool check = true;
   double check_tolerance = 1e-4;
+  int cp_degree = 0;        // megatron-cp-*: CP degree; 0: every rank in one group
+  int ulysses_degree = 0;   // ulysses: degree; 0: the largest the heads and the rank count allow
+  int comm_cache_size = 32; // group communicators kept across batches
 };
 
 // `flexcp plan`: the simulated machine and what to compare on it.

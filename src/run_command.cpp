@@ -6,12 +6,14 @@
 #include "collective_guard.hpp"
 #include "commands.hpp"
 #include "comm/launch_check.hpp"
+#include "comm/communicator_cache.hpp"
 #include "comm/mpi_transport.hpp"
 #include "comm/topology.hpp"
 #include "config.hpp"
 #include "report.hpp"
 #include "results_file.hpp"
-#include "ring_step.hpp"
+#include "plan_step.hpp"
+#include "run_strategies.hpp"
 #include "sched/batch_sampler.hpp"
 
 namespace flexcp {
@@ -46,7 +48,9 @@ Config load_config_everywhere(const RunOptions& options, MPI_Comm world, int ran
     for (const auto& assignment : options.overrides) apply_override(root, assignment);
     if (!options.output.empty()) apply_override(root, "run.output=" + options.output);
     const auto input_dir = std::filesystem::path(options.input).parent_path();
+    resolve_includes(root, input_dir, options.input);
     Config config = config_from_table(root, options.input, input_dir, true, size);
+    check_run_strategies(config, size);
     check_output_path(config.run.output, options.force);
     resolved = config.resolved_toml;
     samples = config.batch.samples;
@@ -69,24 +73,26 @@ std::int64_t longest(const sched::Batch& b) {
   return m;
 }
 
-StrategyResult run_strategy(const std::string& name, const Config& config, comm::Transport& transport,
-                            MPI_Comm world, int rank) {
+StrategyResult run_strategy(RunStrategy strategy, const Config& config, const sched::PlannerContext& context,
+                            comm::Transport& transport, MPI_Comm world, int rank) {
   StrategyResult result;
-  result.name = name;
-  result.description = "Megatron-LM CP ring over all " + std::to_string(transport.size()) +
-                       " ranks, every document zigzag-split in 2P chunks, KV ring overlapped with compute";
+  result.name = strategy.name;
+  result.description = strategy.description;
+  // Each strategy pays for its own communicators: a fresh cache, freed before the next strategy.
+  comm::CommunicatorCache cache(world, static_cast<std::size_t>(config.run.comm_cache_size));
   const auto total = config.run.warmup_steps + config.run.steps;
   for (std::int64_t step = 0; step < total; ++step) {
     const auto batch = batch_for_step(config, static_cast<std::uint64_t>(step));
     const auto activation_seed = sched::splitmix64(config.batch.seed ^ (0xac71ULL << 32) ^ static_cast<std::uint64_t>(step));
     const bool measured = step >= config.run.warmup_steps;
     const bool check = config.run.check && step == config.run.warmup_steps;
-    auto outcome = run_ring_step(config, transport, world, batch, activation_seed, check, step);
+    auto outcome = run_plan_step(config, strategy, context, transport, cache, world, batch, activation_seed, check, step);
     const auto packed = outcome.metrics.pack();
     const auto all = comm::gather_to_root(world, std::vector<double>(packed.begin(), packed.end()));
     if (outcome.check) result.check = *outcome.check;
     if (!measured || rank != 0) continue;
-    StepRecord record{step, batch.total_tokens(), static_cast<std::int64_t>(batch.doc_lengths.size()), longest(batch), {}};
+    StepRecord record{step, batch.total_tokens(), static_cast<std::int64_t>(batch.doc_lengths.size()), longest(batch),
+                      {}, std::move(outcome.plan), std::move(outcome.modelled), outcome.cache};
     for (std::size_t r = 0; r < all.size(); r += RankStepMetrics::kFields)
       record.ranks.push_back(RankStepMetrics::unpack(all.data() + r));
     result.steps.push_back(std::move(record));
@@ -112,10 +118,18 @@ int run_command(const RunOptions& options) {
     std::fflush(stdout);
   }
 
+  std::string placement_warning;
+  const auto cluster = cluster_of(topology, placement_warning);
+  if (rank == 0 && !placement_warning.empty()) std::fprintf(stderr, "flexcp: warning: %s\n", placement_warning.c_str());
+  sched::PlannerContext context;
+  all_or_none(world, [&] { context = run_planner_context(config, cluster); });
+
   comm::MpiTransport transport(world);
   std::vector<StrategyResult> results;
   for (const auto& name : config.run.strategies) {
-    results.push_back(run_strategy(name, config, transport, world, rank));
+    RunStrategy strategy;
+    all_or_none(world, [&] { strategy = make_run_strategy(name, config, context); });
+    results.push_back(run_strategy(std::move(strategy), config, context, transport, world, rank));
     if (rank == 0) {
       print_strategy_table(stdout, results.back());
       std::fflush(stdout);

@@ -4,7 +4,6 @@
 #include <optional>
 
 #include "attn/host_kernels.hpp"
-#include "common/clock.hpp"
 #include "common/error.hpp"
 
 namespace flexcp::attn {
@@ -51,15 +50,6 @@ double RingAttention::local_mask_area() const {
   double area = 0.0;
   for (const auto& s : slices_) area += s.area();
   return area;
-}
-
-template <class Work>
-void RingAttention::timed(Work&& work) {
-  const WallTimer wall;
-  const ThreadCpuTimer cpu;
-  work();
-  times_.compute_s += wall.seconds();
-  times_.busy_s += cpu.seconds();
 }
 
 void RingAttention::forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) {

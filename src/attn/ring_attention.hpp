@@ -10,19 +10,14 @@
 // last step. Communication of step s+1 overlaps the compute of step s.
 #include <vector>
 
+#include "attn/group_attention.hpp"
 #include "attn/slice.hpp"
-#include "attn/tensor.hpp"
 #include "comm/transport.hpp"
 #include "sched/shard.hpp"
 
 namespace flexcp::attn {
 
-struct ComputeTimes {
-  double compute_s = 0.0;  // wall time inside kernels
-  double busy_s = 0.0;     // thread CPU time inside kernels
-};
-
-class RingAttention {
+class RingAttention final : public GroupAttention {
  public:
   // `members`: transport ranks of the group in ring order; `shards[i]` is what members[i] holds.
   // The calling rank must be a member.
@@ -32,22 +27,17 @@ class RingAttention {
   std::int64_t local_tokens() const { return shards_[position_].tokens(); }
   const sched::RankShard& local_shard() const { return shards_[position_]; }
   // Visible (query, key) pairs this rank computes: its share of the mask area.
-  double local_mask_area() const;
+  double local_mask_area() const override;
 
   // q: [tokens][H_q][d]; kv: this rank's KV message (kv_floats(local_tokens())).
   // Writes out [tokens][H_q][d] and lse [tokens][H_q].
-  void forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse);
+  void forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) override;
   // Writes dq and dkv (this rank's dK/dV message, same layout as kv).
   void backward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse, const Tensor3& dout,
-                const Tensor3& dq, const Flat& dkv);
-
-  const ComputeTimes& times() const { return times_; }
+                const Tensor3& dq, const Flat& dkv) override;
 
  private:
   int member_at(int steps_behind) const;  // position of the member `steps_behind` behind this rank
-  template <class Work>
-  void timed(Work&& work);
-
   comm::Transport& transport_;
   std::vector<int> members_;
   std::vector<sched::RankShard> shards_;
@@ -58,7 +48,6 @@ class RingAttention {
   Flat dkv_buffers_[3];
   Tensor3 out_partial_;
   Tensor2 lse_partial_, rowsum_;
-  ComputeTimes times_;
 };
 
 }  // namespace flexcp::attn

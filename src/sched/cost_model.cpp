@@ -42,19 +42,25 @@ std::vector<GroupComm> group_traffic(const Plan& plan, const CpGroup& group, con
         out.forward_bytes = (total - next_shard) * kv;
         out.backward_bytes = (total - next_shard) * kv + total * kv;
         break;
-      case CommScheme::all_gather:  // ring all-gather forward, ring reduce-scatter of dK/dV backward
+      case CommScheme::all_gather:  // ring all-gather forward (all but the next member's shard),
+                                    // ring reduce-scatter of dK/dV backward (all but its own)
         out.forward_bytes = (total - next_shard) * kv;
-        out.backward_bytes = (total - next_shard) * kv;
+        out.backward_bytes = (total - shard[me]) * kv;
         break;
       case CommScheme::needed_kv:  // serve what peers need, twice; return dK/dV of what was received
         out.forward_bytes = served[me] * kv;
         out.backward_bytes = served[me] * kv + needed[me] * kv;
         break;
-      case CommScheme::all_to_all: {  // Q, K, V in and O out; gradients the same way back
-        const double kv_heads = std::max(c.model.kv_heads, p);  // KV heads replicated when P > H_kv
-        const double per_token = (2.0 * c.model.q_heads + 2.0 * kv_heads) * c.model.head_dim * c.hardware.element_bytes;
-        out.forward_bytes = shard[me] * per_token * (p - 1) / p;
-        out.backward_bytes = out.forward_bytes;
+      case CommScheme::all_to_all: {
+        // Forward: this member's split tokens go to each peer with that peer's Q, K and V heads;
+        // O of every peer's tokens comes back for this member's heads. Backward: dO out the same
+        // way; dQ, dK, dV of every peer's tokens back. KV heads are replicated when P > H_kv.
+        const double q_heads = static_cast<double>(c.model.q_heads) / p;
+        const double kv_heads = static_cast<double>(std::max(c.model.kv_heads, p)) / p;
+        const double unit = c.model.head_dim * c.hardware.element_bytes;
+        const double others = total - shard[me];
+        out.forward_bytes = ((p - 1) * shard[me] * (q_heads + 2.0 * kv_heads) + others * q_heads) * unit;
+        out.backward_bytes = ((p - 1) * shard[me] * q_heads + others * (q_heads + 2.0 * kv_heads)) * unit;
         break;
       }
     }
@@ -66,7 +72,8 @@ std::vector<GroupComm> group_traffic(const Plan& plan, const CpGroup& group, con
 double single_rank_work_s(std::int64_t length, const CostContext& c) {
   const auto& m = c.model;
   const auto& hw = c.hardware;
-  return static_cast<double>(length) * m.linear_flops_per_token() * kLinearTrainingFactor / hw.matmul_flops +
+  const double linear = c.attention_only ? 0.0 : m.linear_flops_per_token();
+  return static_cast<double>(length) * linear * kLinearTrainingFactor / hw.matmul_flops +
          causal_pairs(length) * m.attention_flops_per_pair() * kAttentionTrainingFactor / hw.attention_flops;
 }
 
@@ -99,7 +106,9 @@ PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
       }
     }
     for (auto& r : now) {
-      r.linear_s = static_cast<double>(r.tokens) * m.linear_flops_per_token() * kLinearTrainingFactor / hw.matmul_flops;
+      r.linear_s = c.attention_only ? 0.0
+                                    : static_cast<double>(r.tokens) * m.linear_flops_per_token() * kLinearTrainingFactor /
+                                          hw.matmul_flops;
       r.attention_s = r.mask_pairs * m.attention_flops_per_pair() * kAttentionTrainingFactor / hw.attention_flops;
     }
     // Pass 2: communication, overlapped with each member's attention where the scheme allows.
@@ -151,7 +160,7 @@ PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
   }
   cost.busy_imbalance = busy_sum > 0.0 ? busy_max / (busy_sum / ranks) : 1.0;
   for (auto length : plan.batch.doc_lengths)
-    cost.model_flops += static_cast<double>(length) * m.linear_flops_per_token() * kLinearTrainingFactor +
+    cost.model_flops += static_cast<double>(length) * (c.attention_only ? 0.0 : m.linear_flops_per_token()) * kLinearTrainingFactor +
                         causal_pairs(length) * m.attention_flops_per_pair() * kAttentionTrainingFactor;
   return cost;
 }

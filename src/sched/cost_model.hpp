@@ -19,6 +19,8 @@ struct CostContext {
   Cluster cluster;
   ModelShape model;
   HardwareProfile hardware;
+  // Leave out the linear layers: what `flexcp run` executes (attention only) is then what is modelled.
+  bool attention_only = false;
 };
 
 struct RankCost {

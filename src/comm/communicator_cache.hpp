@@ -1,0 +1,59 @@
+#pragma once
+// Group communicators, cached by rank set across batches (creating one is a collective that
+// costs milliseconds to seconds at scale, NCCL's ncclCommSplit even more).
+//
+// Every rank keeps the same bookkeeping for every rank set, member or not, so all ranks agree on
+// hits, misses and evictions without talking: prepare() is called collectively over the world
+// with the same list on every rank (the list comes from the plan, which every rank holds), creates
+// all missing communicators of that list in ONE MPI_Comm_split, in list order, and evicts the
+// least recently used sets beyond the capacity (ties by rank set), freeing in the same order on
+// every member. Sets of one rank never need a communicator and are not cached.
+#include <mpi.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "comm/group_collectives.hpp"
+
+namespace flexcp::comm {
+
+struct CacheStats {
+  std::int64_t hits = 0, misses = 0, evictions = 0;
+  double creation_s = 0.0;  // wall time inside communicator creation (this rank)
+  std::int64_t live = 0;    // cached rank sets after the last prepare()
+};
+
+class CommunicatorCache {
+ public:
+  CommunicatorCache(MPI_Comm world, std::size_t capacity);
+  ~CommunicatorCache();
+  CommunicatorCache(const CommunicatorCache&) = delete;
+  CommunicatorCache& operator=(const CommunicatorCache&) = delete;
+
+  // Collective over the world. `rank_sets`: ascending, disjoint rank sets (one micro-batch's
+  // groups that need collectives). Afterwards get() works for each set this rank belongs to.
+  void prepare(const std::vector<std::vector<int>>& rank_sets);
+  GroupCollectives& get(const std::vector<int>& rank_set);
+
+  // Counts since the previous call (live: current).
+  CacheStats take_stats();
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  struct Entry {
+    std::uint64_t last_used = 0;
+    std::unique_ptr<GroupCollectives> comm;  // null where this rank is not a member
+  };
+  void evict_beyond_capacity(const std::vector<std::vector<int>>& keep);
+
+  MPI_Comm world_;
+  int rank_ = 0;
+  std::size_t capacity_;
+  std::uint64_t clock_ = 0;
+  std::map<std::vector<int>, Entry> entries_;
+  CacheStats stats_;
+};
+
+}  // namespace flexcp::comm
