@@ -1,10 +1,68 @@
 #include "results_file.hpp"
 
 #include "build_info.hpp"
+#include "comparison.hpp"
 #include "h5_helpers.hpp"
 
 namespace flexcp {
 namespace {
+
+std::vector<double> flatten(const StrategyResult& result, const std::vector<double> ModelledStep::*field) {
+  std::vector<double> v;
+  for (const auto& s : result.steps) v.insert(v.end(), (s.modelled.*field).begin(), (s.modelled.*field).end());
+  return v;
+}
+
+void write_modelled(hid_t g, const StrategyResult& result, const std::vector<hsize_t>& steps,
+                    const std::vector<hsize_t>& steps_ranks) {
+  std::vector<double> step_s;
+  for (const auto& s : result.steps) step_s.push_back(s.modelled.step_s);
+  h5::dataset(g, "modelled_step_time_s", step_s, steps, "s",
+              "cost model's step time for the same plan (attention only, one layer, the input's hardware profile)");
+  h5::dataset(g, "modelled_busy_s", flatten(result, &ModelledStep::busy_s), steps_ranks, "s",
+              "cost model's compute time of each rank");
+  h5::dataset(g, "modelled_exposed_comm_s", flatten(result, &ModelledStep::exposed_comm_s), steps_ranks, "s",
+              "cost model's communication time not hidden behind compute, each rank");
+  h5::dataset(g, "modelled_bytes_sent", flatten(result, &ModelledStep::bytes_sent), steps_ranks, "bytes",
+              "cost model's bytes sent by each rank (equal to kv_bytes_sent by construction; tested)");
+}
+
+void write_plan_summary(hid_t parent, const StrategyResult& result, const std::vector<hsize_t>& steps) {
+  auto g = h5::create_group(parent, "plan");
+  auto counts = [&](std::int64_t PlanSummary::*field) {
+    std::vector<long long> v;
+    for (const auto& s : result.steps) v.push_back(s.plan.*field);
+    return v;
+  };
+  h5::dataset(g.get(), "micro_batches", counts(&PlanSummary::micro_batches), steps, "1", "micro-batches of the plan");
+  h5::dataset(g.get(), "groups", counts(&PlanSummary::groups), steps, "1", "CP groups, all micro-batches");
+  h5::dataset(g.get(), "split_documents", counts(&PlanSummary::split_documents), steps, "documents",
+              "documents split zigzag over their group");
+  h5::dataset(g.get(), "whole_documents", counts(&PlanSummary::whole_documents), steps, "documents",
+              "documents kept whole on one rank");
+  h5::dataset(g.get(), "new_rank_sets", counts(&PlanSummary::new_rank_sets), steps, "1",
+              "groups of >= 2 ranks whose rank set was not used in recent batches");
+  std::vector<long long> sizes, offsets{0};
+  for (const auto& s : result.steps) {
+    sizes.insert(sizes.end(), s.plan.group_sizes.begin(), s.plan.group_sizes.end());
+    offsets.push_back(static_cast<long long>(sizes.size()));
+  }
+  h5::dataset(g.get(), "group_sizes", sizes, {static_cast<hsize_t>(sizes.size())}, "ranks",
+              "size of every group, step after step; step i's are [group_offsets[i], group_offsets[i+1])");
+  h5::dataset(g.get(), "group_offsets", offsets, {static_cast<hsize_t>(offsets.size())}, "1",
+              "where each step's groups start in group_sizes");
+  auto cache = h5::create_group(parent, "comm_cache");
+  auto cache_counts = [&](std::int64_t CacheCounts::*field) {
+    std::vector<long long> v;
+    for (const auto& s : result.steps) v.push_back(s.cache.*field);
+    return v;
+  };
+  h5::dataset(cache.get(), "hits", cache_counts(&CacheCounts::hits), steps, "1", "group communicators found cached");
+  h5::dataset(cache.get(), "misses", cache_counts(&CacheCounts::misses), steps, "1", "group communicators created");
+  h5::dataset(cache.get(), "evictions", cache_counts(&CacheCounts::evictions), steps, "1",
+              "group communicators freed to stay within run.comm_cache_size");
+  h5::dataset(cache.get(), "live", cache_counts(&CacheCounts::live), steps, "1", "group communicators cached after the step");
+}
 
 void write_strategy(hid_t runs, const StrategyResult& result, int nranks) {
   auto g = h5::create_group(runs, result.name);
@@ -60,6 +118,11 @@ void write_strategy(hid_t runs, const StrategyResult& result, int nranks) {
   h5::dataset(g.get(), "rank_attn_flops", per_rank(&RankStepMetrics::attn_flops), steps_ranks, "FLOP",
               "attention FLOPs of each rank");
 
+  h5::dataset(g.get(), "comm_create_s", per_rank(&RankStepMetrics::comm_create_s), steps_ranks, "s",
+              "wall time creating group communicators (cache misses)");
+  write_modelled(g.get(), result, steps, steps_ranks);
+  write_plan_summary(g.get(), result, steps);
+
   auto check = h5::create_group(g.get(), "check");
   const auto& c = result.check;
   h5::int_attribute(check.get(), "ran", c.ran);
@@ -107,6 +170,7 @@ void write_results_file(const std::filesystem::path& path, const RunMetadata& me
   h5::write_atomically(path.string(), [&](hid_t root) {
     write_common_attributes(root, meta, "run");
     auto runs = h5::create_group(root, "runs");
+    if (!results.empty()) h5::string_attribute(runs.get(), "baseline", results[baseline_index(results)].name);
     for (const auto& r : results) write_strategy(runs.get(), r, meta.nranks);
   });
 }

@@ -10,6 +10,7 @@
 #include "comm/mpi_transport.hpp"
 #include "comm/topology.hpp"
 #include "config.hpp"
+#include "comparison.hpp"
 #include "report.hpp"
 #include "results_file.hpp"
 #include "plan_step.hpp"
@@ -141,6 +142,7 @@ int run_command(const RunOptions& options) {
     RunMetadata meta{options.command_line, config.resolved_toml, utc_now(), size, topology.nodes,
                      topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank};
     write_results_file(config.run.output, meta, results, options.force);
+    print_comparison(stdout, results);
     print_footer(stdout, results, topology, config.run.output);
     std::fflush(stdout);
   });

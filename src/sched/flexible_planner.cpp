@@ -10,7 +10,9 @@
 //     existing group large enough to hold it.
 //  3. Whole documents, longest first, go to the least-loaded rank with memory to spare (LPT),
 //     joining that rank's group (or a group of one).
-// If a micro-batch cannot be placed, the planner retries with one more micro-batch.
+// If a micro-batch cannot be placed, the planner retries with one more micro-batch. On small
+// machines the placement is compared with one group of every rank, every document split, and
+// the faster (by the cost model) is kept.
 // Cost: O(D log D + D log P + S N) for D documents, P ranks, N nodes and S split documents,
 // each placement scanning the nodes once (docs/planner.md).
 #include <algorithm>
@@ -115,8 +117,38 @@ class FlexiblePlanner final : public Planner {
       auto mb = place(batch, docs, work);
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
+      if (auto single = one_group_if_faster(batch, docs, plan.micro_batches.back())) plan.micro_batches.back() = *single;
     }
     return plan;
+  }
+
+  // On small machines one group of every rank with every document split (Megatron-LM's layout,
+  // with flexcp's needed-KV exchange) is a real contender: when the greedy placement's
+  // granularity leaves ranks idle it can win. Compare the two with the cost model and keep the
+  // faster. Evaluating it costs O(D P), so only where D P <= kSingleGroupWork; at larger scale a
+  // machine-wide group pays inter-node traffic on every document and never wins.
+  std::optional<MicroBatch> one_group_if_faster(const Batch& batch, const std::vector<std::int32_t>& docs,
+                                                const MicroBatch& greedy) const {
+    constexpr std::int64_t kSingleGroupWork = 1 << 16;
+    const int ranks = context_.cost.cluster.ranks();
+    if (power_of_two_ || ranks < 2 || static_cast<std::int64_t>(docs.size()) * ranks > kSingleGroupWork) return std::nullopt;
+    CpGroup all;
+    all.ranks.resize(static_cast<std::size_t>(ranks));
+    std::iota(all.ranks.begin(), all.ranks.end(), 0);
+    all.comm = comm_;
+    std::int64_t most = 0;
+    for (auto d : docs) {
+      all.docs.push_back({d, Sharding::split, 0});
+      most += max_share(batch.doc_lengths[static_cast<std::size_t>(d)], ranks);
+    }
+    if (most > context_.capacity_tokens) return std::nullopt;
+    Plan candidate, current;
+    candidate.batch = current.batch = batch;
+    candidate.micro_batches = {MicroBatch{{all}}};
+    current.micro_batches = {greedy};
+    if (evaluate_plan(candidate, context_.cost).step_time_s < evaluate_plan(current, context_.cost).step_time_s)
+      return candidate.micro_batches.front();
+    return std::nullopt;
   }
 
   std::optional<MicroBatch> place(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work) {
