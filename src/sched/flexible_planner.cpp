@@ -11,8 +11,8 @@
 //  3. Whole documents, longest first, go to the least-loaded rank with memory to spare (LPT),
 //     joining that rank's group (or a group of one).
 // If a micro-batch cannot be placed, the planner retries with one more micro-batch. On small
-// machines the placement is compared with one group of every rank, every document split, and
-// the faster (by the cost model) is kept.
+// machines the placement is compared with one group of every rank, every document split; that
+// group is kept only when the cost model finds it clearly (1%) faster.
 // Cost: O(D log D + D log P + S N) for D documents, P ranks, N nodes and S split documents,
 // each placement scanning the nodes once (docs/planner.md).
 #include <algorithm>
@@ -146,7 +146,9 @@ class FlexiblePlanner final : public Planner {
     candidate.batch = current.batch = batch;
     candidate.micro_batches = {MicroBatch{{all}}};
     current.micro_batches = {greedy};
-    if (evaluate_plan(candidate, context_.cost).step_time_s < evaluate_plan(current, context_.cost).step_time_s)
+    // Only when clearly faster: otherwise keep the placement that splits fewer documents.
+    constexpr double kClearlyFaster = 0.99;
+    if (evaluate_plan(candidate, context_.cost).step_time_s < kClearlyFaster * evaluate_plan(current, context_.cost).step_time_s)
       return candidate.micro_batches.front();
     return std::nullopt;
   }

@@ -12,6 +12,7 @@ import tempfile
 FLEXCP = None
 TIMEOUT_S = 60
 
+INPUTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs")
 VALID = """
 [model]
 name = "cli-test"
@@ -20,10 +21,12 @@ kv_heads = 2
 head_dim = 8
 [batch]
 lengths = [1, 5, 40, 3, 77, 2]
+[cluster]
+hardware = "HARDWARE"
 [run]
 steps = 2
 warmup_steps = 1
-"""
+""".replace("HARDWARE", os.path.join(INPUTS, "hardware", "cpu-dev.toml"))
 
 CASES = {}
 
@@ -145,6 +148,57 @@ def bad_slurm_task_count():
 
 
 @case
+def bad_missing_hardware_profile():
+    expect_config_error(VALID.replace("[cluster]\nhardware", "[cluster]\nnodes = 1\n#"), ["[hardware]", "cluster.hardware"])
+
+
+@case
+def bad_cp_degree():
+    expect_config_error(VALID, ["run.cp_degree", "must divide the 3 ranks"], extra_args=["--set", "run.cp_degree=2"])
+
+
+@case
+def bad_ulysses_degree_for_heads():
+    expect_config_error(VALID, ["run.ulysses_degree", "H_q = 4"],
+                        extra_args=["--set", "run.ulysses_degree=3", "--set", 'run.strategies=["ulysses"]'])
+
+
+@case
+def every_strategy_side_by_side():
+    """All five strategies on the same batches at np 3 with emulated nodes of 2: every check passes,
+    the comparison table and speedups are printed, and measured bytes equal modelled bytes."""
+    import h5py
+    import numpy as np
+    strategies = ["megatron-cp-ring", "megatron-cp-allgather", "ulysses", "flexsp", "flexcp"]
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", "lengths = [1, 5, 140, 3, 77, 2, 9, 60]"))
+        out = os.path.join(d, "r.h5")
+        p = mpirun(3, ["run", inp, "--out", out, "--set", "run.strategies=" + str(strategies).replace("'", '"')],
+                   {"FLEXCP_RANKS_PER_NODE": "2"})
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}\n{p.stdout}")
+        check("Side by side on the same batches" in p.stdout, p.stdout)
+        for name in strategies:
+            check(f"flexcp-summary strategy={name} ranks=3 nodes=2" in p.stdout, f"{name} summary:\n{p.stdout}")
+        check(p.stdout.count("PASS") == len(strategies), p.stdout)
+        with h5py.File(out, "r") as f:
+            check(f["runs"].attrs["baseline"] == "megatron-cp-ring", "baseline attribute")
+            for name in strategies:
+                g = f["runs"][name]
+                check(np.array_equal(g["kv_bytes_sent"][()], g["modelled_bytes_sent"][()]), f"{name}: bytes vs model")
+                check(g["modelled_step_time_s"].shape == (2,), f"{name}: modelled_step_time_s")
+                offsets = g["plan/group_offsets"][()]
+                check(offsets[-1] == g["plan/group_sizes"].shape[0], f"{name}: group offsets")
+                check(np.all(g["plan/groups"][()] == np.diff(offsets)), f"{name}: groups per step")
+                for ds in ("hits", "misses", "evictions", "live"):
+                    check(g["comm_cache"][ds].shape == (2,), f"{name}: comm_cache/{ds}")
+            ring, flex = f["runs/megatron-cp-ring"], f["runs/flexcp"]
+            check(flex["kv_bytes_sent"][()].sum() <= ring["kv_bytes_sent"][()].sum(), "flexcp sends no more than the ring")
+            # Collective strategies create their group communicator once and reuse it after.
+            ag = f["runs/megatron-cp-allgather/comm_cache"]
+            check(ag["misses"][()].sum() == 0 and ag["hits"][()].sum() == 2, "all-gather communicator reused")
+
+
+@case
 def bad_usage():
     for args in ([], ["frobnicate"], ["run"], ["run", "x.toml", "--bogus"]):
         p = mpirun(2, args)
@@ -191,9 +245,10 @@ def results_file_schema():
                 check(g[name].shape == (3,), f"{name} shape {g[name].shape}")
             for name in ("compute_s", "busy_s", "kv_bytes_sent", "comm_wait_s", "plan_s"):
                 check(g[name].shape == (3, 4), f"{name} shape {g[name].shape}")
-            for name, ds in g.items():
+            def has_units(name, ds):
                 if isinstance(ds, h5py.Dataset):
                     check("units" in ds.attrs, f"{name} has no units")
+            g.visititems(has_units)
             check(np.all(g["tokens"][()] == 128), "tokens per step")
             check(np.allclose(g["tokens_per_s"][()], g["tokens"][()] / g["step_time_s"][()]), "tokens_per_s")
             check(np.all(g["step_time_s"][()] >= g["rank_step_s"][()].max(axis=1) - 1e-12), "step time is the max")
