@@ -167,7 +167,9 @@ TEST(PlanExecution, MicroBatchesWhenMemoryDemands) {
     } catch (const ConfigError&) {
       continue;  // a static degree whose sequences cannot hold the longest document
     }
-    if (s.name == "flexcp") EXPECT_GE(plan.micro_batches.size(), 2u);
+    if (s.name == "flexcp") {
+      EXPECT_GE(plan.micro_batches.size(), 2u);
+    }
     const auto c = execute_and_check(plan, transport, cache, 77);
     expect_exact(c, plan, ctx, s.name + " with " + std::to_string(plan.micro_batches.size()) + " micro-batches");
   }

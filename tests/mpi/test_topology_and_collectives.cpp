@@ -27,10 +27,10 @@ TEST(Topology, NodesFollowTheEmulationOrSharedMemory) {
     const int nodes = expected != nullptr ? std::atoi(expected) : 1;
     EXPECT_EQ(t.emulated_ranks_per_node, 0);
     ASSERT_EQ(t.nodes, nodes);
-    const int per_node = t.world_size / nodes;
+    const int block = t.world_size / nodes;
     for (int r = 0; r < t.world_size; ++r) {
-      EXPECT_EQ(t.node_of_rank[r], r / per_node) << "rank " << r;
-      EXPECT_EQ(t.local_rank_of_rank[r], r % per_node) << "rank " << r;
+      EXPECT_EQ(t.node_of_rank[r], r / block) << "rank " << r;
+      EXPECT_EQ(t.local_rank_of_rank[r], r % block) << "rank " << r;
     }
   }
 }
