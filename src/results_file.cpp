@@ -169,6 +169,8 @@ void write_results_file(const std::filesystem::path& path, const RunMetadata& me
   check_output_path(path, force);
   h5::write_atomically(path.string(), [&](hid_t root) {
     write_common_attributes(root, meta, "run");
+    h5::string_attribute(root, "status", meta.status);
+    h5::int_attribute(root, "steps_requested", meta.steps_requested);
     auto runs = h5::create_group(root, "runs");
     if (!results.empty()) h5::string_attribute(runs.get(), "baseline", results[baseline_index(results)].name);
     for (const auto& r : results) write_strategy(runs.get(), r, meta.nranks);

@@ -22,6 +22,10 @@ struct RunMetadata {
   int emulated_ranks_per_node = 0;
   std::vector<int> node_of_rank;
   std::vector<int> local_rank;
+  // Run files: "running" (a checkpoint written after a step), "complete", or "cut_short"
+  // (stopped by a signal at a step boundary); every completed step is in the file.
+  std::string status = "complete";
+  std::int64_t steps_requested = 0;  // measured steps asked for, per strategy
 };
 
 // Throws ConfigError when `path` exists and `force` is false, or its directory is missing.

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 
 #include "collective_guard.hpp"
 #include "commands.hpp"
@@ -15,6 +16,7 @@
 #include "results_file.hpp"
 #include "plan_step.hpp"
 #include "run_strategies.hpp"
+#include "stop_signal.hpp"
 #include "sched/batch_sampler.hpp"
 
 namespace flexcp {
@@ -74,11 +76,11 @@ std::int64_t longest(const sched::Batch& b) {
   return m;
 }
 
-StrategyResult run_strategy(RunStrategy strategy, const Config& config, const sched::PlannerContext& context,
-                            comm::Transport& transport, MPI_Comm world, int rank) {
-  StrategyResult result;
-  result.name = strategy.name;
-  result.description = strategy.description;
+// Runs one strategy's steps into `result`. After every step, `after_step` runs on every rank
+// and returns true when the ranks agreed to stop (a signal): the strategy ends there.
+bool run_strategy(RunStrategy strategy, const Config& config, const sched::PlannerContext& context,
+                  comm::Transport& transport, MPI_Comm world, int rank, StrategyResult& result,
+                  const std::function<bool()>& after_step) {
   // Each strategy pays for its own communicators: a fresh cache, freed before the next strategy.
   comm::CommunicatorCache cache(world, static_cast<std::size_t>(config.run.comm_cache_size));
   const auto total = config.run.warmup_steps + config.run.steps;
@@ -91,18 +93,21 @@ StrategyResult run_strategy(RunStrategy strategy, const Config& config, const sc
     const auto packed = outcome.metrics.pack();
     const auto all = comm::gather_to_root(world, std::vector<double>(packed.begin(), packed.end()));
     if (outcome.check) result.check = *outcome.check;
-    if (!measured || rank != 0) continue;
-    StepRecord record{step, batch.total_tokens(), static_cast<std::int64_t>(batch.doc_lengths.size()), longest(batch),
-                      {}, std::move(outcome.plan), std::move(outcome.modelled), outcome.cache};
-    for (std::size_t r = 0; r < all.size(); r += RankStepMetrics::kFields)
-      record.ranks.push_back(RankStepMetrics::unpack(all.data() + r));
-    result.steps.push_back(std::move(record));
+    if (measured && rank == 0) {
+      StepRecord record{step, batch.total_tokens(), static_cast<std::int64_t>(batch.doc_lengths.size()), longest(batch),
+                        {}, std::move(outcome.plan), std::move(outcome.modelled), outcome.cache};
+      for (std::size_t r = 0; r < all.size(); r += RankStepMetrics::kFields)
+        record.ranks.push_back(RankStepMetrics::unpack(all.data() + r));
+      result.steps.push_back(std::move(record));
+    }
+    if (after_step()) return true;
   }
-  return result;
+  return false;
 }
 }  // namespace
 
 int run_command(const RunOptions& options) {
+  install_stop_handlers();
   MPI_Comm world = MPI_COMM_WORLD;
   int rank = 0, size = 1;
   MPI_Comm_rank(world, &rank);
@@ -125,28 +130,50 @@ int run_command(const RunOptions& options) {
   sched::PlannerContext context;
   all_or_none(world, [&] { context = run_planner_context(config, cluster); });
 
-  comm::MpiTransport transport(world);
+  // Rank 0 rewrites the results file (atomically) after every step, so a run stopped by the
+  // time limit, or killed, keeps every completed step.
+  RunMetadata meta{options.command_line, config.resolved_toml, utc_now(), size, topology.nodes,
+                   topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank,
+                   "running", config.run.steps};
   std::vector<StrategyResult> results;
+  bool written = false;
+  auto save = [&](const char* status) {
+    all_or_none(world, [&] {
+      if (rank != 0) return;
+      meta.status = status;
+      write_results_file(config.run.output, meta, results, options.force || written);
+    });
+    written = true;
+  };
+  auto after_step = [&] {
+    save("running");
+    return comm::allreduce_max(world, stop_requested() ? 1.0 : 0.0) > 0.0;
+  };
+
+  comm::MpiTransport transport(world);
+  bool stopped = false;
   for (const auto& name : config.run.strategies) {
     RunStrategy strategy;
     all_or_none(world, [&] { strategy = make_run_strategy(name, config, context); });
-    results.push_back(run_strategy(std::move(strategy), config, context, transport, world, rank));
+    results.push_back(StrategyResult{strategy.name, strategy.description, {}, {}});
+    stopped = run_strategy(std::move(strategy), config, context, transport, world, rank, results.back(), after_step);
     if (rank == 0) {
       print_strategy_table(stdout, results.back());
       std::fflush(stdout);
     }
+    if (stopped) break;
   }
 
-  all_or_none(world, [&] {
-    if (rank != 0) return;
-    RunMetadata meta{options.command_line, config.resolved_toml, utc_now(), size, topology.nodes,
-                     topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank};
-    write_results_file(config.run.output, meta, results, options.force);
+  save(stopped ? "cut_short" : "complete");
+  if (rank == 0) {
     print_comparison(stdout, results);
     print_footer(stdout, results, topology, config.run.output);
+    if (stopped)
+      std::printf("# Cut short by signal %d at a step boundary: the results file holds every completed step "
+                  "(status = cut_short).\n", stop_signal());
     std::fflush(stdout);
-  });
-
+  }
+  if (stopped) return static_cast<int>(ExitCode::stopped);
   for (const auto& r : results)
     if (r.check.ran && !r.check.passed) return static_cast<int>(ExitCode::failure);
   return static_cast<int>(ExitCode::success);

@@ -8,7 +8,8 @@
 
 namespace flexcp {
 
-enum class ExitCode : int { success = 0, failure = 1, usage = 2 };
+// stopped: cut short by SIGTERM or SIGINT (128 + SIGTERM, the shell's convention), results kept.
+enum class ExitCode : int { success = 0, failure = 1, usage = 2, stopped = 143 };
 
 // Rank shown in error messages; -1 until the MPI runtime sets it.
 void set_error_rank(int rank);

@@ -199,6 +199,50 @@ def every_strategy_side_by_side():
 
 
 @case
+def sigterm_keeps_completed_steps():
+    """Slurm's time limit: SIGTERM to every rank mid-run. flexcp stops at the step boundary, exits
+    143 and leaves a valid file holding every completed step, marked cut_short."""
+    import time
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        out = os.path.join(d, "sigterm-run.h5")
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        cmd = ["mpirun", "-np", "2", "--oversubscribe", FLEXCP, "run", inp, "--out", out, "--set", "run.steps=1000000"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            steps_before = 0
+            deadline = time.time() + 30
+            while time.time() < deadline and steps_before < 3:  # the per-step checkpoint shows progress
+                time.sleep(0.2)
+                try:
+                    with h5py.File(out, "r") as f:
+                        check(f.attrs["status"] == "running", f"status while running: {f.attrs['status']}")
+                        steps_before = f["runs/megatron-cp-ring/step_time_s"].shape[0]
+                except (OSError, KeyError):
+                    pass
+            check(steps_before >= 3, "no checkpointed steps after 30 s")
+            # Slurm signals every task, not the launcher: do the same.
+            subprocess.run(["pkill", "-TERM", "-f", "^" + FLEXCP + " run .*" + out], check=True)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        check(proc.returncode == 143, f"exit {proc.returncode}, expected 143\n{stderr}")
+        check("Cut short by signal 15" in stdout, stdout[-2000:])
+        with h5py.File(out, "r") as f:
+            check(f.attrs["status"] == "cut_short" and f.attrs["steps_requested"] == 1000000, dict(f.attrs))
+            g = f["runs/megatron-cp-ring"]
+            steps = g["step_time_s"].shape[0]
+            check(steps_before <= steps < 1000000, f"{steps} steps kept, {steps_before} seen before the signal")
+            for name in ("tokens", "modelled_step_time_s", "plan/groups", "comm_cache/hits"):
+                check(g[name].shape == (steps,), f"{name} shape {g[name].shape}")
+            check(g["busy_s"].shape == (steps, 2), "busy_s shape")
+            check(g["check"].attrs["ran"] == 1 and g["check"].attrs["passed"] == 1, "the check of the first step")
+        check(not [n for n in os.listdir(d) if ".tmp." in n], "temporary files left behind")
+
+
+@case
 def bad_usage():
     for args in ([], ["frobnicate"], ["run"], ["run", "x.toml", "--bogus"]):
         p = mpirun(2, args)
