@@ -11,7 +11,8 @@ packages=(
   libtrilinos-kokkos-dev              # host attention kernels (Kokkos Serial backend)
   libtomlplusplus-dev libcli11-dev    # input files and command line
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  python3-h5py python3-numpy          # tests read results back; post-processing
+  python3-h5py python3-numpy python3-matplotlib   # results read back; flexcp-report tables and plots
+  slurm-wlm munge                     # job scripts, tested on a local Slurm (ctest label slurm)
 )
 
 missing=()

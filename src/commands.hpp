@@ -11,6 +11,7 @@ struct RunOptions {
   std::string output;                  // --out, overrides run.output
   std::vector<std::string> overrides;  // --set key=value
   bool force = false;
+  std::string resolved_input;  // where to save the resolved input (TOML), or ""
   std::string command_line;
 };
 

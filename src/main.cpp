@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
       ->type_name("KEY=VALUE")
       ->take_all();
   run_cmd->add_flag("--force", run.force, "Overwrite an existing results file");
+  run_cmd->add_option("--resolved-input", run.resolved_input,
+                      "Also write the resolved input (TOML, after --set) to this file, before running");
   flexcp::PlanOptions plan;
   plan.command_line = command_line;
   auto* plan_cmd = app.add_subcommand("plan", "Plan batches with every strategy on a simulated machine and compare "

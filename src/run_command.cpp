@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <unistd.h>
+#include <fstream>
 #include <functional>
 
 #include "collective_guard.hpp"
@@ -31,6 +33,19 @@ std::string utc_now() {
   return text;
 }
 
+// The resolved input beside the results (job scripts keep it with each run), written like a
+// results file: temporary name, then rename; never over an existing file without --force.
+void write_text_file(const std::filesystem::path& path, const std::string& text, bool force) {
+  check_output_path(path, force);
+  const auto temporary = path.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary);
+    out << text;
+    if (!out.flush()) throw Error("cannot write '" + temporary + "'");
+  }
+  std::filesystem::rename(temporary, path);
+}
+
 // Rank 0 reads and validates the input; every rank then builds the same Config from the
 // resolved text and rank 0's dataset samples, so no other rank touches the file system.
 Config load_config_everywhere(const RunOptions& options, MPI_Comm world, int rank, int size) {
@@ -57,6 +72,7 @@ Config load_config_everywhere(const RunOptions& options, MPI_Comm world, int ran
     check_output_path(config.run.output, options.force);
     resolved = config.resolved_toml;
     samples = config.batch.samples;
+    if (!options.resolved_input.empty()) write_text_file(options.resolved_input, resolved, options.force);
   });
   comm::broadcast(world, resolved);
   comm::broadcast(world, samples);

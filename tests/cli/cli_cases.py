@@ -242,6 +242,58 @@ def sigterm_keeps_completed_steps():
         check(not [n for n in os.listdir(d) if ".tmp." in n], "temporary files left behind")
 
 
+REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "flexcp-report")
+
+
+@case
+def report_from_run_and_plan_files():
+    """flexcp-report on real outputs: a run at two rank counts and a simulation; tables and plots."""
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        files = []
+        for np_ in (2, 4):
+            out = os.path.join(d, f"run{np_}.h5")
+            p = mpirun(np_, ["run", inp, "--out", out, "--set", 'run.strategies=["megatron-cp-ring","flexcp"]'])
+            check(p.returncode == 0, f"run np {np_}: exit {p.returncode}: {p.stderr}")
+            files.append(out)
+        p = run_plan([plan_input(d), "--out", os.path.join(d, "plan.h5")])
+        check(p.returncode == 0, f"plan: exit {p.returncode}: {p.stderr}")
+        files.append(os.path.join(d, "plan.h5"))
+        report = os.path.join(d, "report")
+        p = subprocess.run([REPORT] + files + ["--out", report], capture_output=True, text=True, timeout=TIMEOUT_S)
+        check(p.returncode == 0, f"report: exit {p.returncode}: {p.stderr}")
+        for name in ("summary.md", "summary.csv", "scaling.md", "scaling.csv", "throughput.png", "speedup.png",
+                     "busy_run2.png", "busy_run4.png"):
+            check(os.path.getsize(os.path.join(report, name)) > 0, f"report lacks {name}")
+        import csv
+        rows = list(csv.DictReader(open(os.path.join(report, "scaling.csv"))))
+        flex = [r for r in rows if r["kind"] == "run" and r["strategy"] == "flexcp"]
+        check([int(r["gpus"]) for r in flex] == [2, 4] and float(flex[0]["efficiency"]) == 1.0, f"scaling rows: {flex}")
+        summary = list(csv.DictReader(open(os.path.join(report, "summary.csv"))))
+        ring = [r for r in summary if r["kind"] == "run" and r["strategy"] == "megatron-cp-ring"]
+        check(all(abs(float(r["speedup"]) - 1.0) < 1e-12 for r in ring), "the baseline's speedup is 1")
+        check(any(r["kind"] == "plan" and r["strategy"] == "bound" for r in summary), "plan rows present")
+
+
+@case
+def report_rejects_foreign_files():
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        text = write(d, "notes.txt", "not hdf5")
+        foreign = os.path.join(d, "foreign.h5")
+        with h5py.File(foreign, "w") as f:
+            f.create_dataset("x", data=[1, 2, 3])
+        no_runs = os.path.join(d, "no_runs.h5")
+        with h5py.File(no_runs, "w") as f:
+            f.attrs.update({"schema_version": 1, "kind": "run", "nranks": 2, "nnodes": 1})
+        for path, fragment in ((text, "not an HDF5 file"), (foreign, "missing root attribute 'schema_version'"),
+                               (no_runs, "missing group /runs"), (os.path.join(d, "absent.h5"), "no such file")):
+            p = subprocess.run([REPORT, path, "--out", os.path.join(d, "r")], capture_output=True, text=True,
+                               timeout=TIMEOUT_S)
+            check(p.returncode == 2 and fragment in p.stderr and os.path.basename(path) in p.stderr,
+                  f"{path}: exit {p.returncode}: {p.stderr}")
+
+
 @case
 def bad_usage():
     for args in ([], ["frobnicate"], ["run"], ["run", "x.toml", "--bogus"]):
