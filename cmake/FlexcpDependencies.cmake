@@ -30,13 +30,30 @@ target_include_directories(flexcp_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
 target_link_libraries(flexcp_hdf5 INTERFACE ${HDF5_C_LIBRARIES})
 target_compile_definitions(flexcp_hdf5 INTERFACE ${HDF5_C_DEFINITIONS})
 
-# CUDA is optional: the GPU backend (issue: GPU backend) builds only where nvcc exists. Nothing
-# here depends on it yet; FLEXCP_HAVE_CUDA_TOOLKIT only records what was found for `flexcp info`.
+# CUDA is optional: the GPU backend builds where nvcc exists (every machine of this project has
+# /usr/local/cuda, so CI compiles it even though nothing can run there). FLEXCP_CUDA=OFF skips it.
 include(CheckLanguage)
 check_language(CUDA)
-if(CMAKE_CUDA_COMPILER)
+option(FLEXCP_CUDA "Build the CUDA kernels and NCCL pieces when nvcc is found" ON)
+if(CMAKE_CUDA_COMPILER AND FLEXCP_CUDA)
+  # H100/H200 by default: CMake's own default (75) is not what runs here, and `native` fails
+  # without a GPU. Override with -DCMAKE_CUDA_ARCHITECTURES=...
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 90)
+  endif()
+  set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)  # otherwise cudart is linked twice
+  enable_language(CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  # NCCL and cuDNN ship no CMake config files.
+  find_path(FLEXCP_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)
+  find_library(FLEXCP_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
+  find_path(FLEXCP_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)
+  find_library(FLEXCP_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
+  add_library(flexcp_nccl INTERFACE)
+  target_include_directories(flexcp_nccl SYSTEM INTERFACE ${FLEXCP_NCCL_INCLUDE_DIR} ${FLEXCP_CUDNN_INCLUDE_DIR})
+  target_link_libraries(flexcp_nccl INTERFACE ${FLEXCP_NCCL_LIBRARY} ${FLEXCP_CUDNN_LIBRARY} CUDA::cudart)
   set(FLEXCP_HAVE_CUDA_TOOLKIT ON)
 else()
   set(FLEXCP_HAVE_CUDA_TOOLKIT OFF)
 endif()
-message(STATUS "flexcp: CUDA toolkit ${FLEXCP_HAVE_CUDA_TOOLKIT} (${CMAKE_CUDA_COMPILER})")
+message(STATUS "flexcp: CUDA backend ${FLEXCP_HAVE_CUDA_TOOLKIT} (${CMAKE_CUDA_COMPILER}, sm_${CMAKE_CUDA_ARCHITECTURES})")

@@ -126,6 +126,14 @@ RunSettings read_run(const toml::table& root, const std::string& source) {
   r.cp_degree = static_cast<int>(in.integer("cp_degree", 1).value_or(0));
   r.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
   r.comm_cache_size = static_cast<int>(in.integer("comm_cache_size", 1).value_or(32));
+  r.backend = in.string("backend").value_or("cpu");
+  if (r.backend != "cpu" && r.backend != "cuda")
+    in.fail("backend", "value \"" + r.backend + "\" is not allowed: \"cpu\" or \"cuda\"");
+  r.precision = in.string("precision").value_or("fp32");
+  if (r.precision != "fp32" && r.precision != "bf16")
+    in.fail("precision", "value \"" + r.precision + "\" is not allowed: \"fp32\" or \"bf16\"");
+  if (r.precision == "bf16" && r.backend != "cuda")
+    in.fail("precision", "\"bf16\" needs backend = \"cuda\" (the host kernels compute in fp32)");
   in.finish();
   return r;
 }

@@ -38,6 +38,8 @@ struct RunSettings {
   int cp_degree = 0;        // megatron-cp-*: CP degree; 0: every rank in one group
   int ulysses_degree = 0;   // ulysses: degree; 0: the largest the heads and the rank count allow
   int comm_cache_size = 32; // group communicators kept across batches
+  std::string backend = "cpu";      // "cpu" (host kernels, MPI) or "cuda" (device kernels)
+  std::string precision = "fp32";   // storage of Q, K, V, dO: "fp32", or "bf16" with backend "cuda"
 };
 
 // `flexcp plan`: the simulated machine and what to compare on it.

@@ -4,6 +4,9 @@
 #include <memory>
 
 #include "attn/all_gather_attention.hpp"
+#ifdef FLEXCP_HAVE_CUDA
+#include "attn/cuda/device_local_attention.hpp"
+#endif
 #include "attn/needed_kv_attention.hpp"
 #include "attn/ring_attention.hpp"
 #include "attn/synthetic_inputs.hpp"
@@ -21,8 +24,17 @@ bool needs_communicator(const sched::CpGroup& group) {
 std::unique_ptr<attn::GroupAttention> make_group_attention(const sched::Plan& plan, const sched::CpGroup* group,
                                                            const sched::GroupProgram& program,
                                                            const attn::HeadLayout& layout, comm::Transport& transport,
-                                                           comm::CommunicatorCache& cache) {
+                                                           comm::CommunicatorCache& cache, const ExecutionBackend& backend) {
   using sched::CommScheme;
+  if (backend.cuda) {
+#ifdef FLEXCP_HAVE_CUDA
+    FLEXCP_CHECK(program.group_size() == 1, "the CUDA backend runs groups of one rank (no NCCL transport yet)");
+    return std::make_unique<attn::cuda::DeviceLocalAttention>(
+        program.local(), layout, backend.bf16 ? attn::cuda::Precision::bf16 : attn::cuda::Precision::fp32);
+#else
+    throw Error("this flexcp was built without CUDA");
+#endif
+  }
   // Alone, or with peers that need nothing from it: the needed-KV executor exchanges exactly that.
   if (program.group_size() == 1 || program.comm == CommScheme::needed_kv)
     return std::make_unique<attn::NeededKvAttention>(transport, program, layout);
@@ -69,7 +81,8 @@ std::vector<std::vector<std::vector<int>>> communicator_rank_sets(const sched::P
 }
 
 PlanExecution execute_plan(const sched::Plan& plan, const attn::HeadLayout& layout, comm::Transport& transport,
-                           comm::CommunicatorCache& cache, std::uint64_t activation_seed) {
+                           comm::CommunicatorCache& cache, std::uint64_t activation_seed,
+                           const ExecutionBackend& backend) {
   PlanExecution run;
   const WallTimer compile_timer;
   run.program = sched::compile_rank_program(plan, transport.rank());
@@ -85,7 +98,7 @@ PlanExecution execute_plan(const sched::Plan& plan, const attn::HeadLayout& layo
     comm::TransferStats collectives_before;
     const bool collective = group != nullptr && needs_communicator(*group);
     if (collective) collectives_before = cache.get(program.members).stats();
-    auto executor = make_group_attention(plan, group, program, layout, transport, cache);
+    auto executor = make_group_attention(plan, group, program, layout, transport, cache, backend);
 
     // Activations arrive from the previous layer; producing them is not part of the step.
     const WallTimer input_timer;

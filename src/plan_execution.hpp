@@ -30,8 +30,15 @@ struct PlanExecution {
 // Groups that need a cached communicator (collective schemes, >= 2 ranks), per micro-batch.
 std::vector<std::vector<std::vector<int>>> communicator_rank_sets(const sched::Plan& plan);
 
+// Where attention runs: the host kernels, or (one rank, groups of one) the CUDA kernels.
+struct ExecutionBackend {
+  bool cuda = false;
+  bool bf16 = false;  // cuda only: Q, K, V, dO stored in bf16 (fp32 accumulation and results)
+};
+
 // Collective over every rank of the transport (all ranks call it with the same plan).
 PlanExecution execute_plan(const sched::Plan& plan, const attn::HeadLayout& layout, comm::Transport& transport,
-                           comm::CommunicatorCache& cache, std::uint64_t activation_seed);
+                           comm::CommunicatorCache& cache, std::uint64_t activation_seed,
+                           const ExecutionBackend& backend = {});
 
 }  // namespace flexcp

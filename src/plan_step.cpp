@@ -1,6 +1,7 @@
 #include "plan_step.hpp"
 
 #include "attn/flops.hpp"
+#include "collective_guard.hpp"
 #include "comm/mpi_check.hpp"
 #include "common/clock.hpp"
 #include "correctness_check.hpp"
@@ -29,10 +30,14 @@ StepOutcome run_plan_step(const Config& config, RunStrategy& strategy, const sch
   FLEXCP_MPI_CHECK(MPI_Barrier(world));  // every rank starts the step together
   const WallTimer step_timer;
   const WallTimer plan_timer;
-  const sched::Plan plan = strategy.planner->plan(batch);
+  // Every rank plans the same batch the same way, so a batch that cannot be planned (a document
+  // no group can hold) fails everywhere: agree on it and leave with one message.
+  sched::Plan plan;
+  all_or_none(world, [&] { plan = strategy.planner->plan(batch); });
   const double planning_s = plan_timer.seconds();
 
-  auto run = execute_plan(plan, layout, transport, cache, activation_seed);
+  const ExecutionBackend backend{config.run.backend == "cuda", config.run.precision == "bf16"};
+  auto run = execute_plan(plan, layout, transport, cache, activation_seed, backend);
 
   StepOutcome outcome;
   auto& m = outcome.metrics;

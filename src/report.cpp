@@ -7,6 +7,9 @@
 #include <sstream>
 
 #include "build_info.hpp"
+#ifdef FLEXCP_HAVE_CUDA
+#include "attn/cuda/device_runtime.hpp"
+#endif
 #include "comm/mpi_runtime.hpp"
 #include "comparison.hpp"
 
@@ -44,8 +47,19 @@ double mean_tokens_per_s(const std::vector<StepRecord>& steps) {
 void print_versions(std::FILE* out) {
   std::fprintf(out, "# flexcp %s (git %s, %s build)\n", build_info::version, build_info::git_sha, build_info::build_type);
   std::fprintf(out, "# MPI: %s\n", comm::MpiRuntime::library_version().c_str());
-  std::fprintf(out, "# HDF5: %s   Kokkos: %s   CUDA toolkit at build: %s\n", hdf5_version().c_str(),
-               kokkos_version().c_str(), build_info::cuda_toolkit_found ? "found (no GPU backend yet)" : "not found");
+  std::fprintf(out, "# HDF5: %s   Kokkos: %s\n", hdf5_version().c_str(), kokkos_version().c_str());
+#ifdef FLEXCP_HAVE_CUDA
+  const auto cuda = attn::cuda::cuda_inventory();
+  std::fprintf(out, "# CUDA: runtime %s, driver %s, NCCL %s, cuDNN %s; kernels built for sm_%s\n",
+               cuda.runtime_version.c_str(), cuda.driver_version.c_str(), cuda.nccl_version.c_str(),
+               cuda.cudnn_version.c_str(), build_info::cuda_architectures);
+  if (cuda.devices.empty()) std::fprintf(out, "# CUDA devices: none (%s)\n", cuda.why_none.c_str());
+  for (const auto& d : cuda.devices)
+    std::fprintf(out, "# CUDA device %d: %s, compute capability %d.%d, %.1f GiB\n", d.index, d.name.c_str(), d.major,
+                 d.minor, d.memory_gib);
+#else
+  std::fprintf(out, "# CUDA: not built (no nvcc at configure time, or FLEXCP_CUDA=OFF)\n");
+#endif
 }
 
 void print_topology(std::FILE* out, const comm::Topology& t) {

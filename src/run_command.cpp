@@ -144,7 +144,10 @@ int run_command(const RunOptions& options) {
   const auto cluster = cluster_of(topology, placement_warning);
   if (rank == 0 && !placement_warning.empty()) std::fprintf(stderr, "flexcp: warning: %s\n", placement_warning.c_str());
   sched::PlannerContext context;
-  all_or_none(world, [&] { context = run_planner_context(config, cluster); });
+  all_or_none(world, [&] {
+    context = run_planner_context(config, cluster);
+    select_backend_device(config, topology);
+  });
 
   // Rank 0 rewrites the results file (atomically) after every step, so a run stopped by the
   // time limit, or killed, keeps every completed step.

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "attn/ulysses_attention.hpp"
+#ifdef FLEXCP_HAVE_CUDA
+#include "attn/cuda/device_runtime.hpp"
+#endif
 #include "common/error.hpp"
 #include "sched/cost_model.hpp"
 
@@ -39,7 +42,33 @@ int ulysses_degree(const Config& config, int world_size) {
   return 1;
 }
 
+void check_backend(const Config& c, int world_size) {
+  if (c.run.backend != "cuda") return;
+#ifndef FLEXCP_HAVE_CUDA
+  (void)world_size;
+  throw ConfigError("key 'run.backend': \"cuda\" is not available: this flexcp was built without the CUDA toolkit "
+                    "(configure where nvcc exists, with FLEXCP_CUDA=ON)");
+#else
+  const auto inventory = attn::cuda::cuda_inventory();
+  if (inventory.devices.empty())
+    throw ConfigError("key 'run.backend': \"cuda\" needs a CUDA device, and none is visible (" + inventory.why_none + ")");
+  if (world_size > 1)
+    throw ConfigError("key 'run.backend': \"cuda\" runs at one rank for now (the NCCL transport is not built yet); "
+                      "run with one rank, or backend = \"cpu\"");
+#endif
+}
+
+void select_backend_device(const Config& c, const comm::Topology& topology) {
+  if (c.run.backend != "cuda") return;
+#ifdef FLEXCP_HAVE_CUDA
+  attn::cuda::select_device(topology.local_rank);
+#else
+  (void)topology;
+#endif
+}
+
 void check_run_strategies(const Config& c, int world_size) {
+  check_backend(c, world_size);
   if (!c.has_hardware)
     throw ConfigError("[hardware]: flexcp run plans and models every strategy with a hardware profile: set "
                       "cluster.hardware = \"hardware/cpu-dev.toml\" (relative to the input) or give a [hardware] table");

@@ -32,6 +32,9 @@ sched::PlannerContext run_planner_context(const Config& config, const sched::Clu
 // input (throws ConfigError naming the key otherwise).
 void check_run_strategies(const Config& config, int world_size);
 
+// backend "cuda": this rank's device, chosen from its local rank (no per-task GPU binding needed).
+void select_backend_device(const Config& config, const comm::Topology& topology);
+
 RunStrategy make_run_strategy(const std::string& name, const Config& config, const sched::PlannerContext& context);
 
 // run.ulysses_degree, or the largest degree dividing the ranks that the heads allow.

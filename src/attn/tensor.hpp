@@ -5,6 +5,8 @@
 // they work on any contiguous buffer (a View, a slice of a receive buffer).
 #include <Kokkos_Core.hpp>
 
+#include "attn/head_layout.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -16,13 +18,6 @@ using Tensor3 = Kokkos::View<float***, Kokkos::LayoutRight, HostSpace>;  // [tok
 using Tensor2 = Kokkos::View<float**, Kokkos::LayoutRight, HostSpace>;   // [token][head]
 using Flat = Kokkos::View<float*, HostSpace>;  // message buffers
 
-struct HeadLayout {
-  int q_heads = 1;   // H_q
-  int kv_heads = 1;  // H_kv, divides H_q (grouped-query attention)
-  int head_dim = 1;  // d
-  int queries_per_kv() const { return q_heads / kv_heads; }
-  float scale() const { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
-};
 
 struct TensorRef {
   float* data = nullptr;
