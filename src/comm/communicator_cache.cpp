@@ -4,12 +4,16 @@
 #include <tuple>
 
 #include "comm/mpi_check.hpp"
-#include "comm/mpi_group_collectives.hpp"
+#include "comm/mpi_group_factory.hpp"
 #include "common/clock.hpp"
 
 namespace flexcp::comm {
 
-CommunicatorCache::CommunicatorCache(MPI_Comm world, std::size_t capacity) : world_(world), capacity_(capacity) {
+CommunicatorCache::CommunicatorCache(MPI_Comm world, std::size_t capacity)
+    : CommunicatorCache(world, capacity, std::make_unique<MpiGroupFactory>(world)) {}
+
+CommunicatorCache::CommunicatorCache(MPI_Comm world, std::size_t capacity, std::unique_ptr<GroupFactory> factory)
+    : world_(world), factory_(std::move(factory)), capacity_(capacity) {
   FLEXCP_CHECK(capacity_ >= 1, "the communicator cache needs a capacity of at least 1");
   FLEXCP_MPI_CHECK(MPI_Comm_rank(world_, &rank_));
 }
@@ -36,15 +40,14 @@ void CommunicatorCache::prepare(const std::vector<std::vector<int>>& rank_sets) 
   }
   if (!missing.empty()) {
     const WallTimer timer;
-    int color = MPI_UNDEFINED;
+    int color = -1;
     for (std::size_t i = 0; i < missing.size(); ++i)
       if (std::binary_search(missing[i]->begin(), missing[i]->end(), rank_)) color = static_cast<int>(i);
-    MPI_Comm made = MPI_COMM_NULL;
-    FLEXCP_MPI_CHECK(MPI_Comm_split(world_, color, rank_, &made));
+    auto made = factory_->split(color);
     for (std::size_t i = 0; i < missing.size(); ++i) {
       Entry entry;
       entry.last_used = clock_;
-      if (static_cast<int>(i) == color) entry.comm = std::make_unique<MpiGroupCollectives>(made);
+      if (static_cast<int>(i) == color) entry.comm = std::move(made);
       entries_.emplace(*missing[i], std::move(entry));
     }
     stats_.creation_s += timer.seconds();

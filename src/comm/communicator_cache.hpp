@@ -7,7 +7,8 @@
 // with the same list on every rank (the list comes from the plan, which every rank holds), creates
 // all missing communicators of that list in ONE MPI_Comm_split, in list order, and evicts the
 // least recently used sets beyond the capacity (ties by rank set), freeing in the same order on
-// every member. Sets of one rank never need a communicator and are not cached.
+// every member. Sets of one rank never need a communicator and are not cached. The group
+// communicators come from a GroupFactory: MPI's by default, NCCL's for the GPU backend.
 #include <mpi.h>
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "comm/group_collectives.hpp"
+#include "comm/group_factory.hpp"
 
 namespace flexcp::comm {
 
@@ -27,7 +29,9 @@ struct CacheStats {
 
 class CommunicatorCache {
  public:
+  // MPI group communicators (MpiGroupFactory over `world`).
   CommunicatorCache(MPI_Comm world, std::size_t capacity);
+  CommunicatorCache(MPI_Comm world, std::size_t capacity, std::unique_ptr<GroupFactory> factory);
   ~CommunicatorCache();
   CommunicatorCache(const CommunicatorCache&) = delete;
   CommunicatorCache& operator=(const CommunicatorCache&) = delete;
@@ -50,6 +54,7 @@ class CommunicatorCache {
 
   MPI_Comm world_;
   int rank_ = 0;
+  std::unique_ptr<GroupFactory> factory_;
   std::size_t capacity_;
   std::uint64_t clock_ = 0;
   std::map<std::vector<int>, Entry> entries_;
