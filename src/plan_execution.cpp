@@ -28,7 +28,7 @@ std::unique_ptr<attn::GroupAttention> make_group_attention(const sched::Plan& pl
   using sched::CommScheme;
   if (backend.cuda) {
 #ifdef FLEXCP_HAVE_CUDA
-    FLEXCP_CHECK(program.group_size() == 1, "the CUDA backend runs groups of one rank (no NCCL transport yet)");
+    FLEXCP_CHECK(program.group_size() == 1, "the CUDA backend runs groups of one rank (no multi-rank device executors yet)");
     return std::make_unique<attn::cuda::DeviceLocalAttention>(
         program.local(), layout, backend.bf16 ? attn::cuda::Precision::bf16 : attn::cuda::Precision::fp32);
 #else

@@ -53,7 +53,7 @@ void check_backend(const Config& c, int world_size) {
   if (inventory.devices.empty())
     throw ConfigError("key 'run.backend': \"cuda\" needs a CUDA device, and none is visible (" + inventory.why_none + ")");
   if (world_size > 1)
-    throw ConfigError("key 'run.backend': \"cuda\" runs at one rank for now (the NCCL transport is not built yet); "
+    throw ConfigError("key 'run.backend': \"cuda\" runs at one rank for now (multi-rank device executors are not built yet); "
                       "run with one rank, or backend = \"cpu\"");
 #endif
 }

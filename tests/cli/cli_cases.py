@@ -164,6 +164,14 @@ def bad_ulysses_degree_for_heads():
 
 
 @case
+def bad_backend_and_precision():
+    expect_config_error(VALID, ["run.backend", '"cpu" or "cuda"'], extra_args=["--set", "run.backend=tpu"])
+    expect_config_error(VALID, ["run.precision", 'needs backend = "cuda"'], extra_args=["--set", "run.precision=bf16"])
+    # A CUDA build on a machine without a device (CI), or a build without CUDA: a clear error either way.
+    expect_config_error(VALID, ["run.backend", '"cuda"'], extra_args=["--set", "run.backend=cuda"])
+
+
+@case
 def every_strategy_side_by_side():
     """All five strategies on the same batches at np 3 with emulated nodes of 2: every check passes,
     the comparison table and speedups are printed, and measured bytes equal modelled bytes."""
@@ -360,7 +368,7 @@ def results_file_schema():
 def info_prints_versions_and_topology():
     p = mpirun(3, ["info"], {"FLEXCP_RANKS_PER_NODE": "2"})
     check(p.returncode == 0, p.stderr)
-    for fragment in ("# flexcp", "Open MPI", "HDF5", "Kokkos", "3 ranks on 2 node(s)"):
+    for fragment in ("# flexcp", "Open MPI", "HDF5", "Kokkos", "# CUDA", "3 ranks on 2 node(s)"):
         check(fragment in p.stdout, f"info lacks {fragment!r}:\n{p.stdout}")
 
 
