@@ -162,24 +162,23 @@ Config config_from_table(const toml::table& root, const std::string& source, con
   return c;
 }
 
-namespace {
-toml::table load_table_file(const std::filesystem::path& path, const std::string& what) {
+toml::table parse_toml_file(const std::filesystem::path& path, const std::string& what) {
   try {
     return toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
-    if (!std::filesystem::exists(path)) throw ConfigError(what + ": file '" + path.string() + "' does not exist");
-    throw ConfigError(path.string() + ":" + std::to_string(e.source().begin.line) + ": invalid TOML: " +
-                      std::string(e.description()));
+    if (!std::filesystem::exists(path)) throw ConfigError(what + " '" + path.string() + "' does not exist");
+    const auto& where = e.source().begin;
+    throw ConfigError(path.string() + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
+                      ": invalid TOML: " + std::string(e.description()));
   }
 }
-}  // namespace
 
 void resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source) {
   if (auto* model = root["model"].as_table(); model != nullptr && model->contains("file")) {
     const auto* file = (*model)["file"].as_string();
     if (file == nullptr) throw ConfigError(source + ": key 'model.file': expected a string (path of a model shape file)");
     const auto path = input_dir / file->get();
-    auto shape = load_table_file(path, source + ": key 'model.file'");
+    auto shape = parse_toml_file(path, source + ": key 'model.file': file");
     auto* base = shape["model"].as_table();
     if (base == nullptr) throw ConfigError(path.string() + ": a model shape file needs a [model] table");
     toml::table merged = *base;
@@ -191,7 +190,7 @@ void resolve_includes(toml::table& root, const std::filesystem::path& input_dir,
     const auto* file = (*cluster)["hardware"].as_string();
     if (file == nullptr) throw ConfigError(source + ": key 'cluster.hardware': expected a string (path of a hardware profile)");
     const auto path = input_dir / file->get();
-    auto profile = load_table_file(path, source + ": key 'cluster.hardware'");
+    auto profile = parse_toml_file(path, source + ": key 'cluster.hardware': file");
     auto* table = profile["hardware"].as_table();
     if (table == nullptr) throw ConfigError(path.string() + ": a hardware profile needs a [hardware] table");
     if (!root.contains("hardware")) root.insert_or_assign("hardware", *table);

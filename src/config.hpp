@@ -67,6 +67,10 @@ struct Config {
 const std::vector<std::string>& known_strategies();
 const std::vector<std::string>& plannable_strategies();
 
+// A TOML file, or ConfigError: "<what> '<path>' does not exist", or path:line:column and the
+// parser's message for invalid TOML.
+toml::table parse_toml_file(const std::filesystem::path& path, const std::string& what);
+
 // Rank 0's file step before config_from_table: replaces `model.file` and `cluster.hardware`
 // by the tables they name (keys written in the input win over the model file's), so the
 // resolved input is self-contained.

@@ -1,8 +1,7 @@
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 
 #include "collective_guard.hpp"
+#include "common/clock.hpp"
 #include "commands.hpp"
 #include "config.hpp"
 #include "plan_report.hpp"
@@ -10,16 +9,6 @@
 #include "results_file.hpp"
 
 namespace flexcp {
-namespace {
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm parts{};
-  gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
-}  // namespace
 
 int plan_command(const PlanOptions& options) {
   MPI_Comm world = MPI_COMM_WORLD;
@@ -28,14 +17,7 @@ int plan_command(const PlanOptions& options) {
   // The simulator is a single-process program; under mpirun only rank 0 works.
   all_or_none(world, [&] {
     if (rank != 0) return;
-    toml::table root;
-    try {
-      root = toml::parse_file(options.input);
-    } catch (const toml::parse_error& e) {
-      if (!std::filesystem::exists(options.input)) throw ConfigError("input file '" + options.input + "' does not exist");
-      throw ConfigError(options.input + ":" + std::to_string(e.source().begin.line) + ": invalid TOML: " +
-                        std::string(e.description()));
-    }
+    toml::table root = parse_toml_file(options.input, "input file");
     const auto input_dir = std::filesystem::path(options.input).parent_path();
     resolve_includes(root, input_dir, options.input);
     for (const auto& assignment : options.overrides) apply_override(root, assignment);
@@ -60,7 +42,7 @@ int plan_command(const PlanOptions& options) {
     const auto study = run_plan_study(config);
     print_plan_study(stdout, study, config);
     if (!config.plan.output.empty()) {
-      RunMetadata meta{options.command_line, config.resolved_toml, utc_now(), study.cluster.ranks(), study.cluster.nodes, 0,
+      RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), study.cluster.ranks(), study.cluster.nodes, 0,
                        {}, {}};
       for (int r = 0; r < study.cluster.ranks(); ++r) {
         meta.node_of_rank.push_back(study.cluster.node_of(r));

@@ -1,12 +1,12 @@
-#include <chrono>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
-#include <unistd.h>
 #include <fstream>
 #include <functional>
 
 #include "collective_guard.hpp"
+#include "common/clock.hpp"
 #include "commands.hpp"
 #include "comm/launch_check.hpp"
 #include "comm/communicator_cache.hpp"
@@ -23,15 +23,6 @@
 
 namespace flexcp {
 namespace {
-
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm parts{};
-  gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
 
 // The resolved input beside the results (job scripts keep it with each run), written like a
 // results file: temporary name, then rename; never over an existing file without --force.
@@ -53,16 +44,7 @@ Config load_config_everywhere(const RunOptions& options, MPI_Comm world, int ran
   std::vector<std::int64_t> samples;
   all_or_none(world, [&] {
     if (rank != 0) return;
-    toml::table root;
-    try {
-      root = toml::parse_file(options.input);
-    } catch (const toml::parse_error& e) {
-      const auto& where = e.source().begin;
-      if (!std::filesystem::exists(options.input))
-        throw ConfigError("input file '" + options.input + "' does not exist");
-      throw ConfigError(options.input + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
-                        ": invalid TOML: " + std::string(e.description()));
-    }
+    toml::table root = parse_toml_file(options.input, "input file");
     for (const auto& assignment : options.overrides) apply_override(root, assignment);
     if (!options.output.empty()) apply_override(root, "run.output=" + options.output);
     const auto input_dir = std::filesystem::path(options.input).parent_path();
@@ -151,7 +133,7 @@ int run_command(const RunOptions& options) {
 
   // Rank 0 rewrites the results file (atomically) after every step, so a run stopped by the
   // time limit, or killed, keeps every completed step.
-  RunMetadata meta{options.command_line, config.resolved_toml, utc_now(), size, topology.nodes,
+  RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), size, topology.nodes,
                    topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank,
                    "running", config.run.steps};
   std::vector<StrategyResult> results;

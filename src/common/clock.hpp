@@ -1,8 +1,10 @@
 #pragma once
-// Wall-clock and per-thread CPU-time stopwatches. Thread CPU time is the "busy" time of a rank:
-// it stays meaningful when more ranks than cores share a machine, where wall time does not.
+// Wall-clock and per-thread CPU-time stopwatches, and the UTC timestamp results files carry.
+// Thread CPU time is the "busy" time of a rank: it stays meaningful when more ranks than cores
+// share a machine, where wall time does not.
 #include <chrono>
 #include <ctime>
+#include <string>
 
 namespace flexcp {
 
@@ -31,5 +33,15 @@ class ThreadCpuTimer {
  private:
   double start_;
 };
+
+// Now, as ISO 8601 UTC ("2026-11-23T07:41:01Z").
+inline std::string utc_now_iso8601() {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
 
 }  // namespace flexcp
