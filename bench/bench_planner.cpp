@@ -5,7 +5,9 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <filesystem>
 
+#include "config.hpp"
 #include "lengths_file.hpp"
 #include "sched/batch_sampler.hpp"
 #include "sched/planner.hpp"
@@ -20,30 +22,16 @@ std::vector<std::int64_t> lengths() {
   return read_lengths_file(path ? path : FLEXCP_SOURCE_DIR "/inputs/datasets/debian-changelogs.txt");
 }
 
+// LLaMA-3-8B on H100 nodes: the model and hardware of inputs/plan-llama3-8b.toml, read from the
+// shipped files (inputs/models/llama3-8b.toml, inputs/hardware/h100-dgx.toml) as `flexcp plan` does.
 PlannerContext context(int nodes) {
-  ModelShape m;  // LLaMA-3-8B (inputs/models/llama3-8b.toml)
-  m.name = "llama3-8b";
-  m.layers = 32;
-  m.hidden = 4096;
-  m.q_heads = 32;
-  m.kv_heads = 8;
-  m.head_dim = 128;
-  m.ffn_hidden = 14336;
-  m.vocab = 128256;
-  m.activation_bytes_per_token = 400000;
-  HardwareProfile h;  // inputs/hardware/h100-dgx.toml
-  h.name = "h100-dgx";
-  h.matmul_flops = 550e12;
-  h.attention_flops = 450e12;
-  h.intra_bandwidth = 300e9;
-  h.inter_bandwidth = 45e9;
-  h.intra_latency = 8e-6;
-  h.inter_latency = 15e-6;
-  h.a2a_intra_bandwidth = 250e9;
-  h.a2a_inter_bandwidth = {{16, 36e9}, {32, 30e9}, {64, 25e9}, {128, 20e9}};
-  h.memory_bytes = 80.0 * 1073741824.0;
+  const std::filesystem::path input = FLEXCP_SOURCE_DIR "/inputs/plan-llama3-8b.toml";
+  auto root = parse_toml_file(input, "benchmark input");
+  resolve_includes(root, input.parent_path(), input.string());
+  const Config config = config_from_table(root, input.string(), input.parent_path(), false, 1);
   const Cluster cluster{nodes, 8};
-  return {{cluster, m, h}, capacity_tokens(m, h, cluster.ranks())};
+  const auto& m = config.model.shape;
+  return {{cluster, m, config.hardware}, capacity_tokens(m, config.hardware, cluster.ranks())};
 }
 
 // Arguments: nodes (x 8 ranks), tokens per batch, and a divisor applied to every document
