@@ -16,13 +16,11 @@
 
 namespace flexcp {
 namespace {
-bool needs_communicator(const sched::CpGroup& group) {
-  return group.ranks.size() >= 2 &&
-         (group.comm == sched::CommScheme::all_gather || group.comm == sched::CommScheme::all_to_all);
+bool needs_communicator(std::size_t ranks, sched::CommScheme comm) {
+  return ranks >= 2 && (comm == sched::CommScheme::all_gather || comm == sched::CommScheme::all_to_all);
 }
 
-std::unique_ptr<attn::GroupAttention> make_group_attention(const sched::Plan& plan, const sched::CpGroup* group,
-                                                           const sched::GroupProgram& program,
+std::unique_ptr<attn::GroupAttention> make_group_attention(const sched::Plan& plan, const sched::GroupProgram& program,
                                                            const attn::HeadLayout& layout, comm::Transport& transport,
                                                            comm::CommunicatorCache& cache, const ExecutionBackend& backend) {
   using sched::CommScheme;
@@ -39,30 +37,20 @@ std::unique_ptr<attn::GroupAttention> make_group_attention(const sched::Plan& pl
   if (program.group_size() == 1 || program.comm == CommScheme::needed_kv)
     return std::make_unique<attn::NeededKvAttention>(transport, program, layout);
   if (program.comm == CommScheme::ring || program.comm == CommScheme::all_gather)
-    for (int m = 0; m < program.group_size(); ++m)
-      FLEXCP_CHECK(sched::whole_prefix_tokens(plan, *group, m) == 0,
-                   std::string(sched::to_string(program.comm)) + " groups split every document (plan from '" +
-                       plan.strategy + "')");
+    for (auto whole : program.member_whole_tokens)
+      FLEXCP_CHECK(whole == 0, std::string(sched::to_string(program.comm)) + " groups split every document (plan from '" +
+                                   plan.strategy + "')");
   switch (program.comm) {
     case CommScheme::ring:
       return std::make_unique<attn::RingAttention>(transport, program.members, program.shards, layout);
     case CommScheme::all_gather:
       return std::make_unique<attn::AllGatherAttention>(cache.get(program.members), program.shards, program.position,
                                                         layout);
-    case CommScheme::all_to_all: {
-      std::vector<std::int64_t> whole;
-      for (int m = 0; m < program.group_size(); ++m) whole.push_back(sched::whole_prefix_tokens(plan, *group, m));
-      return std::make_unique<attn::UlyssesAttention>(cache.get(program.members), program, whole, layout);
-    }
+    case CommScheme::all_to_all:
+      return std::make_unique<attn::UlyssesAttention>(cache.get(program.members), program, layout);
     case CommScheme::needed_kv: break;
   }
   throw Error("unknown communication scheme");
-}
-
-const sched::CpGroup* group_of(const sched::MicroBatch& mb, int rank) {
-  for (const auto& g : mb.groups)
-    if (std::binary_search(g.ranks.begin(), g.ranks.end(), rank)) return &g;
-  return nullptr;
 }
 
 void append_rows(std::vector<float>& dst, const float* src, std::int64_t floats) {
@@ -75,7 +63,7 @@ std::vector<std::vector<std::vector<int>>> communicator_rank_sets(const sched::P
   for (const auto& mb : plan.micro_batches) {
     auto& now = sets.emplace_back();
     for (const auto& g : mb.groups)
-      if (needs_communicator(g)) now.emplace_back(g.ranks.begin(), g.ranks.end());
+      if (needs_communicator(g.ranks.size(), g.comm)) now.emplace_back(g.ranks.begin(), g.ranks.end());
   }
   return sets;
 }
@@ -94,11 +82,10 @@ PlanExecution execute_plan(const sched::Plan& plan, const attn::HeadLayout& layo
   for (std::size_t mb = 0; mb < plan.micro_batches.size(); ++mb) {
     const auto& program = run.program.micro_batches[mb];
     cache.prepare(rank_sets[mb]);
-    const sched::CpGroup* group = group_of(plan.micro_batches[mb], transport.rank());
     comm::TransferStats collectives_before;
-    const bool collective = group != nullptr && needs_communicator(*group);
+    const bool collective = needs_communicator(program.members.size(), program.comm);
     if (collective) collectives_before = cache.get(program.members).stats();
-    auto executor = make_group_attention(plan, group, program, layout, transport, cache, backend);
+    auto executor = make_group_attention(plan, program, layout, transport, cache, backend);
 
     // Activations arrive from the previous layer; producing them is not part of the step.
     const WallTimer input_timer;

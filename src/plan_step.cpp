@@ -51,14 +51,15 @@ StepOutcome run_plan_step(const Config& config, RunStrategy& strategy, const sch
   m.attn_flops = attn::forward_flops(run.mask_area, layout) + attn::backward_flops(run.mask_area, layout);
   m.comm_create_s = run.cache.creation_s;
   outcome.cache = {run.cache.hits, run.cache.misses, run.cache.evictions, run.cache.live};
-  outcome.plan = summarize(plan);
-
-  const auto cost = sched::evaluate_plan(plan, context.cost);
-  outcome.modelled.step_s = cost.step_time_s;
-  for (const auto& r : cost.ranks) {
-    outcome.modelled.busy_s.push_back(r.busy_s());
-    outcome.modelled.exposed_comm_s.push_back(r.exposed_comm_s);
-    outcome.modelled.bytes_sent.push_back(r.bytes_sent);
+  if (transport.rank() == 0) {  // only rank 0 reports: the others would model the same plan for nothing
+    outcome.plan = summarize(plan);
+    const auto cost = sched::evaluate_plan(plan, context.cost);
+    outcome.modelled.step_s = cost.step_time_s;
+    for (const auto& r : cost.ranks) {
+      outcome.modelled.busy_s.push_back(r.busy_s());
+      outcome.modelled.exposed_comm_s.push_back(r.exposed_comm_s);
+      outcome.modelled.bytes_sent.push_back(r.bytes_sent);
+    }
   }
 
   if (check)  // against the batch as the strategy executed it (static CP cuts documents at sequence ends)

@@ -20,8 +20,8 @@ namespace flexcp {
 struct StepOutcome {
   RankStepMetrics metrics;
   std::optional<CheckResult> check;  // on every rank when a check was requested
-  PlanSummary plan;
-  ModelledStep modelled;
+  PlanSummary plan;        // rank 0 only
+  ModelledStep modelled;   // rank 0 only
   CacheCounts cache;
 };
 

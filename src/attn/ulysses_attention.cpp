@@ -20,7 +20,7 @@ std::string ulysses_layout_problem(int members, const HeadLayout& layout) {
 }
 
 UlyssesAttention::UlyssesAttention(comm::GroupCollectives& group, const sched::GroupProgram& program,
-                                   const std::vector<std::int64_t>& whole_tokens, const HeadLayout& layout)
+                                   const HeadLayout& layout)
     : group_(group), layout_(layout), p_(program.group_size()), me_(program.position) {
   if (auto problem = ulysses_layout_problem(p_, layout_); !problem.empty()) throw Error(problem);
   FLEXCP_CHECK(group_.size() == p_ && group_.position() == me_, "the group communicator does not match the group");
@@ -29,7 +29,7 @@ UlyssesAttention::UlyssesAttention(comm::GroupCollectives& group, const sched::G
   sched::RankShard sequence, whole;
   for (int j = 0; j < p_; ++j) {
     const auto& shard = program.shards[static_cast<std::size_t>(j)];
-    whole_.push_back(whole_tokens[static_cast<std::size_t>(j)]);
+    whole_.push_back(program.member_whole_tokens[static_cast<std::size_t>(j)]);
     split_.push_back(shard.tokens() - whole_.back());
     seq_offset_.push_back(seq_tokens_);
     for (const auto& seg : shard.segments) {
@@ -80,10 +80,15 @@ std::vector<UlyssesAttention::Part> UlyssesAttention::qkv_parts(const Tensor3& q
           {local.v.data, layout_.kv_heads, heads.v.data, head_layout_.kv_heads, kv_firsts}};
 }
 
+std::int64_t UlyssesAttention::floats_per_token(const std::vector<Part>& parts, std::int64_t head_dim) {
+  std::int64_t floats = 0;
+  for (const auto& part : parts) floats += part.width * head_dim;
+  return floats;
+}
+
 void UlyssesAttention::to_heads(const std::vector<Part>& parts) {
   const std::int64_t d = layout_.head_dim;
-  std::int64_t row_floats = 0;  // per token, all parts
-  for (const auto& part : parts) row_floats += part.width * d;
+  const std::int64_t row_floats = floats_per_token(parts, d);
   std::vector<std::int64_t> send_counts, recv_counts;
   for (int j = 0; j < p_; ++j) {
     send_counts.push_back(split_[static_cast<std::size_t>(me_)] * row_floats);
@@ -116,8 +121,7 @@ void UlyssesAttention::to_heads(const std::vector<Part>& parts) {
 
 void UlyssesAttention::from_heads(const std::vector<Part>& parts) {
   const std::int64_t d = layout_.head_dim;
-  std::int64_t row_floats = 0;
-  for (const auto& part : parts) row_floats += part.width * d;
+  const std::int64_t row_floats = floats_per_token(parts, d);
   std::vector<std::int64_t> send_counts, recv_counts;
   for (int j = 0; j < p_; ++j) {
     send_counts.push_back(split_[static_cast<std::size_t>(j)] * row_floats);

@@ -22,9 +22,8 @@ std::string ulysses_layout_problem(int members, const HeadLayout& layout);
 
 class UlyssesAttention final : public GroupAttention {
  public:
-  // `whole_tokens[j]`: the whole-document prefix of member j's buffer (the rest is split tokens).
-  UlyssesAttention(comm::GroupCollectives& group, const sched::GroupProgram& program,
-                   const std::vector<std::int64_t>& whole_tokens, const HeadLayout& layout);
+  // Each member's buffer is its whole-document prefix, then its split tokens (GroupProgram).
+  UlyssesAttention(comm::GroupCollectives& group, const sched::GroupProgram& program, const HeadLayout& layout);
 
   double local_mask_area() const override;
   void forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) override;
@@ -43,6 +42,7 @@ class UlyssesAttention final : public GroupAttention {
     bool accumulate = false;  // from_heads: add into the token layout (replicated KV heads)
   };
   int kv_first(int member) const;  // first KV head member `member` uses
+  static std::int64_t floats_per_token(const std::vector<Part>& parts, std::int64_t head_dim);  // every part's heads
   void to_heads(const std::vector<Part>& parts);
   void from_heads(const std::vector<Part>& parts);
   std::vector<Part> qkv_parts(const Tensor3& q, const Flat& kv) const;

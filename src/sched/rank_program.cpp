@@ -91,6 +91,7 @@ RankProgram compile_rank_program(const Plan& plan, int rank) {
     if (mine == nullptr) {  // idle in this micro-batch
       g.members = {rank};
       g.shards.resize(1);
+      g.member_whole_tokens.assign(1, 0);
       program.micro_batches.push_back(std::move(g));
       continue;
     }
@@ -98,7 +99,7 @@ RankProgram compile_rank_program(const Plan& plan, int rank) {
     g.position = static_cast<int>(std::lower_bound(g.members.begin(), g.members.end(), rank) - g.members.begin());
     g.comm = mine->comm;
     g.shards = group_shards(plan, *mine);
-    g.whole_tokens = whole_prefix_tokens(plan, *mine, g.position);
+    for (int m = 0; m < g.group_size(); ++m) g.member_whole_tokens.push_back(whole_prefix_tokens(plan, *mine, m));
     if (g.comm == CommScheme::needed_kv) {
       const auto p = g.members.size();
       g.receive_from.resize(p);

@@ -39,11 +39,12 @@ struct GroupProgram {
   int position = 0;          // this rank's index in members
   CommScheme comm = CommScheme::needed_kv;
   std::vector<RankShard> shards;  // every member's buffer
-  std::int64_t whole_tokens = 0;  // this rank's whole-document prefix
+  std::vector<std::int64_t> member_whole_tokens;  // each member's whole-document prefix
   // needed_kv only, indexed by member position: KV this rank receives from / serves to each member.
   std::vector<std::vector<KvPiece>> receive_from, serve_to;
 
   const RankShard& local() const { return shards[static_cast<std::size_t>(position)]; }
+  std::int64_t whole_tokens() const { return member_whole_tokens[static_cast<std::size_t>(position)]; }
   int group_size() const { return static_cast<int>(members.size()); }
 };
 

@@ -116,7 +116,7 @@ TEST(RankProgram, MembersWithOnlyWholeDocumentsExchangeNothing) {
       EXPECT_TRUE(p.serve_to[static_cast<std::size_t>(m)].empty());
     }
   }
-  EXPECT_EQ(mine.whole_tokens, 70);
+  EXPECT_EQ(mine.whole_tokens(), 70);
   EXPECT_EQ(mine.local().tokens(), 70 + zigzag::tokens(50, 3, 2));
 }
 

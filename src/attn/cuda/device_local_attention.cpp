@@ -83,11 +83,11 @@ void DeviceLocalAttention::forward(const Tensor3& q, const Flat& kv, const Tenso
   b.lse.download(lse.data(), lse.size() * sizeof(float));
 }
 
-void DeviceLocalAttention::backward(const Tensor3& q, const Flat& kv, const Tensor3& /*out: kept on the device*/,
-                                    const Tensor2& /*lse: kept on the device*/, const Tensor3& dout, const Tensor3& dq,
+void DeviceLocalAttention::backward(const Tensor3& /*q*/, const Flat& /*kv*/, const Tensor3& /*out*/,
+                                    const Tensor2& /*lse*/, const Tensor3& dout, const Tensor3& dq,
                                     const Flat& dkv) {
   auto& b = *buffers_;
-  upload_inputs(q, kv);  // unchanged since forward in a training step; uploaded again to keep no hidden state
+  // Q, K, V, O and lse are still on the device from forward (backward follows its forward).
   b.dout32.upload(dout.data(), dout.size() * sizeof(float));
   put(dout.data(), dout.size(), precision_, b.staging, b.dout);
   const std::int64_t half = kv_floats(tokens_, layout_) / 2;

@@ -1,8 +1,9 @@
 #pragma once
 // Attention of a group of one rank on its CUDA device: the rank's whole documents (and any
 // zigzag chunks it holds alone) computed locally, forward and backward, behind the same
-// GroupAttention interface as the host executors. Host tensors in and out: activations are
-// uploaded (fp32, converted on the device to bf16 in bf16 mode), results downloaded. Kernel
+// GroupAttention interface as the host executors. Host tensors in and out: forward uploads the
+// activations (fp32, converted on the device to bf16 in bf16 mode) and keeps Q, K, V, O and lse
+// on the device for the backward that follows it; results are downloaded. Kernel
 // times are wall times around synchronised launches; busy_s reports the same (the device is busy).
 #include <memory>
 
