@@ -1,10 +1,9 @@
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 
+#include "atomic_file.hpp"
 #include "collective_guard.hpp"
 #include "common/clock.hpp"
 #include "commands.hpp"
@@ -28,13 +27,11 @@ namespace {
 // results file: temporary name, then rename; never over an existing file without --force.
 void write_text_file(const std::filesystem::path& path, const std::string& text, bool force) {
   check_output_path(path, force);
-  const auto temporary = path.string() + ".tmp." + std::to_string(::getpid());
-  {
+  replace_file_atomically(path.string(), [&](const std::string& temporary) {
     std::ofstream out(temporary);
     out << text;
     if (!out.flush()) throw Error("cannot write '" + temporary + "'");
-  }
-  std::filesystem::rename(temporary, path);
+  });
 }
 
 // Rank 0 reads and validates the input; every rank then builds the same Config from the
