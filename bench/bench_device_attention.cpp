@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "attn/cuda/device_attention.hpp"
-#include "attn/cuda/device_runtime.hpp"
+#include "device/inventory.hpp"
 #include "attn/flops.hpp"
 #include "attn/synthetic_inputs.hpp"
 #include "sched/shard.hpp"
@@ -29,7 +29,7 @@ struct DeviceProblem {
   sched::RankShard shard;
   attn::SliceSet slices;
   std::unique_ptr<cuda::DeviceSliceSet> device_slices;
-  cuda::DeviceBuffer q, k, v, dout, out, lse, rowsum, dq, dk, dv, staging;
+  device::DeviceBuffer q, k, v, dout, out, lse, rowsum, dq, dk, dv, staging;
   std::int64_t tokens = 0;
 
   explicit DeviceProblem(std::int64_t t) : tokens(t) {
@@ -40,24 +40,24 @@ struct DeviceProblem {
     const auto offsets = batch.doc_offsets();
     const std::size_t qn = static_cast<std::size_t>(t) * layout.q_heads * layout.head_dim;
     const std::size_t kn = static_cast<std::size_t>(t) * layout.kv_heads * layout.head_dim;
-    staging = cuda::DeviceBuffer("staging", 4 * qn);
-    auto fill = [&](cuda::DeviceBuffer& target, std::size_t n, int heads, attn::SyntheticTensor which) {
+    staging = device::DeviceBuffer("staging", 4 * qn);
+    auto fill = [&](device::DeviceBuffer& target, std::size_t n, int heads, attn::SyntheticTensor which) {
       std::vector<float> host(n);
       attn::fill_synthetic({host.data(), t, heads, layout.head_dim}, shard, offsets, 7, which);
       staging.upload(host.data(), n * sizeof(float));
-      target = cuda::DeviceBuffer("input", 2 * n);
+      target = device::DeviceBuffer("input", 2 * n);
       cuda::to_bf16(static_cast<const float*>(staging.data()), target.data(), static_cast<std::int64_t>(n));
     };
     fill(q, qn, layout.q_heads, attn::SyntheticTensor::query);
     fill(k, kn, layout.kv_heads, attn::SyntheticTensor::key);
     fill(v, kn, layout.kv_heads, attn::SyntheticTensor::value);
     fill(dout, qn, layout.q_heads, attn::SyntheticTensor::output_grad);
-    out = cuda::DeviceBuffer("out", 4 * qn);
-    lse = cuda::DeviceBuffer("lse", 4 * static_cast<std::size_t>(t) * layout.q_heads);
-    rowsum = cuda::DeviceBuffer("rowsum", 4 * static_cast<std::size_t>(t) * layout.q_heads);
-    dq = cuda::DeviceBuffer("dq", 4 * qn);
-    dk = cuda::DeviceBuffer("dk", 4 * kn);
-    dv = cuda::DeviceBuffer("dv", 4 * kn);
+    out = device::DeviceBuffer("out", 4 * qn);
+    lse = device::DeviceBuffer("lse", 4 * static_cast<std::size_t>(t) * layout.q_heads);
+    rowsum = device::DeviceBuffer("rowsum", 4 * static_cast<std::size_t>(t) * layout.q_heads);
+    dq = device::DeviceBuffer("dq", 4 * qn);
+    dk = device::DeviceBuffer("dk", 4 * kn);
+    dv = device::DeviceBuffer("dv", 4 * kn);
   }
   void forward() {
     cuda::forward_partial(layout, *device_slices, cuda::Precision::bf16, {q.data(), tokens}, {k.data(), tokens},
@@ -72,7 +72,7 @@ struct DeviceProblem {
 };
 
 bool have_device(benchmark::State& state) {
-  const auto inventory = cuda::cuda_inventory();
+  const auto inventory = device::cuda_inventory();
   if (!inventory.devices.empty()) return true;
   state.SkipWithError(("no CUDA device: " + inventory.why_none).c_str());
   return false;

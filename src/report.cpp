@@ -8,7 +8,7 @@
 
 #include "build_info.hpp"
 #ifdef FLEXCP_HAVE_CUDA
-#include "attn/cuda/device_runtime.hpp"
+#include "device/inventory.hpp"
 #endif
 #include "comm/mpi_runtime.hpp"
 #include "comparison.hpp"
@@ -49,7 +49,7 @@ void print_versions(std::FILE* out) {
   std::fprintf(out, "# MPI: %s\n", comm::MpiRuntime::library_version().c_str());
   std::fprintf(out, "# HDF5: %s   Kokkos: %s\n", hdf5_version().c_str(), kokkos_version().c_str());
 #ifdef FLEXCP_HAVE_CUDA
-  const auto cuda = attn::cuda::cuda_inventory();
+  const auto cuda = device::cuda_inventory();
   std::fprintf(out, "# CUDA: runtime %s, driver %s, NCCL %s, cuDNN %s; kernels built for sm_%s\n",
                cuda.runtime_version.c_str(), cuda.driver_version.c_str(), cuda.nccl_version.c_str(),
                cuda.cudnn_version.c_str(), build_info::cuda_architectures);

@@ -4,7 +4,7 @@
 
 #include "attn/ulysses_attention.hpp"
 #ifdef FLEXCP_HAVE_CUDA
-#include "attn/cuda/device_runtime.hpp"
+#include "device/inventory.hpp"
 #endif
 #include "common/error.hpp"
 #include "sched/cost_model.hpp"
@@ -49,7 +49,7 @@ void check_backend(const Config& c, int world_size) {
   throw ConfigError("key 'run.backend': \"cuda\" is not available: this flexcp was built without the CUDA toolkit "
                     "(configure where nvcc exists, with FLEXCP_CUDA=ON)");
 #else
-  const auto inventory = attn::cuda::cuda_inventory();
+  const auto inventory = device::cuda_inventory();
   if (inventory.devices.empty())
     throw ConfigError("key 'run.backend': \"cuda\" needs a CUDA device, and none is visible (" + inventory.why_none + ")");
   if (world_size > 1)
@@ -61,7 +61,7 @@ void check_backend(const Config& c, int world_size) {
 void select_backend_device(const Config& c, const comm::Topology& topology) {
   if (c.run.backend != "cuda") return;
 #ifdef FLEXCP_HAVE_CUDA
-  attn::cuda::select_device(topology.local_rank);
+  device::select_device(topology.local_rank);
 #else
   (void)topology;
 #endif

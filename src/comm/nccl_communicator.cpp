@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "attn/cuda/device_check.hpp"
+#include "device/check.hpp"
 #include "comm/mpi_check.hpp"
 #include "comm/nccl_check.hpp"
 #include "common/clock.hpp"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "attn/cuda/device_check.hpp"
+#include "device/check.hpp"
 #include "comm/nccl_check.hpp"
 
 namespace flexcp::comm {
@@ -55,8 +55,8 @@ GroupCollectives::Ticket NcclGroupCollectives::start_reduce_scatterv(const float
   const auto block = static_cast<std::size_t>(*std::max_element(counts.begin(), counts.end()));
   const std::size_t bytes = block * sizeof(float);
   if (padded_send_.bytes() < bytes * static_cast<std::size_t>(p))
-    padded_send_ = attn::cuda::DeviceBuffer("flexcp::nccl::reduce_scatter_send", bytes * static_cast<std::size_t>(p));
-  if (padded_recv_.bytes() < bytes) padded_recv_ = attn::cuda::DeviceBuffer("flexcp::nccl::reduce_scatter_recv", bytes);
+    padded_send_ = device::DeviceBuffer("flexcp::nccl::reduce_scatter_send", bytes * static_cast<std::size_t>(p));
+  if (padded_recv_.bytes() < bytes) padded_recv_ = device::DeviceBuffer("flexcp::nccl::reduce_scatter_recv", bytes);
   auto* staged = static_cast<float*>(padded_send_.data());
   FLEXCP_CUDA_CHECK(cudaMemsetAsync(staged, 0, bytes * static_cast<std::size_t>(p), comm_->stream()));
   for (int j = 0; j < p; ++j) {

@@ -5,7 +5,7 @@
 // padding is zero, staged on the device). Bytes are counted as the MPI backend counts them.
 #include <memory>
 
-#include "attn/cuda/device_buffer.hpp"
+#include "device/buffer.hpp"
 #include "comm/group_collectives.hpp"
 #include "comm/nccl_communicator.hpp"
 
@@ -26,7 +26,7 @@ class NcclGroupCollectives final : public GroupCollectives {
  private:
   Ticket finish_enqueue(const char* what);
   std::unique_ptr<NcclCommunicator> comm_;
-  attn::cuda::DeviceBuffer padded_send_, padded_recv_;
+  device::DeviceBuffer padded_send_, padded_recv_;
   std::vector<cudaEvent_t> events_;
   std::vector<std::string> whats_;
 };

@@ -9,7 +9,7 @@
 #include "../random_batch.hpp"
 #include "attn/cuda/device_attention.hpp"
 #include "attn/cuda/device_local_attention.hpp"
-#include "attn/cuda/device_runtime.hpp"
+#include "device/inventory.hpp"
 #include "attn/host_kernels.hpp"
 #include "attn/reference.hpp"
 #include "attn/synthetic_inputs.hpp"
@@ -22,9 +22,9 @@ namespace cuda = flexcp::attn::cuda;
 namespace {
 // Why no device can run the tests, or "" after selecting device 0.
 std::string no_device() {
-  const auto inventory = cuda::cuda_inventory();
+  const auto inventory = device::cuda_inventory();
   if (inventory.devices.empty()) return inventory.why_none;
-  cuda::select_device(0);
+  device::select_device(0);
   return "";
 }
 
@@ -106,9 +106,9 @@ TEST(DeviceKernels, PartialBlocksMatchHostKernels) {
       attn::forward_partial(layout, slices, attn::ref(q), kvr.k, kvr.v, attn::ref(out), attn::ref(lse));
 
       cuda::DeviceSliceSet device_slices(slices);
-      auto dq_in = cuda::DeviceBuffer::from("q", std::vector<float>(q.data(), q.data() + q.size()));
-      auto dkv_in = cuda::DeviceBuffer::from("kv", std::vector<float>(kv.data(), kv.data() + kv.size()));
-      cuda::DeviceBuffer dout_buf("out", q.size() * sizeof(float)), dlse("lse", lse.size() * sizeof(float));
+      auto dq_in = device::DeviceBuffer::from("q", std::vector<float>(q.data(), q.data() + q.size()));
+      auto dkv_in = device::DeviceBuffer::from("kv", std::vector<float>(kv.data(), kv.data() + kv.size()));
+      device::DeviceBuffer dout_buf("out", q.size() * sizeof(float)), dlse("lse", lse.size() * sizeof(float));
       const auto* k_dev = static_cast<const float*>(dkv_in.data());
       cuda::forward_partial(layout, device_slices, cuda::Precision::fp32, {dq_in.data(), tq}, {k_dev, tk},
                             {k_dev + kv.size() / 2, tk}, static_cast<float*>(dout_buf.data()), static_cast<float*>(dlse.data()));

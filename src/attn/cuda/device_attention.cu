@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "attn/cuda/device_attention.hpp"
-#include "attn/cuda/device_check.hpp"
+#include "device/check.hpp"
 
 namespace flexcp::attn::cuda {
 namespace {

@@ -10,11 +10,12 @@
 // stay as the check of them. Launches are asynchronous on the given stream (0: the default one).
 #include <cstdint>
 
-#include "attn/cuda/device_buffer.hpp"
+#include "device/buffer.hpp"
 #include "attn/head_layout.hpp"
 #include "attn/slice.hpp"
 
 namespace flexcp::attn::cuda {
+using device::DeviceBuffer;
 
 enum class Precision { fp32, bf16 };  // storage of Q, K, V and dO
 inline constexpr int kMaxHeadDim = 256;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "attn/cuda/device_check.hpp"
+#include "device/check.hpp"
 
 namespace flexcp::attn::cuda {
 

@@ -1,9 +1,9 @@
 #include <string>
 
-#include "attn/cuda/device_check.hpp"
+#include "device/check.hpp"
 #include "common/error.hpp"
 
-namespace flexcp::attn::cuda {
+namespace flexcp::device {
 namespace {
 std::string where(const char* file, int line) {
   std::string path(file);
@@ -18,4 +18,4 @@ void throw_cuda_error(const char* call, cudaError_t code, const char* file, int 
 
 void throw_device_error(const char* what, const char* file, int line) { throw Error(where(file, line) + what); }
 
-}  // namespace flexcp::attn::cuda
+}  // namespace flexcp::device

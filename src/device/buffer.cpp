@@ -1,11 +1,11 @@
-#include "attn/cuda/device_buffer.hpp"
+#include "device/buffer.hpp"
 
 #include <cuda_runtime_api.h>
 
-#include "attn/cuda/device_check.hpp"
+#include "device/check.hpp"
 #include "common/error.hpp"
 
-namespace flexcp::attn::cuda {
+namespace flexcp::device {
 
 DeviceBuffer::DeviceBuffer(std::string label, std::size_t bytes) : label_(std::move(label)), bytes_(bytes) {
   if (bytes_ == 0) return;
@@ -42,4 +42,4 @@ void DeviceBuffer::zero() {
   if (bytes_ > 0) FLEXCP_CUDA_CHECK(cudaMemset(data_, 0, bytes_));
 }
 
-}  // namespace flexcp::attn::cuda
+}  // namespace flexcp::device

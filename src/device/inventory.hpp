@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace flexcp::attn::cuda {
+namespace flexcp::device {
 
 struct DeviceInfo {
   int index = 0;
@@ -24,4 +24,4 @@ CudaInventory cuda_inventory();
 // Selects device local_rank % count; throws flexcp::Error naming the reason when none exists.
 int select_device(int local_rank);
 
-}  // namespace flexcp::attn::cuda
+}  // namespace flexcp::device

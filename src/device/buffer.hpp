@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace flexcp::attn::cuda {
+namespace flexcp::device {
 
 class DeviceBuffer {
  public:
@@ -38,4 +38,4 @@ class DeviceBuffer {
   std::size_t bytes_ = 0;
 };
 
-}  // namespace flexcp::attn::cuda
+}  // namespace flexcp::device

@@ -1,13 +1,13 @@
-#include "attn/cuda/device_runtime.hpp"
+#include "device/inventory.hpp"
 
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 #include <nccl.h>
 
-#include "attn/cuda/device_check.hpp"
+#include "device/check.hpp"
 #include "common/error.hpp"
 
-namespace flexcp::attn::cuda {
+namespace flexcp::device {
 namespace {
 std::string dotted(int major, int minor, int patch) {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
@@ -53,4 +53,4 @@ int select_device(int local_rank) {
   return device;
 }
 
-}  // namespace flexcp::attn::cuda
+}  // namespace flexcp::device
