@@ -4,8 +4,8 @@
 
 namespace flexcp {
 
-sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source) {
-  TableReader in(&table, "hardware", source);
+sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source, const KeyOrigins& origins) {
+  TableReader in(&table, "hardware", source, &origins);
   sched::HardwareProfile h;
   auto required = [&](const char* key, const char* what) { return in.required(in.number(key, 0.0), key, what); };
   h.name = in.required(in.string("name"), "name", "a label for the profile");

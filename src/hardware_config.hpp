@@ -6,9 +6,11 @@
 #include <string>
 
 #include "sched/hardware.hpp"
+#include "toml_reader.hpp"
 
 namespace flexcp {
 
-sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source);
+// `origins`: the profile file of keys that came from cluster.hardware (named in errors).
+sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source, const KeyOrigins& origins = {});
 
 }  // namespace flexcp

@@ -45,8 +45,8 @@ Config load_config_everywhere(const RunOptions& options, MPI_Comm world, int ran
     for (const auto& assignment : options.overrides) apply_override(root, assignment);
     if (!options.output.empty()) apply_override(root, "run.output=" + options.output);
     const auto input_dir = std::filesystem::path(options.input).parent_path();
-    resolve_includes(root, input_dir, options.input);
-    Config config = config_from_table(root, options.input, input_dir, true, size);
+    const auto origins = resolve_includes(root, input_dir, options.input);
+    Config config = config_from_table(root, options.input, input_dir, true, size, origins);
     check_run_strategies(config, size);
     check_output_path(config.run.output, options.force);
     resolved = config.resolved_toml;

@@ -450,6 +450,27 @@ def plan_document_longer_than_machine():
 
 
 @case
+def plan_set_applies_before_includes():
+    import h5py
+    inputs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs")
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "plan.h5")
+        p = run_plan([plan_input(d), "--out", out, "--set", "plan.batches=1",
+                      "--set", "model.file=" + os.path.join(inputs, "models", "gpt-7b.toml"),
+                      "--set", "cluster.hardware=" + os.path.join(inputs, "hardware", "a100-flexsp.toml"),
+                      "--set", "hardware.inter_node_gbps=1.5"])
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        with h5py.File(out, "r") as f:
+            resolved = f.attrs["config_toml"]
+            check(f.attrs["hardware"] == "a100-flexsp", f"hardware profile not replaced: {f.attrs['hardware']}")
+        for fragment in ("name = 'gpt-7b'", "inter_node_gbps = 1.5", "matmul_tflops = 170"):
+            check(fragment in resolved, f"resolved input lacks {fragment!r}:\n{resolved}")
+        hw = write(d, "hw.toml", "[hardware]\nname = 'x'\nmatmul_tflops = 1\nattention_tflops = 1\nintra_node_gbps = 1\n"
+                                 "inter_node_gbps = 1\na2a_intra_node_gbps = 1\nmemory_gib = 80\nlatency = 3\n")
+        expect_plan_error([plan_input(d), "--set", "cluster.hardware=" + hw], [hw + ": unknown key 'hardware.latency'"])
+
+
+@case
 def plan_writes_results():
     import h5py
     import numpy as np
