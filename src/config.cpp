@@ -50,6 +50,11 @@ ModelConfig read_model(const toml::table& root, const std::string& source, const
   shape.vocab = in.integer("vocab_size", 0).value_or(0);
   shape.activation_bytes_per_token = in.number("activation_bytes_per_token", 0.0).value_or(0.0);
   shape.state_bytes_per_param = in.number("state_bytes_per_param", 0.0).value_or(16.0);
+  const auto checkpointing = in.string("activation_checkpointing").value_or("none");
+  if (checkpointing == "full") shape.checkpointing = sched::Checkpointing::full;
+  else if (checkpointing == "selective") shape.checkpointing = sched::Checkpointing::selective;
+  else if (checkpointing != "none")
+    in.fail("activation_checkpointing", "value \"" + checkpointing + "\" is not allowed: \"none\", \"selective\" or \"full\"");
   in.finish();
   return m;
 }

@@ -49,6 +49,8 @@ std::unique_ptr<attn::GroupAttention> make_group_attention(const sched::Plan& pl
     case CommScheme::all_to_all:
       return std::make_unique<attn::UlyssesAttention>(cache.get(program.members), program, layout);
     case CommScheme::needed_kv: break;
+    case CommScheme::hierarchical:
+      throw ConfigError("plan from '" + plan.strategy + "': no executor for a2a+p2p groups yet (flexcp plan models them)");
   }
   throw Error("unknown communication scheme");
 }
