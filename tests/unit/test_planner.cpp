@@ -7,6 +7,7 @@
 
 #include "sched/batch_sampler.hpp"
 #include "sched/planner.hpp"
+#include "sched/static_layout.hpp"
 
 using namespace flexcp;
 using namespace flexcp::sched;
@@ -158,17 +159,85 @@ TEST(StaticPlanner, UlyssesDegreeMustFitTheHeads) {
   EXPECT_NE(static_degree_problem(context, 3, CommScheme::ring).find("divide"), std::string::npos);
 }
 
-TEST(StaticPlanner, PacksInLoaderOrderWithoutCuttingDocuments) {
+TEST(StaticPlanner, PacksExactlyOneTokenBalancedSequencePerReplica) {
   const PlannerContext context{{Cluster{1, 4}, small_model(), test_hardware(1e12)}, 1 << 20};
-  const Batch batch{{30, 50, 30, 60, 30}};  // 200 tokens, DP 2 -> sequences of 100 tokens
+  const Batch batch{{30, 50, 30, 60, 30}};  // 200 tokens, DP 2
   const auto plan = make_static_planner(context, 2, CommScheme::ring)->plan(batch);
   EXPECT_EQ(plan.batch.doc_lengths, batch.doc_lengths);
-  // Next fit in loader order: [30 50] [30 60] [30]: three sequences on two replicas.
-  ASSERT_EQ(plan.micro_batches.size(), 2u);
-  EXPECT_EQ(plan.micro_batches[0].groups[0].docs.size(), 2u);
-  EXPECT_EQ(plan.micro_batches[0].groups[0].ranks, (std::vector<std::int32_t>{0, 1}));
-  EXPECT_EQ(plan.micro_batches[0].groups[1].ranks, (std::vector<std::int32_t>{2, 3}));
-  ASSERT_EQ(plan.micro_batches[1].groups.size(), 1u);
-  EXPECT_EQ(plan.micro_batches[1].groups[0].docs[0].doc, 4);
+  // Longest first onto the replica with fewer tokens: 60 | 50, 30 | 30, 30 | (110 vs 90; no split
+  // of {60, 50, 30, 30, 30} does better). Next fit into 100-token sequences would need 3.
+  ASSERT_EQ(plan.micro_batches.size(), 1u);
+  const auto& groups = plan.micro_batches[0].groups;
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].ranks, (std::vector<std::int32_t>{0, 1}));
+  EXPECT_EQ(groups[1].ranks, (std::vector<std::int32_t>{2, 3}));
+  auto docs = [](const CpGroup& g) {
+    std::vector<std::int32_t> out;
+    for (const auto& d : g.docs) out.push_back(d.doc);
+    return out;
+  };
+  EXPECT_EQ(docs(groups[0]), (std::vector<std::int32_t>{2, 3}));
+  EXPECT_EQ(docs(groups[1]), (std::vector<std::int32_t>{0, 1, 4}));
   EXPECT_TRUE(plan_problems(plan, 200, Cluster{1, 4}, 1 << 20, false).empty());
+}
+
+TEST(StaticPlanner, MoreMicroBatchesOnlyWhenMemoryDemands) {
+  // 40 tokens per rank: a group of 2 holds 80. The largest zigzag shares are 30, 25, 15, 15, 15
+  // (100 in all), so two micro-batches of two sequences: {60 | 50} then {30, 30 | 30}.
+  const PlannerContext context{{Cluster{1, 4}, small_model(), test_hardware(1e12)}, 40};
+  const Batch batch{{30, 50, 30, 60, 30}};
+  const auto plan = make_static_planner(context, 2, CommScheme::ring)->plan(batch);
+  ASSERT_EQ(plan.micro_batches.size(), 2u);
+  EXPECT_EQ(plan.micro_batches[0].groups.size(), 2u);
+  EXPECT_EQ(plan.micro_batches[1].groups.size(), 2u);
+  EXPECT_TRUE(plan_problems(plan, 200, Cluster{1, 4}, 40, false).empty());
+  // A document no group of 2 can hold is an error naming the degree.
+  EXPECT_THROW(make_static_planner(context, 2, CommScheme::ring)->plan(Batch{{100}}), ConfigError);
+}
+
+TEST(StaticPlanner, ThdPaddingToTwiceTheDegree) {
+  PlannerContext context{{Cluster{1, 4}, small_model(), test_hardware(1e12)}, 1 << 20};
+  context.thd_padding = true;
+  const StaticLayout megatron{StaticFamily::megatron, CommScheme::ring, 4, 1};
+  const auto plan = make_static_planner(context, megatron)->plan(Batch{{5, 9}});
+  ASSERT_EQ(plan.micro_batches.size(), 1u);
+  EXPECT_EQ(plan.micro_batches[0].groups[0].pad_multiple, 8);
+  EXPECT_EQ(tokens_per_rank(plan, 0, 4), (std::vector<std::int64_t>{2 + 4, 2 + 4, 2 + 4, 2 + 4}));  // 8 + 16 tokens
+  // Plain Ulysses splits the sequence, not zigzag chunks: no per-document padding.
+  const StaticLayout ulysses{StaticFamily::ulysses, CommScheme::all_to_all, 4, 1};
+  EXPECT_EQ(make_static_planner(context, ulysses)->plan(Batch{{5, 9}}).micro_batches[0].groups[0].pad_multiple, 1);
+}
+
+TEST(StaticPlanner, HeadSplitsMustBeWhole) {
+  const PlannerContext context{{Cluster{1, 16}, small_model(), test_hardware(1e12)}, 1 << 20};  // H_q 8, H_kv 4
+  EXPECT_EQ(static_degree_problem(context, 8, CommScheme::all_to_all), "");  // Ulysses replicates KV heads x2
+  EXPECT_NE(static_degree_problem(context, 16, CommScheme::all_to_all).find("H_q = 8"), std::string::npos);
+  EXPECT_NE(static_degree_problem(context, 3, CommScheme::ring).find("divide"), std::string::npos);
+  // TransformerEngine's a2a (Megatron-LM cp_comm_type a2a, and a2a+p2p's first level) cannot replicate.
+  EXPECT_NE(layout_problem(context, {StaticFamily::megatron, CommScheme::all_to_all, 8, 1}).find("H_kv = 4"),
+            std::string::npos);
+  EXPECT_EQ(layout_problem(context, {StaticFamily::megatron, CommScheme::all_to_all, 4, 1}), "");
+  EXPECT_NE(layout_problem(context, {StaticFamily::megatron, CommScheme::hierarchical, 16, 8}).find("H_kv = 4"),
+            std::string::npos);
+  EXPECT_EQ(layout_problem(context, {StaticFamily::usp, CommScheme::hierarchical, 16, 8}), "");  // Ulysses rules
+}
+
+TEST(StaticPlanner, CandidateLayoutsAreEveryConfigurationTheMachineAllows) {
+  const PlannerContext context{{Cluster{2, 4}, small_model(), test_hardware(1e12)}, 1 << 20};  // H_q 8, H_kv 4
+  auto names = [&](StaticFamily family) {
+    std::vector<std::string> out;
+    for (const auto& layout : candidate_layouts(context, family)) out.push_back(layout.name());
+    return out;
+  };
+  EXPECT_EQ(names(StaticFamily::megatron),
+            (std::vector<std::string>{"megatron-cp-p2p-c1", "megatron-cp-p2p-c2", "megatron-cp-allgather-c2",
+                                      "megatron-cp-a2a-c2", "megatron-cp-p2p-c4", "megatron-cp-allgather-c4",
+                                      "megatron-cp-a2a-c4", "megatron-cp-p2p-c8", "megatron-cp-allgather-c8",
+                                      "megatron-cp-a2a+p2p-c8"}));
+  EXPECT_EQ(names(StaticFamily::ulysses), (std::vector<std::string>{"ulysses-u2", "ulysses-u4", "ulysses-u8"}));
+  EXPECT_EQ(names(StaticFamily::usp), (std::vector<std::string>{"usp-u2-r2", "usp-u2-r4", "usp-u4-r2"}));
+  for (const auto& layout : candidate_layouts(context, StaticFamily::megatron))
+    if (layout.comm == CommScheme::hierarchical) {
+      EXPECT_EQ(layout.inner, 4) << "the node is the inner level";
+    }
 }
