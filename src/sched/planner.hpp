@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "sched/cost_model.hpp"
+#include "sched/milp.hpp"
 #include "sched/plan.hpp"
 
 namespace flexcp::sched {
@@ -24,15 +25,26 @@ struct PlannerContext {
   bool thd_padding = false;
 };
 
+// What an optimising planner's solver did for the last batch (FlexSP's MILP), for reports.
+struct SolverReport {
+  bool ran = false;       // a solver was called for this batch
+  bool kept = false;      // its plan was kept (else the fallback's)
+  MilpStatus status = MilpStatus::no_solution;  // of the last micro-batch solved
+  double seconds = 0.0;   // solver wall time, all micro-batches
+  int variables = 0;      // all micro-batches
+};
+
 class Planner {
  public:
   virtual ~Planner() = default;
   virtual std::string name() const = 0;
   // Throws ConfigError naming the document when it cannot fit in any group of the machine.
   virtual Plan plan(const Batch& batch) = 0;
+  virtual SolverReport last_solver_report() const { return {}; }
 };
 
 std::unique_ptr<Planner> make_flexcp_planner(const PlannerContext& context);
+// FlexSP with its MILP under the default (deterministic) limits: flexsp_planner.hpp.
 std::unique_ptr<Planner> make_flexsp_planner(const PlannerContext& context);
 // Megatron-LM CP (ring or all-gather) or DeepSpeed-Ulysses (all-to-all) at `degree`, which must
 // divide the number of ranks; for all-to-all it must also divide H_q and be a multiple or divisor

@@ -22,13 +22,16 @@ std::vector<int> divisors(int n) {
   return out;
 }
 
-// DeepSpeed-Ulysses splits query heads `u` ways and replicates KV heads when u > H_kv.
+}  // namespace
+
 std::string ulysses_heads_problem(const ModelShape& m, int u) {
   if (m.q_heads % u != 0) return "Ulysses splits heads, so its degree must divide H_q = " + std::to_string(m.q_heads);
   if (u % m.kv_heads != 0 && m.kv_heads % u != 0)
     return "its degree must divide H_kv = " + std::to_string(m.kv_heads) + " or be a multiple of it (KV heads replicated)";
   return "";
 }
+
+namespace {
 // TransformerEngine's all-to-all reshapes every head dimension into (size, heads / size).
 std::string transformer_engine_heads_problem(const ModelShape& m, int size) {
   if (m.q_heads % size != 0 || m.kv_heads % size != 0)

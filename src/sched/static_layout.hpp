@@ -31,6 +31,10 @@ struct StaticLayout {
   int pad_multiple() const;
 };
 
+// Why DeepSpeed-Ulysses (and FlexSP's groups) cannot split this model's heads `u` ways, or "":
+// u must divide H_q, and divide H_kv or be a multiple of it (KV heads are then replicated).
+std::string ulysses_heads_problem(const ModelShape& model, int u);
+
 // Why `layout` cannot run on this machine and model, or "" when it can: the degree must divide
 // the ranks; head splits must be whole (Ulysses: degree divides H_q, and divides H_kv or is a
 // multiple of it; TransformerEngine's a2a and a2a+p2p: the all-to-all size divides H_q and H_kv).
