@@ -18,7 +18,7 @@ const std::vector<std::string>& known_strategies() {
 
 const std::vector<std::string>& plannable_strategies() {
   static const std::vector<std::string> names{"flexcp", "flexsp", "megatron-cp", "megatron-cp-allgather", "ulysses",
-                                              "bound"};
+                                              "usp", "bound"};
   return names;
 }
 
@@ -83,6 +83,7 @@ PlanSettings read_plan(const toml::table& root, const std::string& source) {
   for (auto d : in.integers("megatron_degrees", 1).value_or(std::vector<std::int64_t>{}))
     p.megatron_degrees.push_back(static_cast<int>(d));
   p.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
+  p.flexsp_time_limit_s = in.number("flexsp_time_limit_s", 0.0).value_or(10.0);
   p.output = in.string("output").value_or("");
   in.finish();
   return p;

@@ -49,7 +49,8 @@ struct PlanSettings {
   std::int64_t batches = 10;
   double extreme_fraction = 0.0;      // share of "extreme" batches (longest document >= half the tokens)
   std::vector<int> megatron_degrees;  // empty: every power of two dividing the rank count
-  int ulysses_degree = 0;             // 0: the largest power of two that fits heads and a node
+  int ulysses_degree = 0;             // 0: every degree the heads and the rank count allow (tuned)
+  double flexsp_time_limit_s = 10.0;  // FlexSP's MILP limit per micro-batch (the paper's 10 s)
   std::string output;
 };
 

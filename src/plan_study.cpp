@@ -3,16 +3,26 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "common/clock.hpp"
 #include "sched/batch_sampler.hpp"
+#include "sched/communicator_accounting.hpp"
+#include "sched/flexsp_planner.hpp"
+#include "sched/static_layout.hpp"
 
 namespace flexcp {
 
-double ModeledSeries::mean_step_s() const {
+double ModeledSeries::total_step_s() const {
   double sum = 0.0;
   for (const auto& b : batches) sum += b.step_s;
-  return batches.empty() ? 0.0 : sum / static_cast<double>(batches.size());
+  return sum;
+}
+
+std::vector<double> ModeledSeries::step_times() const {
+  std::vector<double> out;
+  for (const auto& b : batches) out.push_back(b.step_s);
+  return out;
 }
 
 const ModeledSeries* PlanStudy::find(const std::string& name) const {
@@ -27,27 +37,43 @@ bool wanted(const Config& c, const std::string& name) {
   return std::find(c.plan.strategies.begin(), c.plan.strategies.end(), name) != c.plan.strategies.end();
 }
 
-// Static degrees that cannot hold a batch's longest document are recorded as infeasible (an
-// infinite step time) and never chosen as the baseline; a flexible planner that cannot place a
-// document is an input error.
-ModeledBatch measure(sched::Planner& planner, const sched::Batch& batch, const sched::CostContext& cost,
-                     bool infeasible_allowed) {
-  const WallTimer timer;
+// One strategy being modelled: its planner, its communicators, its results.
+struct Entry {
+  std::unique_ptr<sched::Planner> planner;
+  sched::CommunicatorAccounting communicators;
+  ModeledSeries series;
+  std::optional<sched::StaticLayout> layout;  // static configurations
+  bool cannot_run = false;  // a static configuration that could not run some batch: not eligible
+};
+
+// Static configurations that cannot hold a batch's longest document are recorded as infeasible
+// (an infinite step time) and never chosen; after the first such batch they are not planned
+// again. A flexible planner that cannot place a document is an input error, except FlexSP, whose
+// groups cannot split heads further than the model has (its step time is then infinite too).
+ModeledBatch measure(Entry& e, const sched::Batch& batch, const sched::CostContext& cost) {
   ModeledBatch out;
+  out.tokens = static_cast<double>(batch.total_tokens());
+  out.step_s = std::numeric_limits<double>::infinity();
+  if (e.cannot_run) return out;
+  const WallTimer timer;
   sched::Plan plan;
   try {
-    plan = planner.plan(batch);
+    plan = e.planner->plan(batch);
   } catch (const ConfigError&) {
-    if (!infeasible_allowed) throw;
-    out.step_s = std::numeric_limits<double>::infinity();
-    out.tokens = static_cast<double>(batch.total_tokens());
+    if (!e.layout && e.series.name != "flexsp") throw;
+    e.cannot_run = e.layout.has_value();
     return out;
   }
   out.planning_s = timer.seconds();
+  const auto solver = e.planner->last_solver_report();
+  out.solver_ran = solver.ran;
+  out.solver_kept = solver.kept;
+  const auto charge = e.communicators.charge(plan);
+  out.communicator_s = charge.rounds * cost.hardware.communicator_create_s;
+  out.communicators_created = charge.created;
   const auto evaluated = sched::evaluate_plan(plan, cost);
-  out.step_s = evaluated.step_time_s;
-  out.tokens = static_cast<double>(batch.total_tokens());
-  out.tflops_per_rank = evaluated.model_flops / evaluated.step_time_s / cost.cluster.ranks() * 1e-12;
+  out.step_s = evaluated.step_time_s + out.communicator_s;
+  out.tflops_per_rank = evaluated.model_flops / out.step_s / cost.cluster.ranks() * 1e-12;
   out.busy_imbalance = evaluated.busy_imbalance;
   out.bytes_sent = evaluated.bytes_sent;
   out.new_rank_sets = plan.new_rank_sets;
@@ -61,18 +87,53 @@ ModeledBatch measure(sched::Planner& planner, const sched::Batch& batch, const s
   return out;
 }
 
-std::vector<int> powers_of_two_dividing(int ranks) {
-  std::vector<int> out;
-  for (int c = 1; c <= ranks; c *= 2)
-    if (ranks % c == 0) out.push_back(c);
+// Rank sets a static layout's groups need, created once at start-up.
+std::vector<sched::RankSet> static_rank_sets(const sched::PlannerContext& context, const sched::StaticLayout& layout) {
+  std::vector<sched::RankSet> sets;
+  const int ranks = context.cost.cluster.ranks();
+  for (int first = 0; first + layout.degree <= ranks; first += layout.degree) {
+    sched::CpGroup group{{}, {}, layout.comm, layout.inner, 1};
+    for (int i = 0; i < layout.degree; ++i) group.ranks.push_back(first + i);
+    for (auto& set : sched::communicator_sets(group)) sets.push_back(std::move(set));
+  }
+  return sets;
+}
+
+// The static configurations to model: every one of each requested family, narrowed by
+// plan.megatron_degrees and plan.ulysses_degree where given.
+std::vector<sched::StaticLayout> static_layouts(const Config& c, const sched::PlannerContext& context) {
+  using sched::StaticFamily;
+  const int ranks = c.cluster.ranks();
+  for (int d : c.plan.megatron_degrees)
+    if (ranks % d != 0)
+      throw ConfigError("plan.megatron_degrees: megatron-cp degree " + std::to_string(d) + " must divide the " +
+                        std::to_string(ranks) + " ranks");
+  std::vector<sched::StaticLayout> out;
+  for (const auto& layout : sched::candidate_layouts(context, StaticFamily::megatron))
+    if (c.plan.megatron_degrees.empty() ||
+        std::count(c.plan.megatron_degrees.begin(), c.plan.megatron_degrees.end(), layout.degree) > 0)
+      out.push_back(layout);
+  if (wanted(c, "ulysses")) {
+    if (c.plan.ulysses_degree > 0) {
+      const sched::StaticLayout fixed{StaticFamily::ulysses, sched::CommScheme::all_to_all, c.plan.ulysses_degree, 1};
+      if (auto problem = sched::layout_problem(context, fixed); !problem.empty()) throw ConfigError("plan.ulysses_degree: " + problem);
+      out.push_back(fixed);
+    } else {
+      for (const auto& layout : sched::candidate_layouts(context, StaticFamily::ulysses)) out.push_back(layout);
+    }
+  }
+  if (wanted(c, "usp"))
+    for (const auto& layout : sched::candidate_layouts(context, StaticFamily::usp)) out.push_back(layout);
   return out;
 }
 
-int default_ulysses_degree(const Config& c) {
-  int best = 1;
-  for (int u = 1; u <= std::min(c.cluster.ranks_per_node, c.cluster.ranks()); u *= 2) {
-    sched::PlannerContext context{{c.cluster, c.model.shape, c.hardware}, 1};
-    if (sched::static_degree_problem(context, u, sched::CommScheme::all_to_all).empty()) best = u;
+// The configuration a user would pick for a whole run: the highest throughput over the stream
+// (least total step time) among those that can run every batch; the first when none can.
+const ModeledSeries* best_of(const std::vector<Entry>& entries, bool (*member)(const sched::StaticLayout&)) {
+  const ModeledSeries* best = nullptr;
+  for (const auto& e : entries) {
+    if (!e.layout || !member(*e.layout)) continue;
+    if (best == nullptr || e.series.total_step_s() < best->total_step_s()) best = &e.series;
   }
   return best;
 }
@@ -82,45 +143,41 @@ PlanStudy run_plan_study(const Config& c) {
   PlanStudy study;
   study.cluster = c.cluster;
   const sched::CostContext cost{c.cluster, c.model.shape, c.hardware};
-  study.capacity_tokens = sched::capacity_tokens(c.model.shape, c.hardware, c.cluster.ranks());
-  const sched::PlannerContext context{cost, study.capacity_tokens};
+  const int ranks = c.cluster.ranks();
+  study.capacity_tokens = sched::capacity_tokens(c.model.shape, c.hardware, ranks);
+  const auto cache = static_cast<std::size_t>(c.run.comm_cache_size);
 
-  struct Entry {
-    std::unique_ptr<sched::Planner> planner;
-    ModeledSeries series;
-  };
   std::vector<Entry> entries;
-  auto add = [&](std::unique_ptr<sched::Planner> planner, std::string name, std::string description, int degree) {
-    entries.push_back({std::move(planner), {std::move(name), std::move(description), degree, {}}});
+  // Each strategy's memory holds the communicators it may keep; what is left holds tokens.
+  auto add = [&](auto make, sched::CommunicatorAccounting communicators, bool creates_at_run_time, std::string name,
+                 std::string description, std::optional<sched::StaticLayout> layout) {
+    sched::PlannerContext context{cost, 0, true};
+    context.capacity_tokens = sched::capacity_tokens(
+        c.model.shape, c.hardware, ranks,
+        static_cast<double>(communicators.held_per_rank(creates_at_run_time)) * c.hardware.communicator_memory_bytes);
+    ModeledSeries series{std::move(name), std::move(description), layout ? layout->degree : 0, context.capacity_tokens, {}};
+    entries.push_back({make(context), std::move(communicators), std::move(series), layout, false});
   };
+  const sched::PlannerContext base{cost, study.capacity_tokens, true};
   if (wanted(c, "flexcp"))
-    add(sched::make_flexcp_planner(context), "flexcp",
-        "flexible CP: any group size, node-aware, whole or split per document, needed-KV traffic", 0);
-  if (wanted(c, "flexsp"))
-    add(sched::make_flexsp_planner(context), "flexsp",
-        "FlexSP-style: power-of-two groups, balanced greedy assignment, Ulysses all-to-all in groups", 0);
-  if (wanted(c, "ulysses")) {
-    const int u = c.plan.ulysses_degree > 0 ? c.plan.ulysses_degree : default_ulysses_degree(c);
-    if (auto problem = sched::static_degree_problem(context, u, sched::CommScheme::all_to_all); !problem.empty())
-      throw ConfigError("plan.ulysses_degree: " + problem);
-    add(sched::make_static_planner(context, u, sched::CommScheme::all_to_all), "ulysses",
-        "DeepSpeed-Ulysses, degree " + std::to_string(u) + ", all-to-all head transpose", u);
+    add([](const sched::PlannerContext& ctx) { return sched::make_flexcp_planner(ctx); }, {{}, cache}, false, "flexcp",
+        "flexible CP: any group size, node-aware, whole or split per document, needed-KV traffic", std::nullopt);
+  if (wanted(c, "flexsp")) {
+    sched::FlexspOptions options;
+    options.limits = {c.plan.flexsp_time_limit_s, -1};
+    add([&](const sched::PlannerContext& ctx) { return sched::make_flexsp_planner(ctx, options); },
+        {sched::aligned_blocks(sched::flexsp_group_sizes(base), ranks), cache}, true, "flexsp",
+        "FlexSP: its MILP per micro-batch (CBC, " + std::to_string(c.plan.flexsp_time_limit_s) +
+            " s limit), power-of-two Ulysses groups splitting whole heads, greedy fallback",
+        std::nullopt);
   }
-  auto degrees = c.plan.megatron_degrees.empty() ? powers_of_two_dividing(c.cluster.ranks()) : c.plan.megatron_degrees;
-  for (int d : degrees)
-    if (auto problem = sched::static_degree_problem(context, d, sched::CommScheme::ring); !problem.empty())
-      throw ConfigError("plan.megatron_degrees: " + problem);
-  const std::size_t first_megatron = entries.size();
-  for (int d : degrees)
-    add(sched::make_static_planner(context, d, sched::CommScheme::ring), "megatron-cp-c" + std::to_string(d),
-        "Megatron-LM CP ring, degree " + std::to_string(d) + ", DP " + std::to_string(c.cluster.ranks() / d), d);
-  const std::size_t first_allgather = entries.size();
-  if (wanted(c, "megatron-cp-allgather"))
-    for (int d : degrees)
-      add(sched::make_static_planner(context, d, sched::CommScheme::all_gather),
-          "megatron-cp-allgather-c" + std::to_string(d), "Megatron-LM CP all-gather KV, degree " + std::to_string(d), d);
+  const std::size_t first_static = entries.size();
+  for (const auto& layout : static_layouts(c, base))
+    add([&](const sched::PlannerContext& ctx) { return sched::make_static_planner(ctx, layout); },
+        {static_rank_sets(base, layout), 0}, false, layout.name(), layout.description(ranks), layout);
 
-  ModeledSeries bound{"bound", "lower bound: the batch's FLOPs perfectly balanced, no communication", 0, {}};
+  ModeledSeries bound{"bound", "lower bound: the batch's work perfectly balanced, no communication", 0,
+                      study.capacity_tokens, {}};
   sched::BatchSampler sampler(c.batch.uses_dataset() ? c.batch.samples : c.batch.lengths, c.batch.tokens_per_batch,
                               c.batch.seed);
   for (std::int64_t k = 0; k < c.plan.batches; ++k) {
@@ -133,7 +190,7 @@ PlanStudy run_plan_study(const Config& c) {
                                : extreme               ? sampler.extreme_batch(index)
                                                        : sampler.batch(index);
     for (auto& e : entries) {
-      e.series.batches.push_back(measure(*e.planner, batch, cost, e.series.degree > 0));
+      e.series.batches.push_back(measure(e, batch, cost));
       e.series.batches.back().extreme = extreme;
     }
     ModeledBatch b;
@@ -141,35 +198,39 @@ PlanStudy run_plan_study(const Config& c) {
     b.tokens = static_cast<double>(batch.total_tokens());
     b.extreme = extreme;
     sched::Plan whole{"bound", batch, {}, 0, 0};
-    b.tflops_per_rank = sched::evaluate_plan(whole, cost).model_flops / b.step_s / c.cluster.ranks() * 1e-12;
+    b.tflops_per_rank = sched::evaluate_plan(whole, cost).model_flops / b.step_s / ranks * 1e-12;
     bound.batches.push_back(b);
   }
 
-  // The baseline a user would pick: the megatron-cp degree with the lowest mean step time.
-  auto best_of = [&](std::size_t begin, std::size_t end) {
-    std::size_t best = begin;
-    for (std::size_t i = begin; i < end; ++i)
-      if (entries[i].series.mean_step_s() < entries[best].series.mean_step_s()) best = i;
-    return best;
+  // Each family's best configuration, under the family's name, with the configuration named.
+  std::vector<ModeledSeries> families;
+  auto add_family = [&](const char* name, const char* what, bool (*member)(const sched::StaticLayout&)) {
+    const auto* best = best_of(entries, member);
+    if (best == nullptr) return;
+    ModeledSeries s = *best;
+    s.name = name;
+    s.description = std::string(what) + " (" + best->name + " tuned on this stream): " + best->description;
+    families.push_back(std::move(s));
   };
-  const auto best_ring = best_of(first_megatron, first_allgather);
-  study.baseline = entries[best_ring].series.name;
-  ModeledSeries megatron = entries[best_ring].series;
-  megatron.name = "megatron-cp";
-  megatron.description = "best megatron-cp degree for this batch stream: " + entries[best_ring].series.description;
-  std::vector<ModeledSeries> extra;
-  if (wanted(c, "megatron-cp-allgather") && first_allgather < entries.size()) {
-    ModeledSeries ag = entries[best_of(first_allgather, entries.size())].series;
-    ag.description = "best all-gather degree: " + ag.description;
-    ag.name = "megatron-cp-allgather";
-    extra.push_back(std::move(ag));
-  }
-  for (auto& e : entries)
-    if (e.series.name.rfind("megatron-cp", 0) != 0) study.series.push_back(std::move(e.series));
-  study.series.push_back(std::move(megatron));
-  for (auto& s : extra) study.series.push_back(std::move(s));
+  add_family("megatron-cp", "best Megatron-LM CP configuration",
+             [](const sched::StaticLayout& l) { return l.family == sched::StaticFamily::megatron; });
+  if (const auto* best = best_of(entries, [](const sched::StaticLayout& l) { return l.family == sched::StaticFamily::megatron; }))
+    study.baseline = best->name;
+  if (wanted(c, "megatron-cp-allgather"))
+    add_family("megatron-cp-allgather", "best Megatron-LM CP all-gather degree", [](const sched::StaticLayout& l) {
+      return l.family == sched::StaticFamily::megatron && l.comm == sched::CommScheme::all_gather;
+    });
+  if (wanted(c, "ulysses"))
+    add_family("ulysses", "best DeepSpeed-Ulysses degree",
+               [](const sched::StaticLayout& l) { return l.family == sched::StaticFamily::ulysses; });
+  if (wanted(c, "usp"))
+    add_family("usp", "best USP (Ulysses x ring) configuration",
+               [](const sched::StaticLayout& l) { return l.family == sched::StaticFamily::usp; });
+
+  for (std::size_t i = 0; i < first_static; ++i) study.series.push_back(std::move(entries[i].series));
+  for (auto& s : families) study.series.push_back(std::move(s));
   if (wanted(c, "bound")) study.series.push_back(std::move(bound));
-  for (std::size_t i = first_megatron; i < entries.size(); ++i) study.series.push_back(std::move(entries[i].series));
+  for (std::size_t i = first_static; i < entries.size(); ++i) study.series.push_back(std::move(entries[i].series));
   return study;
 }
 

@@ -135,9 +135,9 @@ double lower_bound_step_s(const Batch& batch, const CostContext& c, std::int64_t
   return work / ranks + fewest_micro_batches * c.hardware.microbatch_overhead_s;
 }
 
-std::int64_t capacity_tokens(const ModelShape& model, const HardwareProfile& hw, int ranks) {
+std::int64_t capacity_tokens(const ModelShape& model, const HardwareProfile& hw, int ranks, double reserved_bytes) {
   const double states = model.state_bytes_per_param * model.parameters() / ranks;
-  const double usable = hw.memory_bytes * hw.usable_memory_fraction - states;
+  const double usable = hw.memory_bytes * hw.usable_memory_fraction - states - reserved_bytes;
   if (model.activation_bytes_per_token <= 0.0)
     throw ConfigError("model '" + model.name + "': activation_bytes_per_token must be > 0 for planning");
   if (usable < model.activation_bytes_per_token)

@@ -42,8 +42,7 @@ class FlexspMilpPlanner final : public Planner {
  public:
   FlexspMilpPlanner(const PlannerContext& context, const FlexspOptions& options)
       : context_(context), options_(options), greedy_(make_flexsp_greedy_planner(context)) {
-    for (int s = 1; s <= context.cost.cluster.ranks(); s *= 2)
-      if (ulysses_heads_problem(context.cost.model, s).empty()) sizes_.push_back(s);
+    sizes_ = flexsp_group_sizes(context);
     for (int s : sizes_) exposed_per_token_.push_back(fit_exposed_comm(s));
   }
 
@@ -296,6 +295,13 @@ class FlexspMilpPlanner final : public Planner {
   SolverReport report_;
 };
 }  // namespace
+
+std::vector<int> flexsp_group_sizes(const PlannerContext& context) {
+  std::vector<int> sizes;
+  for (int s = 1; s <= context.cost.cluster.ranks(); s *= 2)
+    if (ulysses_heads_problem(context.cost.model, s).empty()) sizes.push_back(s);
+  return sizes;
+}
 
 std::unique_ptr<Planner> make_flexsp_planner(const PlannerContext& context, const FlexspOptions& options) {
   return std::make_unique<FlexspMilpPlanner>(context, options);

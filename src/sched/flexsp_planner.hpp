@@ -3,6 +3,7 @@
 // with the balanced greedy (flexible_planner.cpp restricted to power-of-two Ulysses groups) as
 // the fallback and the start.
 #include <memory>
+#include <vector>
 
 #include "sched/milp.hpp"
 #include "sched/planner.hpp"
@@ -19,6 +20,8 @@ struct FlexspOptions {
 };
 
 std::unique_ptr<Planner> make_flexsp_planner(const PlannerContext& context, const FlexspOptions& options);
+// FlexSP's group sizes here: the powers of two up to the ranks that split whole heads.
+std::vector<int> flexsp_group_sizes(const PlannerContext& context);
 // The greedy alone: flexcp's placement restricted to power-of-two groups that split whole heads,
 // all-to-all inside them.
 std::unique_ptr<Planner> make_flexsp_greedy_planner(const PlannerContext& context);

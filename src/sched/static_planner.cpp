@@ -56,10 +56,11 @@ class StaticPlanner final : public Planner {
   }
 
  private:
+  // The most tokens any member holds of one document: two zigzag chunks of the padded length,
+  // each at most ceil(L_padded / 2c) (exact when padded to 2c). O(1).
   std::int64_t most_held(std::int64_t length) const {
-    std::int64_t most = 0;
-    for (int i = 0; i < layout_.degree; ++i) most = std::max(most, member_share(length, group_, i).tokens);
-    return most;
+    const std::int64_t padded = padded_length(length, group_.pad_multiple), chunks = 2 * static_cast<std::int64_t>(layout_.degree);
+    return layout_.degree == 1 ? padded : 2 * ((padded + chunks - 1) / chunks);
   }
 
   // LPT of the documents into micro_batches x replicas sequences by tokens; nullopt when a

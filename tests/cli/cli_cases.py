@@ -384,6 +384,7 @@ nodes = 2
 ranks_per_node = 4
 [plan]
 batches = 3
+flexsp_time_limit_s = 0.5
 """
 
 
@@ -483,9 +484,21 @@ def plan_writes_results():
             check(f.attrs["kind"] == "plan" and f.attrs["schema_version"] == 1, "root attributes")
             check(f.attrs["nranks"] == 18 and f.attrs["ranks_per_node"] == 6, "machine attributes")
             runs = f["runs"]
-            for name in ("flexcp", "flexsp", "megatron-cp", "ulysses", "bound", "megatron-cp-c1", "megatron-cp-c2"):
+            for name in ("flexcp", "flexsp", "megatron-cp", "ulysses", "usp", "bound", "megatron-cp-p2p-c1",
+                         "megatron-cp-p2p-c2", "megatron-cp-allgather-c2", "megatron-cp-a2a-c2", "ulysses-u2"):
                 check(name in runs, f"missing /runs/{name}")
-            check("megatron-cp-c4" not in runs, "4 does not divide 18 ranks")
+            check("megatron-cp-p2p-c4" not in runs, "4 does not divide 18 ranks")
+            baseline = f.attrs["baseline"]
+            check(baseline in runs and baseline.startswith("megatron-cp-"), f"baseline {baseline!r} names a configuration")
+            check(np.allclose(runs["megatron-cp/step_time_s"][()], runs[baseline + "/step_time_s"][()]), "baseline series")
+            # The headline: the throughput ratio over the run, sum over sum; the per-batch mean beside it.
+            for name in ("flexcp", "flexsp", "megatron-cp"):
+                steps = runs[name + "/step_time_s"][()]
+                ratio = runs["megatron-cp/step_time_s"][()].sum() / steps.sum()
+                check(abs(runs[name].attrs["throughput_ratio"] - ratio) < 1e-9 * ratio, f"{name} throughput ratio")
+                check(abs(runs[name].attrs["mean_batch_ratio"] - runs[name + "/speedup_vs_baseline"][()].mean()) < 1e-9,
+                      f"{name} mean of per-batch ratios")
+            check(f"throughput_ratio=" in p.stdout and f"baseline={baseline}" in p.stdout, "summary line names the headline")
             for name in ("flexcp", "megatron-cp"):
                 g = runs[name]
                 for ds in ("step_time_s", "tokens_per_s", "tflops_per_gpu", "speedup_vs_baseline", "new_rank_sets"):
