@@ -270,7 +270,7 @@ def report_from_run_and_plan_files():
         report = os.path.join(d, "report")
         p = subprocess.run([REPORT] + files + ["--out", report], capture_output=True, text=True, timeout=TIMEOUT_S)
         check(p.returncode == 0, f"report: exit {p.returncode}: {p.stderr}")
-        for name in ("summary.md", "summary.csv", "scaling.md", "scaling.csv", "throughput.png", "speedup.png",
+        for name in ("summary.md", "summary.csv", "scaling.md", "scaling.csv", "throughput.png", "throughput_ratio.png",
                      "busy_run2.png", "busy_run4.png"):
             check(os.path.getsize(os.path.join(report, name)) > 0, f"report lacks {name}")
         import csv
@@ -279,8 +279,18 @@ def report_from_run_and_plan_files():
         check([int(r["gpus"]) for r in flex] == [2, 4] and float(flex[0]["efficiency"]) == 1.0, f"scaling rows: {flex}")
         summary = list(csv.DictReader(open(os.path.join(report, "summary.csv"))))
         ring = [r for r in summary if r["kind"] == "run" and r["strategy"] == "megatron-cp-ring"]
-        check(all(abs(float(r["speedup"]) - 1.0) < 1e-12 for r in ring), "the baseline's speedup is 1")
+        check(all(abs(float(r["throughput_ratio"]) - 1.0) < 1e-12 for r in ring), "the baseline's ratio is 1")
+        check(all(r["baseline"] == "megatron-cp-ring" for r in summary if r["kind"] == "run"), "run baseline named")
         check(any(r["kind"] == "plan" and r["strategy"] == "bound" for r in summary), "plan rows present")
+        # Plan rows: the headline from the step times (sum over sum), as the file's attribute has it.
+        import h5py
+        with h5py.File(os.path.join(d, "plan.h5"), "r") as f:
+            for r in summary:
+                if r["kind"] != "plan" or r["strategy"] not in ("flexcp", "megatron-cp"):
+                    continue
+                expected = f["runs"][r["strategy"]].attrs["throughput_ratio"]
+                check(abs(float(r["throughput_ratio"]) - expected) < 1e-3 * expected, f"{r['strategy']}: {r}")
+                check(r["baseline"] == f.attrs["baseline"], "plan baseline named")
 
 
 @case
