@@ -180,9 +180,9 @@ toml::table parse_toml_file(const std::filesystem::path& path, const std::string
 }
 
 namespace {
-// Merges the table `key` of the TOML file `path` (relative to `input_dir`) under `root[section]`:
-// the file's keys are the base, the keys already in `root[section]` win. Records the file as the
-// origin of every key it contributed.
+// Merges the table `section` of the TOML file `path` into `root[section]`: the file's keys are
+// the base, the keys already in `root[section]` (written in the input, or set with --set) win.
+// Records the file as the origin of every key it contributed.
 void merge_included_table(toml::table& root, const std::string& section, const std::filesystem::path& path,
                           const std::string& what, KeyOrigins& origins) {
   auto file = parse_toml_file(path, what);

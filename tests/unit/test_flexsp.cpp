@@ -4,39 +4,26 @@
 
 #include <functional>
 
+#include "planner_fixtures.hpp"
 #include "sched/flexsp_planner.hpp"
 
 using namespace flexcp;
 using namespace flexcp::sched;
+using namespace flexcp::sched::fixtures;
 
 namespace {
-ModelShape heads_8_4() {
-  ModelShape m;
-  m.layers = 2;
-  m.hidden = 256;
-  m.q_heads = 8;
-  m.kv_heads = 4;
-  m.head_dim = 32;
-  m.ffn_hidden = 512;
-  m.activation_bytes_per_token = 1.0;
-  m.state_bytes_per_param = 0.0;
-  return m;
-}
-
-// Communication free (so the enumeration below is exact), latency free.
+// Communication free (so the enumeration below is exact).
 HardwareProfile free_network() {
-  HardwareProfile h;
-  h.matmul_flops = 1e12;
-  h.attention_flops = 1e12;
+  auto h = test_hardware(1e12);
   h.intra_bandwidth = h.inter_bandwidth = h.a2a_intra_bandwidth = 1e30;
-  h.memory_bytes = 1e12;
-  h.usable_memory_fraction = 1.0;
+  h.a2a_inter_bandwidth.clear();
+  h.intra_latency = h.inter_latency = 0.0;
   return h;
 }
 }  // namespace
 
 TEST(Flexsp, MilpFindsTheOptimumOfEveryPlanOnAnEnumerableBatch) {
-  const PlannerContext context{{Cluster{1, 4}, heads_8_4(), free_network()}, 1 << 20};
+  const PlannerContext context{{Cluster{1, 4}, small_model(), free_network()}, 1 << 20};
   // Lengths divisible by 2 x 4 (equal zigzag shares), more than 1% apart (one bucket each).
   const Batch batch{{800, 640, 400, 240, 160, 80}};
   FlexspOptions options;
@@ -83,7 +70,7 @@ TEST(Flexsp, MilpFindsTheOptimumOfEveryPlanOnAnEnumerableBatch) {
 
 TEST(Flexsp, GroupsNeverSplitHeadsFurtherThanTheModelHas) {
   // H_q = 8: no group of 16, so a document that needs 16 ranks' memory cannot be planned.
-  const PlannerContext context{{Cluster{2, 8}, heads_8_4(), free_network()}, 100};
+  const PlannerContext context{{Cluster{2, 8}, small_model(), free_network()}, 100};
   auto planner = make_flexsp_planner(context, FlexspOptions{});
   try {
     planner->plan(Batch{{1500, 10}});
@@ -98,7 +85,7 @@ TEST(Flexsp, GroupsNeverSplitHeadsFurtherThanTheModelHas) {
 
 TEST(Flexsp, NoSolverWhereTheGreedyMeetsALowerBound) {
   // One long document: the greedy gives it the largest group, which no plan can beat.
-  const PlannerContext context{{Cluster{1, 8}, heads_8_4(), free_network()}, 1 << 20};
+  const PlannerContext context{{Cluster{1, 8}, small_model(), free_network()}, 1 << 20};
   auto planner = make_flexsp_planner(context, FlexspOptions{});
   planner->plan(Batch{{4000}});
   EXPECT_FALSE(planner->last_solver_report().ran);

@@ -8,41 +8,13 @@
 #include "sched/batch_sampler.hpp"
 #include "sched/planner.hpp"
 #include "sched/static_layout.hpp"
+#include "planner_fixtures.hpp"
 
 using namespace flexcp;
 using namespace flexcp::sched;
+using namespace flexcp::sched::fixtures;
 
 namespace {
-ModelShape small_model() {
-  ModelShape m;
-  m.name = "test";
-  m.layers = 4;
-  m.hidden = 512;
-  m.q_heads = 8;
-  m.kv_heads = 4;
-  m.head_dim = 64;
-  m.ffn_hidden = 1024;
-  m.activation_bytes_per_token = 1e5;
-  m.state_bytes_per_param = 0.0;
-  return m;
-}
-
-HardwareProfile test_hardware(double memory_bytes) {
-  HardwareProfile h;
-  h.name = "test";
-  h.matmul_flops = 100e12;
-  h.attention_flops = 50e12;
-  h.intra_bandwidth = 200e9;
-  h.inter_bandwidth = 20e9;
-  h.intra_latency = 5e-6;
-  h.inter_latency = 10e-6;
-  h.a2a_intra_bandwidth = 100e9;
-  h.a2a_inter_bandwidth = {{16, 10e9}, {64, 5e9}};
-  h.memory_bytes = memory_bytes;
-  h.usable_memory_fraction = 1.0;
-  return h;
-}
-
 Batch long_tailed(std::mt19937_64& rng, std::int64_t tokens) {
   std::vector<std::int64_t> samples;
   std::lognormal_distribution<double> length(6.0, 1.6);
