@@ -73,6 +73,10 @@ MilpResult Milp::solve(const MilpLimits& limits) const {
   Cbc_setLogLevel(model.get(), 0);
   // Wall-clock time, not CPU time: a planner's limit is about the step it must not delay.
   Cbc_setParameter(model.get(), "timeMode", "elapsed");
+  // CBC 2.10's integer preprocessing (CglPreProcess) crashed in postProcess on a FlexSP model
+  // stopped by the time limit (segfault in flexcp plan, c-headers at 256 GPUs); a known class of
+  // CBC bugs (coin-or/Cbc issues 167, 463). Presolve stays on.
+  Cbc_setParameter(model.get(), "preprocess", "off");
   if (limits.seconds > 0.0) Cbc_setMaximumSeconds(model.get(), limits.seconds);
   if (limits.nodes >= 0) Cbc_setMaximumNodes(model.get(), limits.nodes);
   if (!start_.empty()) {
