@@ -63,10 +63,17 @@ void print_plan_study(std::FILE* out, const PlanStudy& study, const Config& c) {
                "ratio", "batch-mean", "imbal", "GB/step", "comms", "plan(ms)", "max(ms)");
   for (const auto& s : study.series) {
     const auto step = s.step_times();
-    const auto infeasible = std::count_if(step.begin(), step.end(), [](double t) { return !std::isfinite(t); });
-    if (infeasible > 0) {
+    const auto cannot = std::count_if(step.begin(), step.end(), [](double t) { return std::isinf(t); });
+    const auto skipped = std::count_if(step.begin(), step.end(), [](double t) { return std::isnan(t); });
+    if (skipped > 0) {
+      const auto first = std::find_if(step.begin(), step.end(), [](double t) { return std::isinf(t); }) - step.begin();
+      std::fprintf(out, "  %-26s cannot run batch %ld (a document no group of it can hold), not planned further: not eligible\n",
+                   s.name.c_str(), static_cast<long>(first));
+      continue;
+    }
+    if (cannot > 0) {
       std::fprintf(out, "  %-26s cannot run %ld of %zu batches (a document no group of it can hold): not eligible\n",
-                   s.name.c_str(), static_cast<long>(infeasible), step.size());
+                   s.name.c_str(), static_cast<long>(cannot), step.size());
       continue;
     }
     const auto tokens = column(s, [](const ModeledBatch& b) { return b.tokens; });
@@ -99,7 +106,7 @@ void print_plan_study(std::FILE* out, const PlanStudy& study, const Config& c) {
                  study.baseline.c_str(), headline_ratio(study, s), headline_ratio(study, s, normal),
                  headline_ratio(study, s, extreme), mean(batch_ratios(study, s)), mean(step), median(over_bound),
                  1e3 * median(column(s, [](const ModeledBatch& b) { return b.planning_s; })),
-                 static_cast<long>(std::count_if(step.begin(), step.end(), [](double t) { return !std::isfinite(t); })),
+                 static_cast<long>(std::count_if(step.begin(), step.end(), [](double t) { return std::isinf(t); })),
                  count_if_true(s, &ModeledBatch::solver_ran), count_if_true(s, &ModeledBatch::solver_kept));
   }
 }
@@ -128,7 +135,8 @@ void write_plan_file(const std::string& path, const PlanStudy& study, const RunM
         h5::dataset(g.get(), name, column(s, get), k, units, what);
       };
       d("step_time_s", [](const ModeledBatch& b) { return b.step_s; }, "s",
-        "modelled step time per batch, communicator creation included (+inf where the strategy cannot run it)");
+        "modelled step time per batch, communicator creation included (+inf where the strategy cannot run "
+        "it; NaN where a static configuration was not planned after a batch it could not run)");
       d("tokens", [](const ModeledBatch& b) { return b.tokens; }, "tokens", "tokens in the batch");
       d("tokens_per_s", [](const ModeledBatch& b) { return b.tokens / b.step_s; }, "tokens/s", "tokens / step_time_s");
       d("tflops_per_gpu", [](const ModeledBatch& b) { return b.tflops_per_rank; }, "TFLOP/s",

@@ -1,6 +1,8 @@
 #include "plan_study.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -33,6 +35,12 @@ const ModeledSeries* PlanStudy::find(const std::string& name) const {
 
 namespace {
 
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds);
+  return text;
+}
+
 bool wanted(const Config& c, const std::string& name) {
   return std::find(c.plan.strategies.begin(), c.plan.strategies.end(), name) != c.plan.strategies.end();
 }
@@ -48,13 +56,16 @@ struct Entry {
 
 // Static configurations that cannot hold a batch's longest document are recorded as infeasible
 // (an infinite step time) and never chosen; after the first such batch they are not planned
-// again. A flexible planner that cannot place a document is an input error, except FlexSP, whose
+// again (NaN). A flexible planner that cannot place a document is an input error, except FlexSP, whose
 // groups cannot split heads further than the model has (its step time is then infinite too).
 ModeledBatch measure(Entry& e, const sched::Batch& batch, const sched::CostContext& cost) {
   ModeledBatch out;
   out.tokens = static_cast<double>(batch.total_tokens());
   out.step_s = std::numeric_limits<double>::infinity();
-  if (e.cannot_run) return out;
+  if (e.cannot_run) {  // not planned: the configuration is out of the running already
+    out.step_s = std::numeric_limits<double>::quiet_NaN();
+    return out;
+  }
   const WallTimer timer;
   sched::Plan plan;
   try {
@@ -130,10 +141,14 @@ std::vector<sched::StaticLayout> static_layouts(const Config& c, const sched::Pl
 // The configuration a user would pick for a whole run: the highest throughput over the stream
 // (least total step time) among those that can run every batch; the first when none can.
 const ModeledSeries* best_of(const std::vector<Entry>& entries, bool (*member)(const sched::StaticLayout&)) {
+  auto total = [](const ModeledSeries& s) {
+    const double t = s.total_step_s();
+    return std::isfinite(t) ? t : std::numeric_limits<double>::infinity();
+  };
   const ModeledSeries* best = nullptr;
   for (const auto& e : entries) {
     if (!e.layout || !member(*e.layout)) continue;
-    if (best == nullptr || e.series.total_step_s() < best->total_step_s()) best = &e.series;
+    if (best == nullptr || total(e.series) < total(*best)) best = &e.series;
   }
   return best;
 }
@@ -167,7 +182,7 @@ PlanStudy run_plan_study(const Config& c) {
     options.limits = {c.plan.flexsp_time_limit_s, -1};
     add([&](const sched::PlannerContext& ctx) { return sched::make_flexsp_planner(ctx, options); },
         {sched::aligned_blocks(sched::flexsp_group_sizes(base), ranks), cache}, true, "flexsp",
-        "FlexSP: its MILP per micro-batch (CBC, " + std::to_string(c.plan.flexsp_time_limit_s) +
+        "FlexSP: its MILP per micro-batch (CBC, " + seconds_text(c.plan.flexsp_time_limit_s) +
             " s limit), power-of-two Ulysses groups splitting whole heads, greedy fallback",
         std::nullopt);
   }
