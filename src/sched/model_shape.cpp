@@ -21,14 +21,6 @@ const char* to_string(Checkpointing checkpointing) {
   return "?";
 }
 
-double ModelShape::linear_executed_factor() const {
-  return kLinearTrainingFactor + (checkpointing == Checkpointing::full ? 1.0 : 0.0);
-}
-
-double ModelShape::attention_executed_factor() const {
-  return kAttentionTrainingFactor + (attention_forward_passes() - 1);
-}
-
 double ModelShape::parameters() const {
   return layers * (per_layer_matmul_params(*this) + 2.0 * static_cast<double>(hidden)) +
          2.0 * static_cast<double>(vocab) * static_cast<double>(hidden);

@@ -51,4 +51,12 @@ struct ModelShape {
 inline constexpr double kLinearTrainingFactor = 3.0;
 inline constexpr double kAttentionTrainingFactor = 3.5;
 
+// Inline: the planners call them per document.
+inline double ModelShape::linear_executed_factor() const {
+  return kLinearTrainingFactor + (checkpointing == Checkpointing::full ? 1.0 : 0.0);
+}
+inline double ModelShape::attention_executed_factor() const {
+  return kAttentionTrainingFactor + (attention_forward_passes() - 1);
+}
+
 }  // namespace flexcp::sched
