@@ -12,9 +12,11 @@
 //     of one rank are allowed (the authors' code skips them), ranks may stay idle (<= P), the
 //     greedy plan is compared and the faster one (by the cost model) kept, and m_p >= m_{p+1}
 //     within a size removes symmetric solutions.
-//  3. Groups are placed as aligned power-of-two blocks, largest first (rank r belongs to one
-//     block per size, so every group's communicator can be created once, at start-up), and each
-//     bucket's documents are dealt, longest first, to its groups with the least work so far.
+//  3. Groups are placed as node-aware blocks, largest first: aligned power-of-two blocks where
+//     the node size is a power of two (rank r belongs to one block per size, so every group's
+//     communicator can be created once, at start-up). Each bucket's documents are dealt, longest
+//     first, to its groups with the least work so far.
+// Where the greedy already meets a lower bound of every FlexSP plan, the MILP is not run.
 // CBC solves the MILP under a time limit (FlexSP's 10 s, one batch ahead) and a node limit (the
 // deterministic limit `flexcp run` uses, so every rank plans alike); with no solution in time,
 // or none better, the greedy plan stands.
@@ -27,7 +29,6 @@
 #include "sched/free_ranks.hpp"
 #include "sched/length_buckets.hpp"
 #include "sched/milp.hpp"
-#include "sched/split_share.hpp"
 #include "sched/static_layout.hpp"
 
 namespace flexcp::sched {
