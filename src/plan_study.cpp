@@ -51,7 +51,8 @@ struct Entry {
   sched::CommunicatorAccounting communicators;
   ModeledSeries series;
   std::optional<sched::StaticLayout> layout;  // static configurations
-  bool cannot_run = false;  // a static configuration that could not run some batch: not eligible
+  bool may_be_unable = false;  // a batch it cannot plan is a result (+inf), not an input error
+  bool cannot_run = false;     // a static configuration that could not run some batch: not eligible
 };
 
 // Static configurations that cannot hold a batch's longest document are recorded as infeasible
@@ -71,7 +72,7 @@ ModeledBatch measure(Entry& e, const sched::Batch& batch, const sched::CostConte
   try {
     plan = e.planner->plan(batch);
   } catch (const ConfigError&) {
-    if (!e.layout && e.series.name != "flexsp") throw;
+    if (!e.may_be_unable) throw;
     e.cannot_run = e.layout.has_value();
     return out;
   }
@@ -119,11 +120,7 @@ std::vector<sched::StaticLayout> static_layouts(const Config& c, const sched::Pl
     if (ranks % d != 0)
       throw ConfigError("plan.megatron_degrees: megatron-cp degree " + std::to_string(d) + " must divide the " +
                         std::to_string(ranks) + " ranks");
-  std::vector<sched::StaticLayout> out;
-  for (const auto& layout : sched::candidate_layouts(context, StaticFamily::megatron))
-    if (c.plan.megatron_degrees.empty() ||
-        std::count(c.plan.megatron_degrees.begin(), c.plan.megatron_degrees.end(), layout.degree) > 0)
-      out.push_back(layout);
+  auto out = sched::candidate_layouts(context, StaticFamily::megatron, c.plan.megatron_degrees);
   if (wanted(c, "ulysses")) {
     if (c.plan.ulysses_degree > 0) {
       const sched::StaticLayout fixed{StaticFamily::ulysses, sched::CommScheme::all_to_all, c.plan.ulysses_degree, 1};
@@ -165,18 +162,18 @@ PlanStudy run_plan_study(const Config& c) {
   std::vector<Entry> entries;
   // Each strategy's memory holds the communicators it may keep; what is left holds tokens.
   auto add = [&](auto make, sched::CommunicatorAccounting communicators, bool creates_at_run_time, std::string name,
-                 std::string description, std::optional<sched::StaticLayout> layout) {
+                 std::string description, std::optional<sched::StaticLayout> layout, bool may_be_unable) {
     sched::PlannerContext context{cost, 0, true};
     context.capacity_tokens = sched::capacity_tokens(
         c.model.shape, c.hardware, ranks,
         static_cast<double>(communicators.held_per_rank(creates_at_run_time)) * c.hardware.communicator_memory_bytes);
     ModeledSeries series{std::move(name), std::move(description), layout ? layout->degree : 0, context.capacity_tokens, {}};
-    entries.push_back({make(context), std::move(communicators), std::move(series), layout, false});
+    entries.push_back({make(context), std::move(communicators), std::move(series), layout, may_be_unable, false});
   };
   const sched::PlannerContext base{cost, study.capacity_tokens, true};
   if (wanted(c, "flexcp"))
     add([](const sched::PlannerContext& ctx) { return sched::make_flexcp_planner(ctx); }, {{}, cache}, false, "flexcp",
-        "flexible CP: any group size, node-aware, whole or split per document, needed-KV traffic", std::nullopt);
+        "flexible CP: any group size, node-aware, whole or split per document, needed-KV traffic", std::nullopt, false);
   if (wanted(c, "flexsp")) {
     sched::FlexspOptions options;
     options.limits = {c.plan.flexsp_time_limit_s, -1};
@@ -184,12 +181,12 @@ PlanStudy run_plan_study(const Config& c) {
         {sched::aligned_blocks(sched::flexsp_group_sizes(base), ranks), cache}, true, "flexsp",
         "FlexSP: its MILP per micro-batch (CBC, " + seconds_text(c.plan.flexsp_time_limit_s) +
             " s limit), power-of-two Ulysses groups splitting whole heads, greedy fallback",
-        std::nullopt);
+        std::nullopt, true);
   }
   const std::size_t first_static = entries.size();
   for (const auto& layout : static_layouts(c, base))
     add([&](const sched::PlannerContext& ctx) { return sched::make_static_planner(ctx, layout); },
-        {static_rank_sets(base, layout), 0}, false, layout.name(), layout.description(ranks), layout);
+        {static_rank_sets(base, layout), 0}, false, layout.name(), layout.description(ranks), layout, true);
 
   ModeledSeries bound{"bound", "lower bound: the batch's work perfectly balanced, no communication", 0,
                       study.capacity_tokens, {}};

@@ -91,7 +91,8 @@ std::string layout_problem(const PlannerContext& context, const StaticLayout& la
   return heads.empty() ? "" : name + heads;
 }
 
-std::vector<StaticLayout> candidate_layouts(const PlannerContext& context, StaticFamily family) {
+std::vector<StaticLayout> candidate_layouts(const PlannerContext& context, StaticFamily family,
+                                            const std::vector<int>& megatron_degrees) {
   const int ranks = context.cost.cluster.ranks(), per_node = context.cost.cluster.ranks_per_node;
   std::vector<StaticLayout> out;
   auto add = [&](StaticLayout layout) {
@@ -103,8 +104,12 @@ std::vector<StaticLayout> candidate_layouts(const PlannerContext& context, Stati
       int block = 1;
       for (int a = 2; a <= per_node; ++a)
         if (per_node % a == 0 && transformer_engine_heads_problem(context.cost.model, a).empty()) block = a;
-      for (int c = 1; c <= ranks; c *= 2) {
-        if (ranks % c != 0) continue;
+      std::vector<int> degrees = megatron_degrees;
+      if (degrees.empty())
+        for (int c = 1; c <= ranks; c *= 2)
+          if (ranks % c == 0) degrees.push_back(c);
+      for (int c : degrees) {
+        if (c < 1 || ranks % c != 0) continue;
         add({family, CommScheme::ring, c, 1});
         if (c == 1) continue;  // one rank: no communication, the same under every comm type
         add({family, CommScheme::all_gather, c, 1});

@@ -41,10 +41,11 @@ std::string ulysses_heads_problem(const ModelShape& model, int u);
 std::string layout_problem(const PlannerContext& context, const StaticLayout& layout);
 
 // Every layout of `family` that can run here: Megatron every comm type at every power-of-two
-// degree dividing the ranks (a2a+p2p only across nodes, with the node, or the largest block the
-// KV heads allow, as its inner level); Ulysses every valid degree >= 2; USP every valid Ulysses
-// degree >= 2 up to a node times every ring degree >= 2.
-std::vector<StaticLayout> candidate_layouts(const PlannerContext& context, StaticFamily family);
+// degree dividing the ranks, or at `megatron_degrees` when given (a2a+p2p only across nodes,
+// with the node, or the largest block the KV heads allow, as its inner level); Ulysses every
+// valid degree >= 2; USP every valid Ulysses degree >= 2 up to a node times every ring degree >= 2.
+std::vector<StaticLayout> candidate_layouts(const PlannerContext& context, StaticFamily family,
+                                            const std::vector<int>& megatron_degrees = {});
 
 std::unique_ptr<Planner> make_static_planner(const PlannerContext& context, const StaticLayout& layout);
 

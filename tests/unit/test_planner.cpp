@@ -208,6 +208,11 @@ TEST(StaticPlanner, CandidateLayoutsAreEveryConfigurationTheMachineAllows) {
                                       "megatron-cp-a2a+p2p-c8"}));
   EXPECT_EQ(names(StaticFamily::ulysses), (std::vector<std::string>{"ulysses-u2", "ulysses-u4", "ulysses-u8"}));
   EXPECT_EQ(names(StaticFamily::usp), (std::vector<std::string>{"usp-u2-r2", "usp-u2-r4", "usp-u4-r2"}));
+  // plan.megatron_degrees: any degree dividing the ranks, powers of two or not.
+  const PlannerContext six{{Cluster{1, 6}, small_model(), test_hardware(1e12)}, 1 << 20};
+  std::vector<std::string> given;
+  for (const auto& layout : candidate_layouts(six, StaticFamily::megatron, {3})) given.push_back(layout.name());
+  EXPECT_EQ(given, (std::vector<std::string>{"megatron-cp-p2p-c3", "megatron-cp-allgather-c3"}));  // 3 splits no heads
   for (const auto& layout : candidate_layouts(context, StaticFamily::megatron))
     if (layout.comm == CommScheme::hierarchical) {
       EXPECT_EQ(layout.inner, 4) << "the node is the inner level";
