@@ -12,7 +12,7 @@ backward = (forward+backward) - forward. TFLOPS from the exact causal area, the 
 uses: forward 4 A d H_q, backward 10 A d H_q, A = sum L (L + 1) / 2.
 
 Usage: python3 bench/gpu/sdpa_bench.py [--repeats N] [--tokens 8192 16384 ...]
-Prints a table and one line per case:
+Prints the bf16 matmul rate (matmul-peak tflops=...), a table and one line per case:
   sdpa-summary backend=flash|cudnn tokens=T pass=forward|backward ms=... tflops=...
 """
 import argparse
@@ -69,6 +69,15 @@ def measure(backend, lengths, repeats):
     return forward_ms, both_ms - forward_ms
 
 
+def matmul_peak(repeats):
+    """The device's dense bf16 rate as PyTorch reaches it (8192^3 products): the ceiling to quote
+    attention efficiencies against."""
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    ms = timed(lambda: a @ b, repeats)
+    return 2 * 8192 ** 3 / ms * 1e-9
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=10)
@@ -76,6 +85,8 @@ def main():
     args = parser.parse_args()
     torch.manual_seed(0)
     print(f"# PyTorch {torch.__version__}, {torch.cuda.get_device_name()}, cuDNN {torch.backends.cudnn.version()}, bf16")
+    peak = matmul_peak(args.repeats)
+    print(f"matmul-peak tflops={peak:.1f}")
     print(f"# {'backend':>7} {'tokens':>7} {'pass':>8} {'ms':>9} {'TFLOPS':>8}")
     for tokens in args.tokens:
         lengths = documents(tokens)
