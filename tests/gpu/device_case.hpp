@@ -148,6 +148,22 @@ WorstDocument worst_document(const std::vector<float>& got, const Reference& wan
   return worst;
 }
 
+// The worst relative error of one (token, head) row, floored like worst_document: catches an
+// error confined to a few rows (a one-key mask slip in rows with many keys) that a document's
+// norm would dilute.
+template <class Reference>
+WorstDocument worst_row(const std::vector<float>& got, const Reference& want, int heads, int dim) {
+  const std::vector<std::int64_t> rows_as_documents = [&] {
+    std::vector<std::int64_t> starts(want.size() / static_cast<std::size_t>(dim) + 1);
+    for (std::size_t r = 0; r < starts.size(); ++r) starts[r] = static_cast<std::int64_t>(r);
+    return starts;
+  }();
+  auto worst = worst_document(got, want, rows_as_documents, 1, dim);  // one "document" per row
+  worst.head = static_cast<int>(worst.token % static_cast<std::size_t>(heads));
+  worst.token /= static_cast<std::size_t>(heads);
+  return worst;
+}
+
 // Largest |got - want| of log-sum-exp rows, where a row with no visible key must be -inf in both.
 template <class Reference>
 double worst_lse(const std::vector<float>& got, const Reference& want, std::size_t* where) {

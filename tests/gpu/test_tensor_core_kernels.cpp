@@ -35,10 +35,10 @@ std::string no_device() {
 }
 
 struct Tolerance {
-  double out, grads, lse;
+  double out, grads, lse, out_row;
 };
-constexpr Tolerance kTensorCore{1.5e-2, 2.5e-2, 2e-3};
-constexpr Tolerance kSimt{1e-4, 1e-4, 1e-4};
+constexpr Tolerance kTensorCore{1.5e-2, 2.5e-2, 2e-3, 5e-2};
+constexpr Tolerance kSimt{1e-4, 1e-4, 1e-4, 1e-3};
 
 const KernelConfig kTensorCoreVariants[] = {
     {KernelPath::tensor_core, 128, 64}, {KernelPath::tensor_core, 64, 32},
@@ -70,16 +70,19 @@ void expect_whole_batch_matches(const sched::Batch& batch, const attn::HeadLayou
   auto check = [&](const KernelConfig& config, const Tolerance& tol) {
     const auto got = gpu_test::run_on_device(layout, slices, tokens, tokens, in, rowsum, Precision::bf16, config);
     const auto o = gpu_test::worst_document(got.out, ref.out, starts, layout.q_heads, layout.head_dim);
+    const auto o_row = gpu_test::worst_row(got.out, ref.out, layout.q_heads, layout.head_dim);
     const auto dq = gpu_test::worst_document(got.dq, ref.dq, starts, layout.q_heads, layout.head_dim);
     const auto dk = gpu_test::worst_document(got.dk, ref.dk, starts, layout.kv_heads, layout.head_dim);
     const auto dv = gpu_test::worst_document(got.dv, ref.dv, starts, layout.kv_heads, layout.head_dim);
     std::size_t lse_row = 0;
     const double lse = gpu_test::worst_lse(got.lse, ref.lse, &lse_row);
     // One line per variant whatever the outcome: the figures the notes quote.
-    std::printf("[ errors   ] %s, %lld tokens, %zu documents, input scale %.0f: O %.2e dQ %.2e dK %.2e dV %.2e lse %.2e\n",
+    std::printf("[ errors   ] %s, %lld tokens, %zu documents, input scale %.0f: O %.2e (row %.2e) dQ %.2e dK %.2e "
+                "dV %.2e lse %.2e\n",
                 label(layout, config).c_str(), static_cast<long long>(tokens), batch.doc_lengths.size(),
-                static_cast<double>(input_scale), o.error, dq.error, dk.error, dv.error, lse);
+                static_cast<double>(input_scale), o.error, o_row.error, dq.error, dk.error, dv.error, lse);
     EXPECT_LT(o.error, tol.out) << label(layout, config) << "\n" << o.describe("O");
+    EXPECT_LT(o_row.error, tol.out_row) << label(layout, config) << "\n" << o_row.describe("O (worst row)");
     EXPECT_LT(dq.error, tol.grads) << label(layout, config) << "\n" << dq.describe("dQ");
     EXPECT_LT(dk.error, tol.grads) << label(layout, config) << "\n" << dk.describe("dK");
     EXPECT_LT(dv.error, tol.grads) << label(layout, config) << "\n" << dv.describe("dV");
@@ -180,12 +183,12 @@ TEST(TensorCoreKernels, RowsWithoutVisibleKeysAndOffsetSlices) {
   // Segment A, query rows [0, 150) against keys [40, 160): query i sees key j iff j <= i - 30.
   set.slices.push_back({0, 150, 40, 120, -30});
   set.by_query.push_back({0, 150, {0}});
-  // Segment B, rows [150, 230): keys [0, 90) causally with diag 10, and all 77 keys of [250, 327).
-  set.slices.push_back({150, 80, 0, 90, 10});
+  // Segment B, rows [150, 230): keys [160, 250) causally with diag 10, and all 77 keys of [250, 327).
+  set.slices.push_back({150, 80, 160, 90, 10});
   set.slices.push_back({150, 80, 250, 77, 76});
   set.by_query.push_back({150, 80, {1, 2}});
-  set.by_key.push_back({0, 90, {1}});
   set.by_key.push_back({40, 120, {0}});
+  set.by_key.push_back({160, 90, {1}});
   set.by_key.push_back({250, 77, {2}});
   const std::int64_t tq = 260, tk = 330;  // query rows [230, 260) are in no segment
   const auto in = gpu_test::random_inputs(tq, tk, layout, 77);

@@ -17,6 +17,19 @@ std::vector<std::int32_t> concatenated_members(const std::vector<SliceGroup>& gr
   return members;
 }
 
+// The kernels let each task own the output rows of its tile (plain read-add-write of dK and dV),
+// which holds only if no two segments of one side share a row.
+void require_disjoint(const std::vector<SliceGroup>& groups, const char* side) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> spans;
+  for (const auto& g : groups) spans.emplace_back(g.begin, g.begin + g.len);
+  std::sort(spans.begin(), spans.end());
+  for (std::size_t i = 1; i < spans.size(); ++i)
+    FLEXCP_CHECK(spans[i - 1].second <= spans[i].first,
+                 std::string(side) + " segments overlap: rows [" + std::to_string(spans[i - 1].first) + ", " +
+                     std::to_string(spans[i - 1].second) + ") and [" + std::to_string(spans[i].first) + ", " +
+                     std::to_string(spans[i].second) + ")");
+}
+
 // Visible (query, key) pairs inside a tile: what orders the tasks.
 double tile_work(const SliceSet& set, const SliceGroup& group, const TileTask& tile, bool queries) {
   double pairs = 0.0;
@@ -31,6 +44,8 @@ double tile_work(const SliceSet& set, const SliceGroup& group, const TileTask& t
 }  // namespace
 
 DeviceSliceSet::DeviceSliceSet(const SliceSet& slices) : host_(slices) {
+  require_disjoint(host_.by_query, "query");
+  require_disjoint(host_.by_key, "key");
   slices_ = device::DeviceBuffer::from("flexcp::cuda::slices", host_.slices);
   query_members_ = device::DeviceBuffer::from("flexcp::cuda::query_members", concatenated_members(host_.by_query));
   key_members_ = device::DeviceBuffer::from("flexcp::cuda::key_members", concatenated_members(host_.by_key));

@@ -161,22 +161,26 @@ __global__ void __launch_bounds__(kThreads) backward_kernel(BackwardArgs a) {
         mma(p[2 * nn + 1], ka, b[2], b[3]);
       }
     }
-    // P^T; only steps that cross the diagonal or an end of the keys or queries test each pair.
+    // P^T. Only steps that cross the diagonal or an end of the keys or queries need the mask,
+    // done per key row as a window of visible query columns [first, end).
     const std::int64_t key_limit = s.k_len < key_rows_end ? s.k_len : key_rows_end;
-    const bool masked = task.offset + kKeyTile > key_limit || task.offset + kKeyTile - 1 > row + s.diag ||
-                        row + BQ > s.q_len;
+    int first[2] = {0, 0}, end[2] = {BQ, BQ};
+    if (task.offset + kKeyTile > key_limit || task.offset + kKeyTile - 1 > row + s.diag || row + BQ > s.q_len) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const std::int64_t j = task.offset + key0 + g + 8 * r;
+        const std::int64_t from = s.first_query_seeing(j) - row, to = s.q_len - row;
+        first[r] = from < 0 ? 0 : (from > BQ ? BQ : static_cast<int>(from));
+        end[r] = j >= key_limit ? 0 : (to > BQ ? BQ : static_cast<int>(to));
+      }
+    }
 #pragma unroll
     for (int n = 0; n < BQ / 8; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int column = n * 8 + 2 * t + (e & 1);
         const float value = exp2_approx(p[n][e] * a.scale_log2 - lse_s[column] * kLog2e);
-        bool visible = true;
-        if (masked) {
-          const std::int64_t j = task.offset + key0 + g + (e >= 2 ? 8 : 0), i = row + column;
-          visible = j < key_limit && i < s.q_len && s.visible(i, j);
-        }
-        p[n][e] = visible ? value : 0.0f;
+        p[n][e] = column >= first[e >> 1] && column < end[e >> 1] ? value : 0.0f;
       }
     // dV += P^T dO.
 #pragma unroll
@@ -285,12 +289,8 @@ __global__ void __launch_bounds__(kThreads) backward_kernel(BackwardArgs a) {
 template <int D, int BQ>
 void launch_backward(const BackwardArgs& args, std::int32_t tasks, int kv_heads, cudaStream_t stream) {
   using Shape = BackwardShape<D, BQ>;
-  static const bool configured = [] {
-    FLEXCP_CUDA_CHECK(cudaFuncSetAttribute(backward_kernel<D, BQ>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           Shape::kSharedBytes));
-    return true;
-  }();
-  (void)configured;
+  // Per launch, not once per process: the limit is a property of the current device.
+  FLEXCP_CUDA_CHECK(cudaFuncSetAttribute(backward_kernel<D, BQ>, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSharedBytes));
   const dim3 grid(static_cast<unsigned>(tasks), static_cast<unsigned>(kv_heads));
   backward_kernel<D, BQ><<<grid, kThreads, Shape::kSharedBytes, stream>>>(args);
   FLEXCP_CUDA_CHECK(cudaGetLastError());

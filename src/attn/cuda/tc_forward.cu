@@ -132,19 +132,25 @@ __global__ void __launch_bounds__(ForwardShape<D, BM>::kThreads) forward_kernel(
       }
 
     // Scores in base 2; -inf where the mask hides the pair. Only blocks that cross the diagonal
-    // or the end of the visible keys need the per-element test.
-    const bool masked = block + kKeyBlock > key_end || block + kKeyBlock - 1 > task.offset + s.diag;
+    // or the end of the visible keys need the test, done as "column < the row's visible count".
 #pragma unroll
     for (int n = 0; n < kKeyBlock / 8; ++n)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        x[n][e] *= a.scale_log2;
-        if (masked) {
-          const std::int64_t i = task.offset + row0 + g + (e >= 2 ? 8 : 0);
-          const std::int64_t j = block + n * 8 + 2 * t + (e & 1);
-          if (j >= key_end || !s.visible(i, j)) x[n][e] = -INFINITY;
-        }
+      for (int e = 0; e < 4; ++e) x[n][e] *= a.scale_log2;
+    if (block + kKeyBlock > key_end || block + kKeyBlock - 1 > task.offset + s.diag) {
+      int visible[2];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        std::int64_t keys = s.visible_keys(task.offset + row0 + g + 8 * r);
+        keys = (keys < key_end ? keys : key_end) - block;
+        visible[r] = keys < 0 ? 0 : (keys > kKeyBlock ? kKeyBlock : static_cast<int>(keys));
       }
+#pragma unroll
+      for (int n = 0; n < kKeyBlock / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          if (n * 8 + 2 * t + (e & 1) >= visible[e >> 1]) x[n][e] = -INFINITY;
+    }
 
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
@@ -205,12 +211,8 @@ __global__ void __launch_bounds__(ForwardShape<D, BM>::kThreads) forward_kernel(
 template <int D, int BM>
 void launch_forward(const ForwardArgs& args, std::int32_t tasks, int q_heads, cudaStream_t stream) {
   using Shape = ForwardShape<D, BM>;
-  static const bool configured = [] {
-    FLEXCP_CUDA_CHECK(cudaFuncSetAttribute(forward_kernel<D, BM>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           Shape::kSharedBytes));
-    return true;
-  }();
-  (void)configured;
+  // Per launch, not once per process: the limit is a property of the current device.
+  FLEXCP_CUDA_CHECK(cudaFuncSetAttribute(forward_kernel<D, BM>, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSharedBytes));
   const dim3 grid(static_cast<unsigned>(tasks), static_cast<unsigned>(q_heads));
   forward_kernel<D, BM><<<grid, Shape::kThreads, Shape::kSharedBytes, stream>>>(args);
   FLEXCP_CUDA_CHECK(cudaGetLastError());
