@@ -51,7 +51,7 @@ bin=$bundle/bin
 step "flexcp info" 30 /dev/null "$bin/flexcp" info
 
 : > "$out/gpu-tests.txt"
-step "gpu tests" 150 "$out/gpu-tests.txt" "$bin/flexcp_gpu_tests"
+step "gpu tests" 120 "$out/gpu-tests.txt" "$bin/flexcp_gpu_tests"
 if grep -q "SKIPPED" "$out/gpu-tests.txt"; then echo "FAIL: GPU tests skipped on a GPU machine"; fi
 echo "tensor-core instructions in the kernels (HMMA count): $(cuobjdump --dump-sass "$bin/flexcp_bench_device" 2>/dev/null | grep -c HMMA)"
 
@@ -64,7 +64,7 @@ for case in "fp32 32 1e-4" "bf16 128 3e-2"; do
     --set run.check_tolerance=$tolerance --set 'run.strategies=["flexcp"]' --out "/tmp/run-$precision.h5" --force
 done
 
-step "device benchmark" 180 /dev/null "$bin/flexcp_bench_device" --benchmark_out="$out/device.json" \
+step "device benchmark" 150 /dev/null "$bin/flexcp_bench_device" --benchmark_out="$out/device.json" \
   --benchmark_out_format=json --benchmark_counters_tabular=true
 : > "$out/sdpa.txt"
 step "sdpa benchmark" 100 "$out/sdpa.txt" env PYTHONUNBUFFERED=1 python3 bench/gpu/sdpa_bench.py
