@@ -154,7 +154,8 @@ void run_case(benchmark::State& state, const std::shared_ptr<Problem>& problem, 
 
 std::string variant_name(const cuda::KernelConfig& c) {
   if (c.path == cuda::KernelPath::simt) return "simt";
-  return "tc_f" + std::to_string(c.forward_query_tile) + "_b" + std::to_string(c.backward_query_block);
+  return "tc_f" + std::to_string(c.forward_query_tile) + "w" + std::to_string(c.forward_rows_per_warp) + "_b" +
+         std::to_string(c.backward_query_block);
 }
 
 void add(const std::string& name, const std::shared_ptr<Problem>& problem, const cuda::KernelConfig& config,
@@ -166,16 +167,18 @@ void add(const std::string& name, const std::shared_ptr<Problem>& problem, const
 }
 
 void register_cases() {
-  const cuda::KernelConfig tensor_core[] = {{cuda::KernelPath::tensor_core, 128, 64}, {cuda::KernelPath::tensor_core, 64, 32}};
+  // Forward variants differ in query tile and rows per warp, backward ones in the query block;
+  // each list names whole configurations so a result says exactly what ran.
+  const cuda::KernelConfig forward_variants[] = {{cuda::KernelPath::tensor_core, 128, 64, 16},
+                                                 {cuda::KernelPath::tensor_core, 64, 64, 16},
+                                                 {cuda::KernelPath::tensor_core, 128, 64, 32}};
+  const cuda::KernelConfig backward_variants[] = {{cuda::KernelPath::tensor_core, 128, 32, 32},
+                                                  {cuda::KernelPath::tensor_core, 128, 64, 32}};
   for (const std::int64_t tokens : {8192, 16384, 32768, 65536}) {
     const auto problem = packed_documents(tokens);
     const auto suffix = "/tokens:" + std::to_string(tokens) + "/";
-    for (const auto& c : tensor_core) {
-      add("packed_forward" + suffix + variant_name(c), problem, c, false, 10);
-      add("packed_backward" + suffix + variant_name(c), problem, c, true, 10);
-    }
-    const cuda::KernelConfig other_tiles[] = {{cuda::KernelPath::tensor_core, 64, 64}, {cuda::KernelPath::tensor_core, 128, 32}};
-    for (const auto& c : other_tiles) add("packed_backward" + suffix + variant_name(c), problem, c, true, 10);
+    for (const auto& c : forward_variants) add("packed_forward" + suffix + variant_name(c), problem, c, false, 10);
+    for (const auto& c : backward_variants) add("packed_backward" + suffix + variant_name(c), problem, c, true, 10);
     if (tokens == 8192) {
       const cuda::KernelConfig simt{cuda::KernelPath::simt, 128, 64};
       add("packed_forward" + suffix + "simt", problem, simt, false, 2);
@@ -195,10 +198,8 @@ void register_cases() {
   for (const auto& [q, k, causal] : shapes) {
     const auto problem = repeated_slice(q, k, causal);
     const auto suffix = std::string(causal ? "/causal" : "/full") + "/q:" + std::to_string(q) + "/k:" + std::to_string(k) + "/";
-    for (const auto& c : tensor_core) {
-      add("slice_forward" + suffix + variant_name(c), problem, c, false, 5);
-      add("slice_backward" + suffix + variant_name(c), problem, c, true, 5);
-    }
+    for (const auto& c : forward_variants) add("slice_forward" + suffix + variant_name(c), problem, c, false, 5);
+    for (const auto& c : backward_variants) add("slice_backward" + suffix + variant_name(c), problem, c, true, 5);
   }
 }
 }  // namespace

@@ -20,6 +20,7 @@ from collections import defaultdict
 PACKED = re.compile(r"^packed_(forward|backward)/tokens:(\d+)/(\w+)")
 SLICE = re.compile(r"^slice_(forward|backward)/(causal|full)/q:(\d+)/k:(\d+)/(\w+)")
 SDPA = re.compile(r"^sdpa-summary backend=(\w+) tokens=(\d+) pass=(\w+) ms=([\d.]+) tflops=([\d.]+)")
+SDPA_SHAPE = re.compile(r"^sdpa-shape backend=(\w+) mask=(\w+) length=(\d+) pass=(\w+) tflops=([\d.]+)")
 
 
 def fail(message):
@@ -52,18 +53,21 @@ def load_device(path):
 
 
 def load_sdpa(path):
-    best = {}
+    """SDPA's faster backend per (pass, tokens) and per (pass, mask, length): (backend, TFLOP/s)."""
+    best, shapes = {}, {}
+    def keep(table, key, backend, tflops):
+        if key not in table or tflops > table[key][1]:
+            table[key] = (backend, tflops)
     try:
         with open(path) as f:
             for line in f:
                 if m := SDPA.match(line.strip()):
-                    key = (m[3], int(m[2]))
-                    tflops = float(m[5])
-                    if key not in best or tflops > best[key][1]:
-                        best[key] = (m[1], tflops)
+                    keep(best, (m[3], int(m[2])), m[1], float(m[5]))
+                elif m := SDPA_SHAPE.match(line.strip()):
+                    keep(shapes, (m[4], m[2], int(m[3])), m[1], float(m[5]))
     except OSError as error:
         fail(f"cannot read {path}: {error}")
-    return best
+    return best, shapes
 
 
 def packed_table(packed, sdpa):
@@ -81,17 +85,19 @@ def packed_table(packed, sdpa):
                   f" | {ref_text} | {ratio} |")
 
 
-def slice_table(slices):
-    print("| pass | mask | query rows | keys | best TFLOP/s | variant | all variants |")
-    print("|---|---|---:|---:|---:|---|---|")
+def slice_table(slices, sdpa_shapes):
+    print("| pass | mask | query rows | keys | best TFLOP/s | variant | all variants | SDPA best, q = k (backend) |")
+    print("|---|---|---:|---:|---:|---|---|---|")
     for key in sorted(slices, key=lambda k: (k[0], k[1], k[2], k[3])):
         by_variant = slices[key]
         variant, tflops = max(by_variant.items(), key=lambda item: item[1])
         others = ", ".join(f"{v} {t:.0f}" for v, t in sorted(by_variant.items()))
-        print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {tflops:.1f} | {variant} | {others} |")
+        ref = sdpa_shapes.get((key[0], key[1], key[2])) if key[2] == key[3] else None
+        ref_text = f"{ref[1]:.1f} ({ref[0]})" if ref else ""
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {tflops:.1f} | {variant} | {others} | {ref_text} |")
 
 
-def toml_table(slices, machine, date):
+def toml_table(slices, sdpa_shapes, machine, date):
     def best(kind, mask, q, k):
         by_variant = slices.get((kind, mask, q, k))
         return max(by_variant.values()) if by_variant else None
@@ -112,6 +118,14 @@ def toml_table(slices, machine, date):
             if any(v is None for v in values):
                 fail(f"no {kind} {mask} measurement for every length {lengths}")
             lines.append(f"{kind}_{mask}_tflops = [" + ", ".join(f"{v:.1f}" for v in values) + "]")
+    if sdpa_shapes:
+        lines.append("# The same shapes through PyTorch SDPA's faster backend (cuDNN or flash; batched, KV heads")
+        lines.append("# repeated): the best kernel available on this machine, for modelling every strategy alike.")
+        for kind in ("forward", "backward"):
+            for mask in ("causal", "full"):
+                values = [sdpa_shapes.get((kind, mask, n)) for n in lengths]
+                if all(values):
+                    lines.append(f"reference_{kind}_{mask}_tflops = [" + ", ".join(f"{v[1]:.1f}" for v in values) + "]")
     return "\n".join(lines) + "\n"
 
 
@@ -124,7 +138,7 @@ def main():
     parser.add_argument("--date", default="unknown date")
     args = parser.parse_args()
     packed, slices, errors = load_device(args.device_json)
-    sdpa = load_sdpa(args.sdpa) if args.sdpa else {}
+    sdpa, sdpa_shapes = load_sdpa(args.sdpa) if args.sdpa else ({}, {})
     for error in errors:
         print(f"kernel_profile: benchmark error: {error}", file=sys.stderr)
     if packed:
@@ -133,11 +147,11 @@ def main():
         print()
     if slices:
         print("## Throughput by slice shape\n")
-        slice_table(slices)
+        slice_table(slices, sdpa_shapes)
         print()
         if args.toml:
             with open(args.toml, "w") as f:
-                f.write(toml_table(slices, args.machine, args.date))
+                f.write(toml_table(slices, sdpa_shapes, args.machine, args.date))
             print(f"wrote {args.toml}")
 
 

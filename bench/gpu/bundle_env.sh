@@ -21,5 +21,5 @@ export OPAL_PREFIX="$bundle_root/usr"
 export PMIX_INSTALL_PREFIX="$bundle_lib/pmix2" PMIX_MCA_mca_base_component_path="$bundle_lib/pmix2/lib/pmix"
 export OMPI_MCA_btl_base_warn_component_unused=0 OMPI_MCA_mtl='^ofi' OMPI_MCA_btl='^uct,openib,ofi' \
        OMPI_MCA_pml='^ucx' OMPI_MCA_osc='^ucx,pt2pt'
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export PMIX_MCA_pcompress_base_silence_warning=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset bundle_root bundle_lib gpu_libs wheel_lib

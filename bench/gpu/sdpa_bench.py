@@ -11,7 +11,12 @@ SDPA slightly). Forward and forward+backward are timed with CUDA events, medians
 backward = (forward+backward) - forward. TFLOPS from the exact causal area, the count flexcp
 uses: forward 4 A d H_q, backward 10 A d H_q, A = sum L (L + 1) / 2.
 
-Usage: python3 bench/gpu/sdpa_bench.py [--repeats N] [--tokens 8192 16384 ...]
+With --shapes, also the reference kernels' throughput by shape for the cost model: L queries x L
+keys (causal or full), L = 16 ... 16K, batched until a call holds ~2^28 visible pairs or 256K
+tokens (the shapes flexcp_bench_device's slice_* cases time), one line each:
+  sdpa-shape backend=... mask=causal|full length=L pass=forward|backward tflops=...
+
+Usage: python3 bench/gpu/sdpa_bench.py [--repeats N] [--tokens 8192 16384 ...] [--shapes]
 Prints the bf16 matmul rate (matmul-peak tflops=...), a table and one line per case:
   sdpa-summary backend=flash|cudnn tokens=T pass=forward|backward ms=... tflops=...
 """
@@ -69,6 +74,43 @@ def measure(backend, lengths, repeats):
     return forward_ms, both_ms - forward_ms
 
 
+def measure_shape(backend, length, causal, repeats):
+    """One shape, batched: (forward, backward) TFLOP/s."""
+    pairs = length * (length + 1) / 2 if causal else length * length
+    batch = int(max(1, min(2 ** 28 // pairs, 256 * 1024 // length)))
+    q = torch.randn(batch, HQ, length, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    k = torch.randn(batch, HQ, length, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    v = torch.randn(batch, HQ, length, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    with sdpa_kernel(BACKENDS[backend]):
+        def forward():
+            return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        forward_ms = timed(forward, repeats)
+        grad = torch.randn_like(forward())
+
+        def forward_backward():
+            forward().backward(grad)
+        backward_ms = timed(forward_backward, repeats) - forward_ms
+    area = pairs * batch
+    return 4 * area * D * HQ / forward_ms * 1e-9, 10 * area * D * HQ / backward_ms * 1e-9
+
+
+def shape_sweep(repeats):
+    for causal in (True, False):
+        mask = "causal" if causal else "full"
+        length = 16
+        while length <= 16384:
+            for backend in BACKENDS:
+                try:
+                    forward, backward = measure_shape(backend, length, causal, repeats)
+                except RuntimeError as error:
+                    print(f"sdpa-shape backend={backend} mask={mask} length={length} unavailable: {str(error).splitlines()[0]}")
+                    continue
+                print(f"sdpa-shape backend={backend} mask={mask} length={length} pass=forward tflops={forward:.2f}")
+                print(f"sdpa-shape backend={backend} mask={mask} length={length} pass=backward tflops={backward:.2f}")
+            torch.cuda.empty_cache()
+            length *= 2
+
+
 def matmul_peak(repeats):
     """The device's dense bf16 rate as PyTorch reaches it (8192^3 products): the ceiling to quote
     attention efficiencies against."""
@@ -82,6 +124,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--tokens", type=int, nargs="+", default=[8192, 16384, 32768, 65536])
+    parser.add_argument("--shapes", action="store_true", help="also the throughput by shape (sdpa-shape lines)")
     args = parser.parse_args()
     torch.manual_seed(0)
     print(f"# PyTorch {torch.__version__}, {torch.cuda.get_device_name()}, cuDNN {torch.backends.cudnn.version()}, bf16")
@@ -101,6 +144,8 @@ def main():
                 tflops = flops / ms * 1e-9
                 print(f"  {backend:>7} {tokens:7d} {name:>8} {ms:9.3f} {tflops:8.1f}")
                 print(f"sdpa-summary backend={backend} tokens={tokens} pass={name} ms={ms:.4f} tflops={tflops:.2f}")
+    if args.shapes:
+        shape_sweep(max(3, args.repeats // 2))
 
 
 if __name__ == "__main__":

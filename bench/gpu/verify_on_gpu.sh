@@ -11,10 +11,11 @@
 #   4. the kernel benchmark (packed documents and slice shapes) and PyTorch SDPA (flash, cuDNN)
 #      on the same documents; tools/kernel_profile.py turns them into tables and the
 #      [hardware.attention_kernel] profile table;
-#   5. the smallest kernel test under compute-sanitizer memcheck and racecheck, where it works.
+#   5. the smallest kernel test under compute-sanitizer memcheck and racecheck, and an ncu
+#      profile of the forward, where they work.
 # Worst case (every step at its limit) ~9.5 minutes; expected ~4.
 # Files under OUTDIR (at most 8 come back): verify.log (everything), gpu-tests.txt, run.txt,
-# device.json, sdpa.txt, summary.md, attention_kernel.toml.
+# device.json, sdpa.txt, summary.md, attention_kernel.toml, ncu.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out="${1:-${OUT:-results/gpu-check}}"
@@ -67,7 +68,7 @@ done
 step "device benchmark" 150 /dev/null "$bin/flexcp_bench_device" --benchmark_out="$out/device.json" \
   --benchmark_out_format=json --benchmark_counters_tabular=true
 : > "$out/sdpa.txt"
-step "sdpa benchmark" 100 "$out/sdpa.txt" env PYTHONUNBUFFERED=1 python3 bench/gpu/sdpa_bench.py
+step "sdpa benchmark" 150 "$out/sdpa.txt" env PYTHONUNBUFFERED=1 python3 bench/gpu/sdpa_bench.py --shapes
 : > "$out/summary.md"
 step "kernel profile" 20 "$out/summary.md" python3 tools/kernel_profile.py "$out/device.json" --sdpa "$out/sdpa.txt" \
   --toml "$out/attention_kernel.toml" --machine "$gpu_name" --date "$(date -u +%F)"
@@ -78,6 +79,18 @@ if command -v compute-sanitizer > /dev/null; then
     "$bin/flexcp_gpu_tests" --gtest_filter="$small"
   step "racecheck (small case)" 60 /dev/null compute-sanitizer --tool racecheck --error-exitcode 9 \
     "$bin/flexcp_gpu_tests" --gtest_filter="$small"
+fi
+
+# Where the forward's time goes (one packed case, both row layouts): tensor pipe, shared memory,
+# issue slots. ncu reads counters on Firecracker machines only; --clock-control none leaves the
+# card's clocks as they are.
+if command -v ncu > /dev/null; then
+  : > "$out/ncu.txt"
+  for rows in 16 32; do
+    step "ncu forward w$rows" 60 "$out/ncu.txt" ncu --clock-control none -k regex:forward_kernel -c 1 \
+      --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section Occupancy \
+      "$bin/flexcp_bench_device" --benchmark_filter="packed_forward/tokens:32768/tc_f128w${rows}_b"
+  done
 fi
 
 echo

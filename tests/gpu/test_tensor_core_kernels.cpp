@@ -41,12 +41,13 @@ constexpr Tolerance kTensorCore{1.5e-2, 2.5e-2, 2e-3, 5e-2};
 constexpr Tolerance kSimt{1e-4, 1e-4, 1e-4, 1e-3};
 
 const KernelConfig kTensorCoreVariants[] = {
-    {KernelPath::tensor_core, 128, 64}, {KernelPath::tensor_core, 64, 32},
-    {KernelPath::tensor_core, 128, 32}, {KernelPath::tensor_core, 64, 64}};
+    {KernelPath::tensor_core, 128, 64, 16}, {KernelPath::tensor_core, 64, 32, 16},
+    {KernelPath::tensor_core, 128, 32, 32}, {KernelPath::tensor_core, 64, 64, 16}};
 
 std::string cuda_path(const KernelConfig& c) {
   return std::string(gpu_test::cuda::kernel_path_name(c.path)) + " (forward tile " + std::to_string(c.forward_query_tile) +
-         ", backward block " + std::to_string(c.backward_query_block) + ")";
+         " x" + std::to_string(c.forward_rows_per_warp) + " rows per warp, backward block " +
+         std::to_string(c.backward_query_block) + ")";
 }
 
 std::string label(const attn::HeadLayout& layout, const KernelConfig& c) {

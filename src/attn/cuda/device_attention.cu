@@ -98,7 +98,7 @@ void forward_partial(const HeadLayout& layout, const DeviceSliceSet& slices, Pre
   }
   const KernelInputs in{q.data, k.data, v.data, nullptr};
   if (tensor_cores)
-    tc_forward(layout, slices, config.forward_query_tile, in, out, lse, s);
+    tc_forward(layout, slices, config.forward_query_tile, config.forward_rows_per_warp, in, out, lse, s);
   else
     simt_forward(layout, slices, precision == Precision::bf16, in, out, lse, s);
   FLEXCP_CUDA_CHECK(cudaGetLastError());

@@ -29,6 +29,7 @@ struct KernelConfig {
   KernelPath path = KernelPath::automatic;
   int forward_query_tile = 128;   // tensor-core forward: query rows per block (64 or 128)
   int backward_query_block = 64;  // tensor-core backward: query rows per step (32 or 64)
+  int forward_rows_per_warp = 16; // tensor-core forward: 16, or 32 (128-row tiles only)
 };
 // Whether the tensor-core kernels cover this layout and storage: bf16 inputs, head_dim 64 or 128.
 bool tensor_cores_cover(const HeadLayout& layout, Precision precision);

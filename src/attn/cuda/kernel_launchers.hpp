@@ -26,10 +26,10 @@ void simt_backward(const HeadLayout& layout, const DeviceSliceSet& slices, bool 
                    const float* lse, const float* rowsum, float* dq, float* dk, float* dv, cudaStream_t stream);
 
 // Tensor-core kernels (bf16 mma.sync, fp32 accumulation), head_dim 64 or 128. `query_tile` is
-// the forward's query rows per block (64 or 128); `query_block` the backward's query rows per
-// step (32 or 64).
-void tc_forward(const HeadLayout& layout, const DeviceSliceSet& slices, int query_tile, const KernelInputs& in, float* out,
-                float* lse, cudaStream_t stream);
+// the forward's query rows per block (64 or 128) and `rows_per_warp` its rows per warp (16, or
+// 32 with 128-row tiles); `query_block` the backward's query rows per step (32 or 64).
+void tc_forward(const HeadLayout& layout, const DeviceSliceSet& slices, int query_tile, int rows_per_warp,
+                const KernelInputs& in, float* out, float* lse, cudaStream_t stream);
 void tc_backward(const HeadLayout& layout, const DeviceSliceSet& slices, int query_block, const KernelInputs& in,
                  const float* lse, const float* rowsum, float* dq, float* dk, float* dv, cudaStream_t stream);
 
