@@ -154,6 +154,7 @@ void run_case(benchmark::State& state, const std::shared_ptr<Problem>& problem, 
 
 std::string variant_name(const cuda::KernelConfig& c) {
   if (c.path == cuda::KernelPath::simt) return "simt";
+  if (c.forward_query_tile == 0) return "auto_b" + std::to_string(c.backward_query_block);
   return "tc_f" + std::to_string(c.forward_query_tile) + "w" + std::to_string(c.forward_rows_per_warp) + "_b" +
          std::to_string(c.backward_query_block);
 }
@@ -171,7 +172,8 @@ void register_cases() {
   // each list names whole configurations so a result says exactly what ran.
   const cuda::KernelConfig forward_variants[] = {{cuda::KernelPath::tensor_core, 128, 64, 16},
                                                  {cuda::KernelPath::tensor_core, 64, 64, 16},
-                                                 {cuda::KernelPath::tensor_core, 128, 64, 32}};
+                                                 {cuda::KernelPath::tensor_core, 128, 64, 32},
+                                                 {cuda::KernelPath::tensor_core, 0, 32, 0}};
   const cuda::KernelConfig backward_variants[] = {{cuda::KernelPath::tensor_core, 128, 32, 32},
                                                   {cuda::KernelPath::tensor_core, 128, 64, 32}};
   for (const std::int64_t tokens : {8192, 16384, 32768, 65536}) {

@@ -11,12 +11,14 @@ SDPA slightly). Forward and forward+backward are timed with CUDA events, medians
 backward = (forward+backward) - forward. TFLOPS from the exact causal area, the count flexcp
 uses: forward 4 A d H_q, backward 10 A d H_q, A = sum L (L + 1) / 2.
 
-With --shapes, also the reference kernels' throughput by shape for the cost model: L queries x L
-keys (causal or full), L = 16 ... 16K, batched until a call holds ~2^28 visible pairs or 256K
-tokens (the shapes flexcp_bench_device's slice_* cases time), one line each:
+With --shapes, instead, the reference kernels' throughput by shape for the cost model: L queries x
+L keys (causal or full), L = 16 ... 16K, batched until a call holds ~2^28 visible pairs, 128K
+tokens or 4,096 sequences (the flash backend faulted with 16,384 sequences of 16 tokens, 2 GiB
+per tensor, on an H200 with PyTorch 2.11), one line each:
   sdpa-shape backend=... mask=causal|full length=L pass=forward|backward tflops=...
+Run one backend per process (--backends): a fault poisons the process's CUDA context.
 
-Usage: python3 bench/gpu/sdpa_bench.py [--repeats N] [--tokens 8192 16384 ...] [--shapes]
+Usage: python3 bench/gpu/sdpa_bench.py [--repeats N] [--tokens 8192 ...] [--shapes] [--backends cudnn ...]
 Prints the bf16 matmul rate (matmul-peak tflops=...), a table and one line per case:
   sdpa-summary backend=flash|cudnn tokens=T pass=forward|backward ms=... tflops=...
 """
@@ -77,7 +79,7 @@ def measure(backend, lengths, repeats):
 def measure_shape(backend, length, causal, repeats):
     """One shape, batched: (forward, backward) TFLOP/s."""
     pairs = length * (length + 1) / 2 if causal else length * length
-    batch = int(max(1, min(2 ** 28 // pairs, 256 * 1024 // length)))
+    batch = int(max(1, min(2 ** 28 // pairs, 128 * 1024 // length, 4096)))
     q = torch.randn(batch, HQ, length, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
     k = torch.randn(batch, HQ, length, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
     v = torch.randn(batch, HQ, length, D, device="cuda", dtype=torch.bfloat16, requires_grad=True)
@@ -94,12 +96,12 @@ def measure_shape(backend, length, causal, repeats):
     return 4 * area * D * HQ / forward_ms * 1e-9, 10 * area * D * HQ / backward_ms * 1e-9
 
 
-def shape_sweep(repeats):
+def shape_sweep(backends, repeats):
     for causal in (True, False):
         mask = "causal" if causal else "full"
         length = 16
         while length <= 16384:
-            for backend in BACKENDS:
+            for backend in backends:
                 try:
                     forward, backward = measure_shape(backend, length, causal, repeats)
                 except RuntimeError as error:
@@ -124,17 +126,21 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--tokens", type=int, nargs="+", default=[8192, 16384, 32768, 65536])
-    parser.add_argument("--shapes", action="store_true", help="also the throughput by shape (sdpa-shape lines)")
+    parser.add_argument("--shapes", action="store_true", help="the throughput by shape (sdpa-shape lines) instead")
+    parser.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS))
     args = parser.parse_args()
     torch.manual_seed(0)
     print(f"# PyTorch {torch.__version__}, {torch.cuda.get_device_name()}, cuDNN {torch.backends.cudnn.version()}, bf16")
+    if args.shapes:
+        shape_sweep(args.backends, max(3, args.repeats // 2))
+        return
     peak = matmul_peak(args.repeats)
     print(f"matmul-peak tflops={peak:.1f}")
     print(f"# {'backend':>7} {'tokens':>7} {'pass':>8} {'ms':>9} {'TFLOPS':>8}")
     for tokens in args.tokens:
         lengths = documents(tokens)
         a = area(lengths)
-        for backend in BACKENDS:
+        for backend in args.backends:
             try:
                 forward_ms, backward_ms = measure(backend, lengths, args.repeats)
             except RuntimeError as error:  # a backend that refuses the shape says so and is skipped
@@ -144,8 +150,6 @@ def main():
                 tflops = flops / ms * 1e-9
                 print(f"  {backend:>7} {tokens:7d} {name:>8} {ms:9.3f} {tflops:8.1f}")
                 print(f"sdpa-summary backend={backend} tokens={tokens} pass={name} ms={ms:.4f} tflops={tflops:.2f}")
-    if args.shapes:
-        shape_sweep(max(3, args.repeats // 2))
 
 
 if __name__ == "__main__":

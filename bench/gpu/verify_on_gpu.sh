@@ -68,7 +68,11 @@ done
 step "device benchmark" 150 /dev/null "$bin/flexcp_bench_device" --benchmark_out="$out/device.json" \
   --benchmark_out_format=json --benchmark_counters_tabular=true
 : > "$out/sdpa.txt"
-step "sdpa benchmark" 150 "$out/sdpa.txt" env PYTHONUNBUFFERED=1 python3 bench/gpu/sdpa_bench.py --shapes
+step "sdpa benchmark" 100 "$out/sdpa.txt" env PYTHONUNBUFFERED=1 python3 bench/gpu/sdpa_bench.py
+for backend in cudnn flash; do  # one process each: a fault in one backend leaves the other measured
+  step "sdpa shapes $backend" 100 "$out/sdpa.txt" env PYTHONUNBUFFERED=1 python3 bench/gpu/sdpa_bench.py --shapes \
+    --backends $backend
+done
 : > "$out/summary.md"
 step "kernel profile" 20 "$out/summary.md" python3 tools/kernel_profile.py "$out/device.json" --sdpa "$out/sdpa.txt" \
   --toml "$out/attention_kernel.toml" --machine "$gpu_name" --date "$(date -u +%F)"

@@ -42,7 +42,7 @@ constexpr Tolerance kSimt{1e-4, 1e-4, 1e-4, 1e-3};
 
 const KernelConfig kTensorCoreVariants[] = {
     {KernelPath::tensor_core, 128, 64, 16}, {KernelPath::tensor_core, 64, 32, 16},
-    {KernelPath::tensor_core, 128, 32, 32}, {KernelPath::tensor_core, 64, 64, 16}};
+    {KernelPath::tensor_core, 128, 32, 32}, {KernelPath::tensor_core, 64, 64, 16}, {KernelPath::tensor_core, 0, 32, 0}};
 
 std::string cuda_path(const KernelConfig& c) {
   return std::string(gpu_test::cuda::kernel_path_name(c.path)) + " (forward tile " + std::to_string(c.forward_query_tile) +

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "attn/cuda/kernel_launchers.hpp"
 #include "device/check.hpp"
@@ -68,6 +69,14 @@ bool use_tensor_cores(const HeadLayout& layout, Precision precision, const Kerne
   return false;
 }
 
+// The forward's tile variant: what the configuration names, else by the segments' lengths.
+std::pair<int, int> forward_tiling(const KernelConfig& config, const DeviceSliceSet& slices) {
+  const int tile = config.forward_query_tile != 0 ? config.forward_query_tile
+                                                  : (slices.row_weighted_query_length() < 128.0 ? 64 : 128);
+  const int rows_per_warp = config.forward_rows_per_warp != 0 ? config.forward_rows_per_warp : (tile == 128 ? 32 : 16);
+  return {tile, rows_per_warp};
+}
+
 void fill(float* data, std::int64_t count, float value, cudaStream_t stream) {
   if (count > 0) fill_kernel<<<stride_blocks(count), 256, 0, stream>>>(data, count, value);
 }
@@ -97,8 +106,10 @@ void forward_partial(const HeadLayout& layout, const DeviceSliceSet& slices, Pre
     fill(lse, rows, -INFINITY, s);
   }
   const KernelInputs in{q.data, k.data, v.data, nullptr};
-  if (tensor_cores)
-    tc_forward(layout, slices, config.forward_query_tile, config.forward_rows_per_warp, in, out, lse, s);
+  if (tensor_cores) {
+    const auto [tile, rows_per_warp] = forward_tiling(config, slices);
+    tc_forward(layout, slices, tile, rows_per_warp, in, out, lse, s);
+  }
   else
     simt_forward(layout, slices, precision == Precision::bf16, in, out, lse, s);
   FLEXCP_CUDA_CHECK(cudaGetLastError());

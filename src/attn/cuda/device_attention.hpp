@@ -25,11 +25,14 @@ inline constexpr int kMaxHeadDim = 256;  // the SIMT kernels' limit
 // layout and storage, the SIMT kernels elsewhere; naming a family that does not cover them is an
 // error.
 enum class KernelPath { automatic, simt, tensor_core };
+// Tile variants as measured on an H200 (bench/RESULTS.md, "GPU kernels"): 128-row query tiles
+// with two 16-row tiles per warp are fastest for query segments of 128 rows and more, 64-row
+// tiles with one per warp below that; the backward is fastest with 32-row query steps.
 struct KernelConfig {
   KernelPath path = KernelPath::automatic;
-  int forward_query_tile = 128;   // tensor-core forward: query rows per block (64 or 128)
-  int backward_query_block = 64;  // tensor-core backward: query rows per step (32 or 64)
-  int forward_rows_per_warp = 16; // tensor-core forward: 16, or 32 (128-row tiles only)
+  int forward_query_tile = 0;     // query rows per block: 64 or 128; 0 picks by segment lengths
+  int backward_query_block = 32;  // tensor-core backward: query rows per step (32 or 64)
+  int forward_rows_per_warp = 0;  // 16, or 32 (128-row tiles only); 0: 32 with 128-row tiles, else 16
 };
 // Whether the tensor-core kernels cover this layout and storage: bf16 inputs, head_dim 64 or 128.
 bool tensor_cores_cover(const HeadLayout& layout, Precision precision);

@@ -49,7 +49,10 @@ DeviceSliceSet::DeviceSliceSet(const SliceSet& slices) : host_(slices) {
   slices_ = device::DeviceBuffer::from("flexcp::cuda::slices", host_.slices);
   query_members_ = device::DeviceBuffer::from("flexcp::cuda::query_members", concatenated_members(host_.by_query));
   key_members_ = device::DeviceBuffer::from("flexcp::cuda::key_members", concatenated_members(host_.by_key));
-  for (const auto& g : host_.by_query) query_rows_ += g.len;
+  for (const auto& g : host_.by_query) {
+    query_rows_ += g.len;
+    query_rows_squared_ += static_cast<double>(g.len) * static_cast<double>(g.len);
+  }
 }
 
 DeviceTasks DeviceSliceSet::tasks(bool queries, int tile_rows) const {

@@ -39,6 +39,9 @@ class DeviceSliceSet {
   // Whether the query segments cover every row of a buffer of `tokens` rows (then a forward
   // writes every row itself and nothing needs clearing first).
   bool queries_cover(std::int64_t tokens) const { return query_rows_ == tokens; }
+  // The length of the query segment an average query row lies in (sum len^2 / sum len): what
+  // decides whether tall query tiles are mostly full or mostly padding.
+  double row_weighted_query_length() const { return query_rows_ > 0 ? query_rows_squared_ / static_cast<double>(query_rows_) : 0.0; }
 
  private:
   DeviceTasks tasks(bool queries, int tile_rows) const;
@@ -46,6 +49,7 @@ class DeviceSliceSet {
   SliceSet host_;  // kept to tile the segments at heights asked for later
   device::DeviceBuffer slices_, query_members_, key_members_;
   std::int64_t query_rows_ = 0;
+  double query_rows_squared_ = 0.0;
   mutable std::map<std::pair<bool, int>, std::pair<device::DeviceBuffer, std::int32_t>> task_lists_;
 };
 
