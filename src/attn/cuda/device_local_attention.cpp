@@ -1,110 +1,59 @@
 #include "attn/cuda/device_local_attention.hpp"
 
-#include <cuda_runtime_api.h>
-
-#include <algorithm>
-
-#include "device/check.hpp"
+#include "attn/cuda/cuda_backend.hpp"
+#include "attn/needed_kv_attention.hpp"
+#include "comm/self_transport.hpp"
 
 namespace flexcp::attn::cuda {
 
-struct DeviceLocalAttention::Buffers {
-  DeviceSliceSet slices;
-  DeviceBuffer staging;             // fp32 upload staging (q, then k/v, then dO)
-  DeviceBuffer q, kv, dout;         // inputs in the compute precision
-  DeviceBuffer out, lse, rowsum, dq, dkv, dout32;  // fp32
+struct DeviceLocalAttention::State {
+  CudaKernels kernels;
+  comm::SelfTransport transport{MemorySpace::device};
+  sched::GroupProgram program;
+  std::unique_ptr<NeededKvAttention> executor;
+  Buffer q, kv, out, lse, dout, dq, dkv;
+
+  State(const sched::RankShard& shard, const HeadLayout& layout, Precision precision)
+      : kernels(precision == Precision::bf16 ? Element::bf16 : Element::fp32) {
+    program.members = {0};
+    program.shards = {shard};
+    program.member_whole_tokens = {0};
+    program.receive_from.resize(1);
+    program.serve_to.resize(1);
+    executor = std::make_unique<NeededKvAttention>(transport, kernels, program, layout);
+    const auto t = shard.tokens();
+    q = kernels.allocate("flexcp::shim::q", q_floats(t, layout));
+    kv = kernels.allocate("flexcp::shim::kv", kv_floats(t, layout));
+    out = kernels.allocate("flexcp::shim::out", q_floats(t, layout));
+    lse = kernels.allocate("flexcp::shim::lse", row_floats(t, layout));
+    dout = kernels.allocate("flexcp::shim::dout", q_floats(t, layout));
+    dq = kernels.allocate("flexcp::shim::dq", q_floats(t, layout));
+    dkv = kernels.allocate("flexcp::shim::dkv", kv_floats(t, layout));
+  }
 };
 
 DeviceLocalAttention::DeviceLocalAttention(const sched::RankShard& shard, const HeadLayout& layout, Precision precision)
-    : layout_(layout), precision_(precision), tokens_(shard.tokens()), slices_(build_slices(shard, shard)) {
-  const std::size_t element = precision == Precision::bf16 ? 2 : 4;
-  const std::size_t q_elems = static_cast<std::size_t>(tokens_) * layout.q_heads * layout.head_dim;
-  const std::size_t kv_elems = static_cast<std::size_t>(kv_floats(tokens_, layout));
-  const std::size_t rows = static_cast<std::size_t>(tokens_) * layout.q_heads;
-  buffers_ = std::make_unique<Buffers>(DeviceSliceSet(slices_),
-                             DeviceBuffer("flexcp::cuda::staging", 4 * std::max(q_elems, kv_elems)),
-                             DeviceBuffer("flexcp::cuda::q", element * q_elems),
-                             DeviceBuffer("flexcp::cuda::kv", element * kv_elems),
-                             DeviceBuffer("flexcp::cuda::dout", element * q_elems),
-                             DeviceBuffer("flexcp::cuda::out", 4 * q_elems),
-                             DeviceBuffer("flexcp::cuda::lse", 4 * rows),
-                             DeviceBuffer("flexcp::cuda::rowsum", 4 * rows),
-                             DeviceBuffer("flexcp::cuda::dq", 4 * q_elems),
-                             DeviceBuffer("flexcp::cuda::dkv", 4 * kv_elems),
-                             DeviceBuffer("flexcp::cuda::dout_fp32", 4 * q_elems));
-}
+    : state_(std::make_unique<State>(shard, layout, precision)) {}
 
 DeviceLocalAttention::~DeviceLocalAttention() = default;
 
-double DeviceLocalAttention::local_mask_area() const { return slices_.area(); }
-
-template <class Work>
-void DeviceLocalAttention::timed_on_device(Work&& work) {
-  const WallTimer wall;
-  work();
-  FLEXCP_CUDA_CHECK(cudaDeviceSynchronize());
-  const double s = wall.seconds();
-  times_.compute_s += s;
-  times_.busy_s += s;
-}
-
-// An fp32 host array into `target` in the compute precision (through the staging buffer for bf16).
-namespace {
-void put(const float* host, std::size_t count, Precision precision, DeviceBuffer& staging, DeviceBuffer& target) {
-  if (count == 0) return;
-  if (precision == Precision::fp32) {
-    target.upload(host, count * sizeof(float));
-    return;
-  }
-  staging.upload(host, count * sizeof(float));
-  to_bf16(static_cast<const float*>(staging.data()), target.data(), static_cast<std::int64_t>(count));
-}
-}  // namespace
-
-void DeviceLocalAttention::upload_inputs(const Tensor3& q, const Flat& kv) {
-  auto& b = *buffers_;
-  put(q.data(), q.size(), precision_, b.staging, b.q);
-  put(kv.data(), kv.size(), precision_, b.staging, b.kv);
-}
-
 void DeviceLocalAttention::forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) {
-  auto& b = *buffers_;
-  upload_inputs(q, kv);
-  const std::int64_t half = kv_floats(tokens_, layout_) / 2;
-  const std::size_t element = precision_ == Precision::bf16 ? 2 : 4;
-  const DeviceTensor dq{b.q.data(), tokens_};
-  const DeviceTensor dk{b.kv.data(), tokens_};
-  const DeviceTensor dv{static_cast<const char*>(b.kv.data()) + element * static_cast<std::size_t>(half), tokens_};
-  timed_on_device([&] {
-    forward_partial(layout_, b.slices, precision_, dq, dk, dv, static_cast<float*>(b.out.data()),
-                    static_cast<float*>(b.lse.data()));
-  });
-  b.out.download(out.data(), out.size() * sizeof(float));
-  b.lse.download(lse.data(), lse.size() * sizeof(float));
+  auto& s = *state_;
+  s.kernels.upload(q.data(), s.q.view());
+  s.kernels.upload(kv.data(), s.kv.view());
+  s.executor->forward(s.q.view(), s.kv.view(), s.out.view(), s.lse.view());
+  s.kernels.download(s.out.view(), out.data());
+  s.kernels.download(s.lse.view(), lse.data());
 }
 
-void DeviceLocalAttention::backward(const Tensor3& /*q*/, const Flat& /*kv*/, const Tensor3& /*out*/,
-                                    const Tensor2& /*lse*/, const Tensor3& dout, const Tensor3& dq,
-                                    const Flat& dkv) {
-  auto& b = *buffers_;
-  // Q, K, V, O and lse are still on the device from forward (backward follows its forward).
-  b.dout32.upload(dout.data(), dout.size() * sizeof(float));
-  put(dout.data(), dout.size(), precision_, b.staging, b.dout);
-  const std::int64_t half = kv_floats(tokens_, layout_) / 2;
-  const std::size_t element = precision_ == Precision::bf16 ? 2 : 4;
-  auto* grads = static_cast<float*>(b.dkv.data());
-  timed_on_device([&] {
-    b.dq.zero();
-    b.dkv.zero();
-    softmax_backward_rowsum(layout_, tokens_, static_cast<const float*>(b.out.data()),
-                            static_cast<const float*>(b.dout32.data()), static_cast<float*>(b.rowsum.data()));
-    backward_accumulate(layout_, b.slices, precision_, {b.q.data(), tokens_}, {b.kv.data(), tokens_},
-                        {static_cast<const char*>(b.kv.data()) + element * static_cast<std::size_t>(half), tokens_},
-                        {b.dout.data(), tokens_}, static_cast<const float*>(b.lse.data()),
-                        static_cast<const float*>(b.rowsum.data()), static_cast<float*>(b.dq.data()), grads, grads + half);
-  });
-  b.dq.download(dq.data(), dq.size() * sizeof(float));
-  b.dkv.download(dkv.data(), dkv.size() * sizeof(float));
+void DeviceLocalAttention::backward(const Tensor3& /*q: kept from forward*/, const Flat& /*kv: kept*/,
+                                    const Tensor3& /*out: kept*/, const Tensor2& /*lse: kept*/, const Tensor3& dout,
+                                    const Tensor3& dq, const Flat& dkv) {
+  auto& s = *state_;
+  s.kernels.upload(dout.data(), s.dout.view());
+  s.executor->backward(s.q.view(), s.kv.view(), s.out.view(), s.lse.view(), s.dout.view(), s.dq.view(), s.dkv.view());
+  s.kernels.download(s.dq.view(), dq.data());
+  s.kernels.download(s.dkv.view(), dkv.data());
 }
 
 }  // namespace flexcp::attn::cuda
