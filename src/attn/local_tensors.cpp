@@ -13,16 +13,20 @@ void append_download(Kernels& kernels, const View& src, std::vector<float>& dst)
 }
 }  // namespace
 
+LocalTensors allocate_local_tensors(Kernels& kernels, std::int64_t tokens, const HeadLayout& layout) {
+  return {kernels.allocate("flexcp::q", q_floats(tokens, layout)),
+          kernels.allocate("flexcp::kv", kv_floats(tokens, layout)),
+          kernels.allocate("flexcp::dout", q_floats(tokens, layout)),
+          kernels.allocate("flexcp::out", q_floats(tokens, layout)),
+          kernels.allocate("flexcp::lse", row_floats(tokens, layout)),
+          kernels.allocate("flexcp::dq", q_floats(tokens, layout)),
+          kernels.allocate("flexcp::dkv", kv_floats(tokens, layout))};
+}
+
 LocalTensors make_local_tensors(Kernels& kernels, const sched::RankShard& shard, const std::vector<std::int64_t>& doc_offsets,
                                 const HeadLayout& layout, std::uint64_t seed) {
   const auto tokens = shard.tokens();
-  LocalTensors t{kernels.allocate("flexcp::q", q_floats(tokens, layout)),
-                 kernels.allocate("flexcp::kv", kv_floats(tokens, layout)),
-                 kernels.allocate("flexcp::dout", q_floats(tokens, layout)),
-                 kernels.allocate("flexcp::out", q_floats(tokens, layout)),
-                 kernels.allocate("flexcp::lse", row_floats(tokens, layout)),
-                 kernels.allocate("flexcp::dq", q_floats(tokens, layout)),
-                 kernels.allocate("flexcp::dkv", kv_floats(tokens, layout))};
+  auto t = allocate_local_tensors(kernels, tokens, layout);
   const auto kv_half = kv_floats(tokens, layout) / 2;
   std::vector<float> host(static_cast<std::size_t>(kv_floats(tokens, layout)));
   fill_synthetic({host.data(), tokens, layout.kv_heads, layout.head_dim}, shard, doc_offsets, seed, SyntheticTensor::key);

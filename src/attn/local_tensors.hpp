@@ -17,6 +17,8 @@ struct LocalTensors {
   Buffer out, lse, dq, dkv;    // results (dkv: one KV message)
 };
 
+// Room for the tensors of `tokens` tokens in `kernels`' memory; contents undefined.
+LocalTensors allocate_local_tensors(Kernels& kernels, std::int64_t tokens, const HeadLayout& layout);
 // The activations of `shard` for `seed` (attn/synthetic_inputs.hpp), in `kernels`' memory.
 LocalTensors make_local_tensors(Kernels& kernels, const sched::RankShard& shard, const std::vector<std::int64_t>& doc_offsets,
                                 const HeadLayout& layout, std::uint64_t seed);

@@ -10,8 +10,6 @@
 
 namespace flexcp::comm {
 namespace {
-constexpr int kTag = 0;
-
 std::uint64_t hash_bytes(const View& view) {  // FNV-1a
   std::uint64_t h = 1469598103934665603ULL;
   const auto* p = static_cast<const unsigned char*>(view.data);
@@ -51,15 +49,7 @@ std::int64_t InOrderTransport::issue(const Stage& stage) {
 }
 
 void InOrderTransport::start(Pending& stage) {
-  for (const auto& op : stage.operations) {
-    const auto extent = mpi_extent(op.data);
-    MPI_Request request = MPI_REQUEST_NULL;
-    if (op.send)
-      FLEXCP_MPI_CHECK(MPI_Issend(op.data.data, extent.count, extent.type, op.peer, kTag, comm_, &request));
-    else
-      FLEXCP_MPI_CHECK(MPI_Irecv(op.data.data, extent.count, extent.type, op.peer, kTag, comm_, &request));
-    stage.requests.push_back(request);
-  }
+  for (const auto& op : stage.operations) stage.requests.push_back(post_operation(op, comm_, true));
 }
 
 void InOrderTransport::finish(const Pending& stage, std::vector<MPI_Status>& statuses, int rc) const {

@@ -16,6 +16,18 @@ MpiExtent mpi_extent(const View& view) {
   return {view.element == Element::fp32 ? MPI_FLOAT : MPI_UINT16_T, static_cast<int>(view.count)};
 }
 
+MPI_Request post_operation(const Stage::Operation& op, MPI_Comm comm, bool synchronous) {
+  const auto extent = mpi_extent(op.data);
+  MPI_Request request = MPI_REQUEST_NULL;
+  if (!op.send)
+    FLEXCP_MPI_CHECK(MPI_Irecv(op.data.data, extent.count, extent.type, op.peer, kTag, comm, &request));
+  else if (synchronous)
+    FLEXCP_MPI_CHECK(MPI_Issend(op.data.data, extent.count, extent.type, op.peer, kTag, comm, &request));
+  else
+    FLEXCP_MPI_CHECK(MPI_Isend(op.data.data, extent.count, extent.type, op.peer, kTag, comm, &request));
+  return request;
+}
+
 MpiTransport::MpiTransport(MPI_Comm comm) : comm_(comm) {
   FLEXCP_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   FLEXCP_MPI_CHECK(MPI_Comm_size(comm_, &size_));
@@ -31,15 +43,7 @@ MpiTransport::~MpiTransport() {
 
 std::int64_t MpiTransport::issue(const Stage& stage) {
   Posted posted{next_sequence_++, {}};
-  for (const auto& op : stage.operations()) {
-    const auto extent = mpi_extent(op.data);
-    MPI_Request request = MPI_REQUEST_NULL;
-    if (op.send)
-      FLEXCP_MPI_CHECK(MPI_Isend(op.data.data, extent.count, extent.type, op.peer, kTag, comm_, &request));
-    else
-      FLEXCP_MPI_CHECK(MPI_Irecv(op.data.data, extent.count, extent.type, op.peer, kTag, comm_, &request));
-    posted.requests.push_back(request);
-  }
+  for (const auto& op : stage.operations()) posted.requests.push_back(post_operation(op, comm_, false));
   in_flight_.push_back(std::move(posted));
   return in_flight_.back().sequence;
 }

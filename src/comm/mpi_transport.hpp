@@ -44,5 +44,8 @@ struct MpiExtent {
   int count;
 };
 MpiExtent mpi_extent(const View& view);
+// Posts one operation of a stage with the one tag of the stage transports; `synchronous` sends
+// complete only when matched (MPI_Issend).
+MPI_Request post_operation(const Stage::Operation& op, MPI_Comm comm, bool synchronous);
 
 }  // namespace flexcp::comm

@@ -1,6 +1,7 @@
 #include "attn/cuda/device_local_attention.hpp"
 
 #include "attn/cuda/cuda_backend.hpp"
+#include "attn/local_tensors.hpp"
 #include "attn/needed_kv_attention.hpp"
 #include "comm/self_transport.hpp"
 
@@ -11,7 +12,7 @@ struct DeviceLocalAttention::State {
   comm::SelfTransport transport{MemorySpace::device};
   sched::GroupProgram program;
   std::unique_ptr<NeededKvAttention> executor;
-  Buffer q, kv, out, lse, dout, dq, dkv;
+  LocalTensors t;
 
   State(const sched::RankShard& shard, const HeadLayout& layout, Precision precision)
       : kernels(precision == Precision::bf16 ? Element::bf16 : Element::fp32) {
@@ -21,14 +22,7 @@ struct DeviceLocalAttention::State {
     program.receive_from.resize(1);
     program.serve_to.resize(1);
     executor = std::make_unique<NeededKvAttention>(transport, kernels, program, layout);
-    const auto t = shard.tokens();
-    q = kernels.allocate("flexcp::shim::q", q_floats(t, layout));
-    kv = kernels.allocate("flexcp::shim::kv", kv_floats(t, layout));
-    out = kernels.allocate("flexcp::shim::out", q_floats(t, layout));
-    lse = kernels.allocate("flexcp::shim::lse", row_floats(t, layout));
-    dout = kernels.allocate("flexcp::shim::dout", q_floats(t, layout));
-    dq = kernels.allocate("flexcp::shim::dq", q_floats(t, layout));
-    dkv = kernels.allocate("flexcp::shim::dkv", kv_floats(t, layout));
+    t = allocate_local_tensors(kernels, shard.tokens(), layout);
   }
 };
 
@@ -39,21 +33,22 @@ DeviceLocalAttention::~DeviceLocalAttention() = default;
 
 void DeviceLocalAttention::forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) {
   auto& s = *state_;
-  s.kernels.upload(q.data(), s.q.view());
-  s.kernels.upload(kv.data(), s.kv.view());
-  s.executor->forward(s.q.view(), s.kv.view(), s.out.view(), s.lse.view());
-  s.kernels.download(s.out.view(), out.data());
-  s.kernels.download(s.lse.view(), lse.data());
+  s.kernels.upload(q.data(), s.t.q.view());
+  s.kernels.upload(kv.data(), s.t.kv.view());
+  s.executor->forward(s.t.q.view(), s.t.kv.view(), s.t.out.view(), s.t.lse.view());
+  s.kernels.download(s.t.out.view(), out.data());
+  s.kernels.download(s.t.lse.view(), lse.data());
 }
 
 void DeviceLocalAttention::backward(const Tensor3& /*q: kept from forward*/, const Flat& /*kv: kept*/,
                                     const Tensor3& /*out: kept*/, const Tensor2& /*lse: kept*/, const Tensor3& dout,
                                     const Tensor3& dq, const Flat& dkv) {
   auto& s = *state_;
-  s.kernels.upload(dout.data(), s.dout.view());
-  s.executor->backward(s.q.view(), s.kv.view(), s.out.view(), s.lse.view(), s.dout.view(), s.dq.view(), s.dkv.view());
-  s.kernels.download(s.dq.view(), dq.data());
-  s.kernels.download(s.dkv.view(), dkv.data());
+  s.kernels.upload(dout.data(), s.t.dout.view());
+  s.executor->backward(s.t.q.view(), s.t.kv.view(), s.t.out.view(), s.t.lse.view(), s.t.dout.view(), s.t.dq.view(),
+                       s.t.dkv.view());
+  s.kernels.download(s.t.dq.view(), dq.data());
+  s.kernels.download(s.t.dkv.view(), dkv.data());
 }
 
 }  // namespace flexcp::attn::cuda
