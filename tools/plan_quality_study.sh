@@ -22,7 +22,7 @@ for dataset in debian-changelogs debian-copyright c-headers; do
       out="$outdir/$dataset-$((nodes * 8))gpu-$kind.h5"
       log=$("$flexcp" plan inputs/plan-llama3-8b.toml --nodes "$nodes" --batches "$batches" "${extra[@]}" \
         --set "batch.dataset=datasets/$dataset.txt" --set "batch.tokens_per_batch=$((16384 * nodes * 8))" \
-        --set 'plan.strategies=["flexcp","flexsp","megatron-cp","ulysses","bound"]' --out "$out" --force)
+        --set 'plan.strategies=["flexcp","flexsp","megatron-cp-ring","ulysses","bound"]' --out "$out" --force)
       get() { grep "strategy=$1 " <<<"$log" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
       field=mean_speedup
       [ "$kind" = mixed ] && field=extreme_speedup

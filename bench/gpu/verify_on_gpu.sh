@@ -6,7 +6,8 @@
 #   bash bench/gpu/verify_on_gpu.sh [OUTDIR]    # OUTDIR: default $OUT, else results/gpu-check
 # Steps (each bounded by a timeout; a failing step is reported and the next one still runs):
 #   1. the machine: GPU, driver, CUDA, OS, PyTorch;
-#   2. the gpu-labelled kernel tests against the float64 reference (they must pass, not skip);
+#   2. the gpu-labelled tests: kernels against the float64 reference, and the generic executors
+#      on CudaKernels at group sizes 1-4 as threads (they must pass, not skip);
 #   3. `flexcp run` with backend cuda at one rank, fp32 and bf16, checked against float64;
 #   4. the kernel benchmark (packed documents and slice shapes) and PyTorch SDPA (flash, cuDNN)
 #      on the same documents; tools/kernel_profile.py turns them into tables and the
@@ -53,6 +54,7 @@ step "flexcp info" 30 /dev/null "$bin/flexcp" info
 
 : > "$out/gpu-tests.txt"
 step "gpu tests" 120 "$out/gpu-tests.txt" "$bin/flexcp_gpu_tests"
+step "executors on CudaKernels" 120 "$out/gpu-tests.txt" "$bin/flexcp_backend_tests"
 if grep -q "SKIPPED" "$out/gpu-tests.txt"; then echo "FAIL: GPU tests skipped on a GPU machine"; fi
 echo "tensor-core instructions in the kernels (HMMA count): $(cuobjdump --dump-sass "$bin/flexcp_bench_device" 2>/dev/null | grep -c HMMA)"
 

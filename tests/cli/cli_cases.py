@@ -462,15 +462,16 @@ def plan_writes_results():
             check(f.attrs["kind"] == "plan" and f.attrs["schema_version"] == 1, "root attributes")
             check(f.attrs["nranks"] == 18 and f.attrs["ranks_per_node"] == 6, "machine attributes")
             runs = f["runs"]
-            for name in ("flexcp", "flexsp", "megatron-cp", "ulysses", "bound", "megatron-cp-c1", "megatron-cp-c2"):
+            for name in ("flexcp", "flexsp", "megatron-cp-ring", "ulysses", "bound", "megatron-cp-ring-c1",
+                         "megatron-cp-ring-c2"):
                 check(name in runs, f"missing /runs/{name}")
-            check("megatron-cp-c4" not in runs, "4 does not divide 18 ranks")
-            for name in ("flexcp", "megatron-cp"):
+            check("megatron-cp-ring-c4" not in runs, "4 does not divide 18 ranks")
+            for name in ("flexcp", "megatron-cp-ring"):
                 g = runs[name]
                 for ds in ("step_time_s", "tokens_per_s", "tflops_per_gpu", "speedup_vs_baseline", "new_rank_sets"):
                     check(g[ds].shape == (3,), f"{name}/{ds} shape")
                     check("units" in g[ds].attrs, f"{name}/{ds} units")
-            check(np.allclose(runs["megatron-cp/speedup_vs_baseline"][()], 1.0), "baseline speedup is 1")
+            check(np.allclose(runs["megatron-cp-ring/speedup_vs_baseline"][()], 1.0), "baseline speedup is 1")
             check(np.all(runs["flexcp/step_time_s"][()] >= runs["bound/step_time_s"][()] * (1 - 1e-9)),
                   "nothing beats the lower bound")
 

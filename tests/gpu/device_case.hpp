@@ -1,18 +1,17 @@
 #pragma once
 // What the GPU kernel tests share: inputs rounded to bf16 on the host (so a float64 reference of
 // the same values isolates the kernels' own error), one forward + backward on the device over a
-// SliceSet, and the worst per-document error with where it happened (a wrong 100-token document
-// must not hide in the norm of a large batch, and a failure on a GPU must say where to look).
+// SliceSet, and per-document (or per-row) errors through attn/compare.hpp.
 #include <cuda_bf16.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "attn/compare.hpp"
 #include "attn/cuda/device_attention.hpp"
 #include "attn/head_layout.hpp"
 #include "attn/slice.hpp"
@@ -103,65 +102,23 @@ inline DeviceResults run_on_device(const attn::HeadLayout& layout, const attn::S
   return {fetch(out), fetch(lse), fetch(dq), fetch(dk), fetch(dv)};
 }
 
-// The worst relative error over the documents of a [tokens][heads][dim] tensor. A document's
-// error is ||got - want|| / (||want|| + floor), the floor 1e-2 of the tensor's RMS per element,
-// so documents whose reference is tiny (dK of a 1-token document is 0) are judged absolutely.
-struct WorstDocument {
-  double error = 0.0;
-  std::size_t doc = 0, token = 0;
-  int head = 0, dim = 0;
-  double got = 0.0, want = 0.0;
-  std::string describe(const char* tensor) const {
-    std::ostringstream s;
-    s << tensor << ": worst document " << doc << " error " << error << " (largest difference at token " << token
-      << " head " << head << " dim " << dim << ": got " << got << ", want " << want << ")";
-    return s.str();
-  }
-};
+// Per-document errors through the project's one harness (attn/compare.hpp), for tensors that
+// are not a whole batch in token order: a partial block's rows, or single (token, head) rows.
+inline std::vector<double> widened(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+inline const std::vector<double>& widened(const std::vector<double>& v) { return v; }
 
+// The whole tensor as one "document" of `tokens` rows.
 template <class Reference>
-WorstDocument worst_document(const std::vector<float>& got, const Reference& want,
-                             const std::vector<std::int64_t>& doc_starts, int heads, int dim) {
-  const std::size_t row = static_cast<std::size_t>(heads) * dim;
-  double total = 0.0;
-  for (const auto w : want) total += static_cast<double>(w) * static_cast<double>(w);
-  const double rms = want.empty() ? 0.0 : std::sqrt(total / static_cast<double>(want.size()));
-  WorstDocument worst;
-  for (std::size_t d = 0; d + 1 < doc_starts.size(); ++d) {
-    const auto begin = static_cast<std::size_t>(doc_starts[d]) * row, end = static_cast<std::size_t>(doc_starts[d + 1]) * row;
-    double diff = 0.0, norm = 0.0, largest = -1.0;
-    std::size_t where = begin;
-    for (std::size_t e = begin; e < end; ++e) {
-      const double g = got[e], w = static_cast<double>(want[e]);
-      const double delta = std::isfinite(g) ? std::abs(g - w) : INFINITY;
-      diff += delta * delta;
-      norm += w * w;
-      if (delta > largest) largest = delta, where = e;
-    }
-    const double floor = 1e-2 * rms * std::sqrt(static_cast<double>(end - begin));
-    const double error = std::sqrt(diff) / (std::sqrt(norm) + floor);
-    if (!(error <= worst.error)) {  // NaN counts as worse than anything
-      worst = {error, d, where / row, static_cast<int>(where % row / dim), static_cast<int>(where % dim), got[where],
-               static_cast<double>(want[where])};
-    }
-  }
-  return worst;
+attn::TensorComparison compare_block(const std::vector<float>& got, const Reference& want, std::int64_t tokens) {
+  return attn::compare_tensor(sched::Batch{{tokens}}, static_cast<std::int64_t>(got.size()) / tokens, got, widened(want));
 }
 
-// The worst relative error of one (token, head) row, floored like worst_document: catches an
-// error confined to a few rows (a one-key mask slip in rows with many keys) that a document's
-// norm would dilute.
+// Every (token, head) row its own "document": catches an error confined to a few rows (a
+// one-key mask slip in rows with many keys) that a document's norm would dilute.
 template <class Reference>
-WorstDocument worst_row(const std::vector<float>& got, const Reference& want, int heads, int dim) {
-  const std::vector<std::int64_t> rows_as_documents = [&] {
-    std::vector<std::int64_t> starts(want.size() / static_cast<std::size_t>(dim) + 1);
-    for (std::size_t r = 0; r < starts.size(); ++r) starts[r] = static_cast<std::int64_t>(r);
-    return starts;
-  }();
-  auto worst = worst_document(got, want, rows_as_documents, 1, dim);  // one "document" per row
-  worst.head = static_cast<int>(worst.token % static_cast<std::size_t>(heads));
-  worst.token /= static_cast<std::size_t>(heads);
-  return worst;
+attn::TensorComparison compare_rows(const std::vector<float>& got, const Reference& want, int dim) {
+  const sched::Batch rows{std::vector<std::int64_t>(got.size() / static_cast<std::size_t>(dim), 1)};
+  return attn::compare_tensor(rows, dim, got, widened(want));
 }
 
 // Largest |got - want| of log-sum-exp rows, where a row with no visible key must be -inf in both.

@@ -4,7 +4,7 @@
 // layouts from MHA to MQA, documents whose lengths straddle every tile boundary, peaky softmax
 // (large scores), and rows that see no key. ctest label `gpu`: skipped where no device exists.
 //
-// Tolerances (per-document relative error, see device_case.hpp): the tensor-core kernels round
+// Tolerances (per-document relative error, attn/compare.hpp): the tensor-core kernels round
 // P and dS to bf16 before their second products (as FlashAttention does), about 2^-9 relative
 // per element: 1.5e-2 for O, 2.5e-2 for gradients. The SIMT kernels compute in fp32: 1e-4.
 // The backward gets D = rowsum(dO * O) of the reference O (device_case.hpp says why); the
@@ -15,6 +15,7 @@
 #include <random>
 
 #include "../random_batch.hpp"
+#include "attn/compare.hpp"
 #include "attn/host_kernels.hpp"
 #include "attn/reference.hpp"
 #include "device/inventory.hpp"
@@ -64,29 +65,23 @@ void expect_whole_batch_matches(const sched::Batch& batch, const attn::HeadLayou
   const auto shard = sched::zigzag_shards(batch, 1)[0];
   const auto slices = attn::build_slices(shard, shard);
   const auto ref = attn::reference_attention(batch, layout, {in.q, in.k, in.v, in.dout});
-  auto starts = batch.doc_offsets();
-  starts.push_back(tokens);
 
   const auto rowsum = gpu_test::rowsum_of(ref.out, in.dout, layout.head_dim);
   auto check = [&](const KernelConfig& config, const Tolerance& tol) {
     const auto got = gpu_test::run_on_device(layout, slices, tokens, tokens, in, rowsum, Precision::bf16, config);
-    const auto o = gpu_test::worst_document(got.out, ref.out, starts, layout.q_heads, layout.head_dim);
-    const auto o_row = gpu_test::worst_row(got.out, ref.out, layout.q_heads, layout.head_dim);
-    const auto dq = gpu_test::worst_document(got.dq, ref.dq, starts, layout.q_heads, layout.head_dim);
-    const auto dk = gpu_test::worst_document(got.dk, ref.dk, starts, layout.kv_heads, layout.head_dim);
-    const auto dv = gpu_test::worst_document(got.dv, ref.dv, starts, layout.kv_heads, layout.head_dim);
+    const auto c = attn::compare_with_reference(batch, layout, {got.out, got.dq, got.dk, got.dv}, ref);
+    const auto o_rows = gpu_test::compare_rows(got.out, ref.out, layout.head_dim);
     std::size_t lse_row = 0;
     const double lse = gpu_test::worst_lse(got.lse, ref.lse, &lse_row);
     // One line per variant whatever the outcome: the figures the notes quote.
     std::printf("[ errors   ] %s, %lld tokens, %zu documents, input scale %.0f: O %.2e (row %.2e) dQ %.2e dK %.2e "
                 "dV %.2e lse %.2e\n",
                 label(layout, config).c_str(), static_cast<long long>(tokens), batch.doc_lengths.size(),
-                static_cast<double>(input_scale), o.error, o_row.error, dq.error, dk.error, dv.error, lse);
-    EXPECT_LT(o.error, tol.out) << label(layout, config) << "\n" << o.describe("O");
-    EXPECT_LT(o_row.error, tol.out_row) << label(layout, config) << "\n" << o_row.describe("O (worst row)");
-    EXPECT_LT(dq.error, tol.grads) << label(layout, config) << "\n" << dq.describe("dQ");
-    EXPECT_LT(dk.error, tol.grads) << label(layout, config) << "\n" << dk.describe("dK");
-    EXPECT_LT(dv.error, tol.grads) << label(layout, config) << "\n" << dv.describe("dV");
+                static_cast<double>(input_scale), c.out.worst, o_rows.worst, c.dq.worst, c.dk.worst, c.dv.worst, lse);
+    EXPECT_LT(c.out.worst, tol.out) << label(layout, config) << ": " << c.describe(batch);
+    EXPECT_LT(o_rows.worst, tol.out_row) << label(layout, config) << ": O row " << o_rows.worst_document;
+    for (const auto* grad : {&c.dq, &c.dk, &c.dv})
+      EXPECT_LT(grad->worst, tol.grads) << label(layout, config) << ": " << c.describe(batch);
     EXPECT_LT(lse, tol.lse) << label(layout, config) << ": lse row " << lse_row << " got " << got.lse[lse_row]
                             << " want " << ref.lse[lse_row];
   };
@@ -154,21 +149,16 @@ TEST(TensorCoreKernels, PartialBlocksMatchHostKernels) {
                                 {rowsum.data(), tq, layout.q_heads}, {dq.data(), tq, layout.q_heads, layout.head_dim},
                                 {dk.data(), tk, layout.kv_heads, layout.head_dim},
                                 {dv.data(), tk, layout.kv_heads, layout.head_dim});
-      const std::vector<std::int64_t> q_all{0, tq}, k_all{0, tk};
       for (const auto& variant : kTensorCoreVariants) {
         const auto got = gpu_test::run_on_device(layout, slices, tq, tk, in, rowsum, Precision::bf16, variant);
         const auto where = label(layout, variant) + ", queries of shard " + std::to_string(r) + ", keys of shard " +
                            std::to_string(m);
         std::size_t row = 0;
         EXPECT_LT(gpu_test::worst_lse(got.lse, lse, &row), kTensorCore.lse) << where << ": lse row " << row;
-        const auto o = gpu_test::worst_document(got.out, out, q_all, layout.q_heads, layout.head_dim);
-        const auto gq = gpu_test::worst_document(got.dq, dq, q_all, layout.q_heads, layout.head_dim);
-        const auto gk = gpu_test::worst_document(got.dk, dk, k_all, layout.kv_heads, layout.head_dim);
-        const auto gv = gpu_test::worst_document(got.dv, dv, k_all, layout.kv_heads, layout.head_dim);
-        EXPECT_LT(o.error, kTensorCore.out) << where << "\n" << o.describe("O");
-        EXPECT_LT(gq.error, kTensorCore.grads) << where << "\n" << gq.describe("dQ");
-        EXPECT_LT(gk.error, kTensorCore.grads) << where << "\n" << gk.describe("dK");
-        EXPECT_LT(gv.error, kTensorCore.grads) << where << "\n" << gv.describe("dV");
+        EXPECT_LT(gpu_test::compare_block(got.out, out, tq).worst, kTensorCore.out) << where << ": O";
+        EXPECT_LT(gpu_test::compare_block(got.dq, dq, tq).worst, kTensorCore.grads) << where << ": dQ";
+        EXPECT_LT(gpu_test::compare_block(got.dk, dk, tk).worst, kTensorCore.grads) << where << ": dK";
+        EXPECT_LT(gpu_test::compare_block(got.dv, dv, tk).worst, kTensorCore.grads) << where << ": dV";
       }
     }
 }
@@ -204,17 +194,16 @@ TEST(TensorCoreKernels, RowsWithoutVisibleKeysAndOffsetSlices) {
                             {dk.data(), tk, 1, 64}, {dv.data(), tk, 1, 64});
   ASSERT_TRUE(std::isinf(lse[0]) && lse[0] < 0 && std::isinf(lse[240 * 4]) && std::isfinite(lse[30 * 4]))
       << "the host kernels' rows without keys are where this test expects them";
-  const std::vector<std::int64_t> q_all{0, tq}, k_all{0, tk};
   for (const auto& variant : kTensorCoreVariants) {
     const auto got = gpu_test::run_on_device(layout, set, tq, tk, in, rowsum, Precision::bf16, variant);
     std::size_t row = 0;
     EXPECT_LT(gpu_test::worst_lse(got.lse, lse, &row), kTensorCore.lse) << cuda_path(variant) << ": lse row " << row;
     for (std::size_t e = 0; e < 30 * 4 * 64; ++e) ASSERT_EQ(got.out[e], 0.0f) << "row without keys, element " << e;
     for (std::size_t e = 230 * 4 * 64; e < got.out.size(); ++e) ASSERT_EQ(got.out[e], 0.0f) << "row in no segment";
-    EXPECT_LT(gpu_test::worst_document(got.out, out, q_all, 4, 64).error, kTensorCore.out) << cuda_path(variant);
-    EXPECT_LT(gpu_test::worst_document(got.dq, dq, q_all, 4, 64).error, kTensorCore.grads) << cuda_path(variant);
-    EXPECT_LT(gpu_test::worst_document(got.dk, dk, k_all, 1, 64).error, kTensorCore.grads) << cuda_path(variant);
-    EXPECT_LT(gpu_test::worst_document(got.dv, dv, k_all, 1, 64).error, kTensorCore.grads) << cuda_path(variant);
+    EXPECT_LT(gpu_test::compare_block(got.out, out, tq).worst, kTensorCore.out) << cuda_path(variant) << ": O";
+    EXPECT_LT(gpu_test::compare_block(got.dq, dq, tq).worst, kTensorCore.grads) << cuda_path(variant) << ": dQ";
+    EXPECT_LT(gpu_test::compare_block(got.dk, dk, tk).worst, kTensorCore.grads) << cuda_path(variant) << ": dK";
+    EXPECT_LT(gpu_test::compare_block(got.dv, dv, tk).worst, kTensorCore.grads) << cuda_path(variant) << ": dV";
   }
 }
 
