@@ -3,7 +3,8 @@
 # MPI, HDF5 or Kokkos and no network. Prepared on the project's machine with
 #   bash bench/gpu/make_bundle.sh --check      # binaries + libraries -> .gpu-carry/bundle.tar.xz
 # and run from the repository root on the GPU machine (the device tool carries .gpu-carry):
-#   bash bench/gpu/verify_on_gpu.sh [OUTDIR]    # OUTDIR: default $OUT, else results/gpu-check
+#   bash bench/gpu/verify_on_gpu.sh [--quick] [OUTDIR]   # OUTDIR: default $OUT, else results/gpu-check
+#   --quick: steps 1-3 only (correctness, about a minute), e.g. after a change away from the kernels
 # Steps (each bounded by a timeout; a failing step is reported and the next one still runs):
 #   1. the machine: GPU, driver, CUDA, OS, PyTorch;
 #   2. the gpu-labelled tests: kernels against the float64 reference, and the generic executors
@@ -19,6 +20,8 @@
 # device.json, sdpa.txt, summary.md, attention_kernel.toml, ncu.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+quick=false
+if [ "${1:-}" = "--quick" ]; then quick=true; shift; fi
 out="${1:-${OUT:-results/gpu-check}}"
 mkdir -p "$out"
 exec > >(tee "$out/verify.log") 2>&1
@@ -67,6 +70,7 @@ for case in "fp32 32 1e-4" "bf16 128 3e-2"; do
     --set run.check_tolerance=$tolerance --set 'run.strategies=["flexcp"]' --out "/tmp/run-$precision.h5" --force
 done
 
+if ! $quick; then
 step "device benchmark" 150 /dev/null "$bin/flexcp_bench_device" --benchmark_out="$out/device.json" \
   --benchmark_out_format=json --benchmark_counters_tabular=true
 : > "$out/sdpa.txt"
@@ -99,13 +103,15 @@ if command -v ncu > /dev/null; then
   done
 fi
 
+fi  # not quick
+
 echo
 echo "== correctness (worst per-document errors per kernel variant)"
 grep "^\[ errors" "$out/gpu-tests.txt" | sed 's/^\[ errors   \] //' | sort -u | head -n 30
 grep -E "^\[  (PASSED|FAILED) " "$out/gpu-tests.txt" | head -n 20
 grep -E "check=|PASS|FAIL" "$out/run.txt" | grep -E "flexcp-summary|step" | head -n 6
 echo
-head -n 16 "$out/summary.md"
+[ -s "$out/summary.md" ] && head -n 16 "$out/summary.md"
 echo
 echo "== steps"
 printf '%s\n' "${report[@]}"
