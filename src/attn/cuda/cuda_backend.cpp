@@ -115,8 +115,10 @@ void CudaKernels::do_merge_partial(const HeadLayout& layout, const View& out, co
 }
 
 void CudaKernels::do_rowsum(const HeadLayout& layout, const View& out, const View& dout, const View& rowsum) {
+  // dO as the backward will read it: rounded to bf16 with bf16 operands (device_attention.hpp says why).
   cuda::softmax_backward_rowsum(layout, out.count / (std::int64_t{layout.q_heads} * layout.head_dim), out.floats(),
-                                dout.floats(), rowsum.floats(), stream_.get());
+                                dout.floats(), rowsum.floats(), stream_.get(),
+                                operands_ == Element::bf16 ? Precision::bf16 : Precision::fp32);
 }
 
 void CudaKernels::do_backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q,

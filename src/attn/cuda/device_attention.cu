@@ -37,11 +37,15 @@ __global__ void merge_kernel(std::int64_t rows, int dim, float* out, float* lse,
   lse[e] = merged;
 }
 
-__global__ void rowsum_kernel(std::int64_t rows, int dim, const float* out, const float* dout, float* rowsum) {
+__global__ void rowsum_kernel(std::int64_t rows, int dim, const float* out, const float* dout, float* rowsum,
+                              bool round_dout) {
   const std::int64_t e = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
   if (e >= rows) return;
   float sum = 0.0f;
-  for (int d = 0; d < dim; ++d) sum += out[e * dim + d] * dout[e * dim + d];
+  for (int d = 0; d < dim; ++d) {
+    const float g = dout[e * dim + d];
+    sum += out[e * dim + d] * (round_dout ? __bfloat162float(__float2bfloat16_rn(g)) : g);
+  }
   rowsum[e] = sum;
 }
 
@@ -142,10 +146,11 @@ void to_bf16(const float* src, void* dst, std::int64_t count, void* stream) {
 }
 
 void softmax_backward_rowsum(const HeadLayout& layout, std::int64_t tokens, const float* out, const float* dout,
-                             float* rowsum, void* stream) {
+                             float* rowsum, void* stream, Precision dout_as) {
   const std::int64_t rows = tokens * layout.q_heads;
   if (rows == 0) return;
-  rowsum_kernel<<<blocks_for(rows, 256), 256, 0, as_stream(stream)>>>(rows, layout.head_dim, out, dout, rowsum);
+  rowsum_kernel<<<blocks_for(rows, 256), 256, 0, as_stream(stream)>>>(rows, layout.head_dim, out, dout, rowsum,
+                                                                      dout_as == Precision::bf16);
   FLEXCP_CUDA_CHECK(cudaGetLastError());
 }
 

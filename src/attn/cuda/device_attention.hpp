@@ -52,9 +52,12 @@ void merge_partial(const HeadLayout& layout, std::int64_t tokens, float* out, fl
                    const float* part_lse, void* stream = nullptr);
 // dst (bf16) := src (fp32), rounded to nearest even: the storage of bf16 inputs.
 void to_bf16(const float* src, void* dst, std::int64_t count, void* stream = nullptr);
-// rowsum[t][h] = sum_d dO * O (fp32 O and dO).
+// rowsum[t][h] = sum_d dO * O (fp32 O and dO). `dout_as` names the dO the backward will read:
+// with bf16 operands dO is rounded to bf16 here too, so that D = dO . O is the same sum as the
+// kernels' dP = dO . V weighted by P (else dP - D, which cancels to 0 for a row with one key,
+// is left with dO's rounding error, ~2^-9 of |dO . V|).
 void softmax_backward_rowsum(const HeadLayout& layout, std::int64_t tokens, const float* out, const float* dout,
-                             float* rowsum, void* stream = nullptr);
+                             float* rowsum, void* stream = nullptr, Precision dout_as = Precision::fp32);
 // dq, dk, dv (fp32) += this block's contribution; lse and rowsum of the final output.
 void backward_accumulate(const HeadLayout& layout, const DeviceSliceSet& slices, Precision precision, DeviceTensor q,
                          DeviceTensor k, DeviceTensor v, DeviceTensor dout, const float* lse, const float* rowsum,
