@@ -1,126 +1,215 @@
-// CUDA attention kernels (forward, backward) in TFLOP/s from the exact mask area, on the shapes
-// of the GPU issue: H_q = 32, H_kv = 8, d = 128, bf16 inputs, packed documents of 8K to 128K
-// tokens in total. Documents: T/2, T/4, T/8, T/16, T/16 (the same rule as bench/gpu/sdpa_bench.py,
-// which times PyTorch's scaled_dot_product_attention on the same documents).
-//   build/release/bench/flexcp_bench_device --benchmark_counters_tabular=true
+// CUDA attention kernels in TFLOP/s from the exact mask area (forward 4 d H_q, backward 10 d H_q
+// per visible pair), H_q = 32, H_kv = 8, d = 128, bf16 inputs, CUDA events around the kernels
+// alone (manual time), as bench/gpu/sdpa_bench.py times PyTorch's SDPA.
+//   packed_*: packed documents T/2, T/4, T/8, T/16, T/16 of T = 8K-64K tokens (the documents
+//             sdpa_bench.py uses), every kernel variant; SIMT only at 8K (it is the slow check).
+//   slice_*:  one slice shape (query rows x keys, causal or fully visible) repeated until the
+//             launch holds about 2^28 visible pairs or 256K tokens, for the efficiency-by-shape
+//             table of the cost model (tools/kernel_profile.py turns the JSON into it).
+//   build/release/bench/flexcp_bench_device --benchmark_out=device.json --benchmark_out_format=json
 // Without a CUDA device every case reports an error and nothing is timed.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime_api.h>
 
 #include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "attn/cuda/device_attention.hpp"
-#include "device/inventory.hpp"
 #include "attn/flops.hpp"
-#include "attn/synthetic_inputs.hpp"
+#include "device/buffer.hpp"
+#include "device/inventory.hpp"
+#include "device/stream.hpp"
+#include "device_fill.hpp"
 #include "sched/shard.hpp"
 
 using namespace flexcp;
 namespace cuda = flexcp::attn::cuda;
+using device::DeviceBuffer;
 
 namespace {
-sched::Batch packed_documents(std::int64_t tokens) {
-  return sched::Batch{{tokens / 2, tokens / 4, tokens / 8, tokens / 16, tokens - tokens / 2 - tokens / 4 - tokens / 8 - tokens / 16}};
-}
+constexpr std::int64_t kMaxTokens = 256 * 1024;
+constexpr double kTargetPairs = 268435456.0;  // 2^28 visible pairs per slice-shape launch
+const attn::HeadLayout kLayout{32, 8, 128};
 
-struct DeviceProblem {
-  attn::HeadLayout layout{32, 8, 128};
-  sched::RankShard shard;
-  attn::SliceSet slices;
-  std::unique_ptr<cuda::DeviceSliceSet> device_slices;
-  device::DeviceBuffer q, k, v, dout, out, lse, rowsum, dq, dk, dv, staging;
-  std::int64_t tokens = 0;
-
-  explicit DeviceProblem(std::int64_t t) : tokens(t) {
-    const auto batch = packed_documents(t);
-    shard = sched::zigzag_shards(batch, 1)[0];
-    slices = attn::build_slices(shard, shard);
-    device_slices = std::make_unique<cuda::DeviceSliceSet>(slices);
-    const auto offsets = batch.doc_offsets();
-    const std::size_t qn = static_cast<std::size_t>(t) * layout.q_heads * layout.head_dim;
-    const std::size_t kn = static_cast<std::size_t>(t) * layout.kv_heads * layout.head_dim;
-    staging = device::DeviceBuffer("staging", 4 * qn);
-    auto fill = [&](device::DeviceBuffer& target, std::size_t n, int heads, attn::SyntheticTensor which) {
-      std::vector<float> host(n);
-      attn::fill_synthetic({host.data(), t, heads, layout.head_dim}, shard, offsets, 7, which);
-      staging.upload(host.data(), n * sizeof(float));
-      target = device::DeviceBuffer("input", 2 * n);
-      cuda::to_bf16(static_cast<const float*>(staging.data()), target.data(), static_cast<std::int64_t>(n));
-    };
-    fill(q, qn, layout.q_heads, attn::SyntheticTensor::query);
-    fill(k, kn, layout.kv_heads, attn::SyntheticTensor::key);
-    fill(v, kn, layout.kv_heads, attn::SyntheticTensor::value);
-    fill(dout, qn, layout.q_heads, attn::SyntheticTensor::output_grad);
-    out = device::DeviceBuffer("out", 4 * qn);
-    lse = device::DeviceBuffer("lse", 4 * static_cast<std::size_t>(t) * layout.q_heads);
-    rowsum = device::DeviceBuffer("rowsum", 4 * static_cast<std::size_t>(t) * layout.q_heads);
-    dq = device::DeviceBuffer("dq", 4 * qn);
-    dk = device::DeviceBuffer("dk", 4 * kn);
-    dv = device::DeviceBuffer("dv", 4 * kn);
-  }
-  void forward() {
-    cuda::forward_partial(layout, *device_slices, cuda::Precision::bf16, {q.data(), tokens}, {k.data(), tokens},
-                          {v.data(), tokens}, static_cast<float*>(out.data()), static_cast<float*>(lse.data()));
-  }
-  void backward() {
-    cuda::backward_accumulate(layout, *device_slices, cuda::Precision::bf16, {q.data(), tokens}, {k.data(), tokens},
-                              {v.data(), tokens}, {dout.data(), tokens}, static_cast<const float*>(lse.data()),
-                              static_cast<const float*>(rowsum.data()), static_cast<float*>(dq.data()),
-                              static_cast<float*>(dk.data()), static_cast<float*>(dv.data()));
+// Device buffers for the largest problem, allocated once and shared by every case.
+struct Workspace {
+  DeviceBuffer q, k, v, dout, out, lse, rowsum, dq, dk, dv;
+  Workspace() {
+    const auto qn = static_cast<std::size_t>(kMaxTokens) * kLayout.q_heads * kLayout.head_dim;
+    const auto kn = static_cast<std::size_t>(kMaxTokens) * kLayout.kv_heads * kLayout.head_dim;
+    const auto rows = static_cast<std::size_t>(kMaxTokens) * kLayout.q_heads;
+    q = DeviceBuffer("bench::q", 2 * qn);
+    dout = DeviceBuffer("bench::dout", 2 * qn);
+    k = DeviceBuffer("bench::k", 2 * kn);
+    v = DeviceBuffer("bench::v", 2 * kn);
+    bench::fill_uniform_bf16(q.data(), static_cast<std::int64_t>(qn), 1);
+    bench::fill_uniform_bf16(dout.data(), static_cast<std::int64_t>(qn), 2);
+    bench::fill_uniform_bf16(k.data(), static_cast<std::int64_t>(kn), 3);
+    bench::fill_uniform_bf16(v.data(), static_cast<std::int64_t>(kn), 4);
+    out = DeviceBuffer("bench::out", 4 * qn);
+    dq = DeviceBuffer("bench::dq", 4 * qn);
+    dk = DeviceBuffer("bench::dk", 4 * kn);
+    dv = DeviceBuffer("bench::dv", 4 * kn);
+    lse = DeviceBuffer("bench::lse", 4 * rows);
+    rowsum = DeviceBuffer("bench::rowsum", 4 * rows);
+    dq.zero();
+    dk.zero();
+    dv.zero();
   }
 };
 
-bool have_device(benchmark::State& state) {
-  const auto inventory = device::cuda_inventory();
-  if (!inventory.devices.empty()) return true;
-  state.SkipWithError(("no CUDA device: " + inventory.why_none).c_str());
-  return false;
+Workspace& workspace() {
+  static Workspace w;
+  return w;
 }
 
-// CUDA events time the kernels alone (manual time), as PyTorch's side does.
-template <class Work>
-void time_on_device(benchmark::State& state, Work&& work, double flops) {
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  for (auto _ : state) {
-    cudaEventRecord(start);
-    work();
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    float ms = 0.0f;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(ms * 1e-3);
+struct Problem {
+  attn::SliceSet slices;
+  std::int64_t q_tokens = 0, kv_tokens = 0;
+};
+
+std::shared_ptr<Problem> packed_documents(std::int64_t tokens) {
+  const sched::Batch batch{{tokens / 2, tokens / 4, tokens / 8, tokens / 16,
+                            tokens - tokens / 2 - tokens / 4 - tokens / 8 - tokens / 16}};
+  const auto shard = sched::zigzag_shards(batch, 1)[0];
+  return std::make_shared<Problem>(Problem{attn::build_slices(shard, shard), tokens, tokens});
+}
+
+// `copies` of one slice shape, each its own query and key segment. Causal: q_len == k_len,
+// query i sees keys [0, i]. Full: every query sees all k_len keys.
+std::shared_ptr<Problem> repeated_slice(std::int64_t q_len, std::int64_t k_len, bool causal) {
+  const attn::AttentionSlice one{0, q_len, 0, k_len, causal ? 0 : k_len - 1};
+  const auto copies = std::clamp<std::int64_t>(static_cast<std::int64_t>(kTargetPairs / one.area()), 1,
+                                               kMaxTokens / std::max(q_len, k_len));
+  auto p = std::make_shared<Problem>();
+  for (std::int64_t c = 0; c < copies; ++c) {
+    auto s = one;
+    s.q_begin = c * q_len;
+    s.k_begin = c * k_len;
+    const auto index = static_cast<std::int32_t>(p->slices.slices.size());
+    p->slices.slices.push_back(s);
+    p->slices.by_query.push_back({s.q_begin, q_len, {index}});
+    p->slices.by_key.push_back({s.k_begin, k_len, {index}});
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  p->q_tokens = copies * q_len;
+  p->kv_tokens = copies * k_len;
+  return p;
+}
+
+void forward(Workspace& w, const Problem& p, const cuda::DeviceSliceSet& slices, const cuda::KernelConfig& config,
+             cudaStream_t stream) {
+  cuda::forward_partial(kLayout, slices, cuda::Precision::bf16, {w.q.data(), p.q_tokens}, {w.k.data(), p.kv_tokens},
+                        {w.v.data(), p.kv_tokens}, static_cast<float*>(w.out.data()), static_cast<float*>(w.lse.data()),
+                        stream, config);
+}
+
+void backward(Workspace& w, const Problem& p, const cuda::DeviceSliceSet& slices, const cuda::KernelConfig& config,
+              cudaStream_t stream) {
+  cuda::backward_accumulate(kLayout, slices, cuda::Precision::bf16, {w.q.data(), p.q_tokens}, {w.k.data(), p.kv_tokens},
+                            {w.v.data(), p.kv_tokens}, {w.dout.data(), p.q_tokens}, static_cast<const float*>(w.lse.data()),
+                            static_cast<const float*>(w.rowsum.data()), static_cast<float*>(w.dq.data()),
+                            static_cast<float*>(w.dk.data()), static_cast<float*>(w.dv.data()), stream, config);
+}
+
+// One case: forward or backward of `problem` with `config`, timed by events on a stream of its own.
+void run_case(benchmark::State& state, const std::shared_ptr<Problem>& problem, const cuda::KernelConfig& config,
+              bool is_backward) {
+  const auto inventory = device::cuda_inventory();
+  if (inventory.devices.empty()) {
+    state.SkipWithError(("no CUDA device: " + inventory.why_none).c_str());
+    return;
+  }
+  auto& w = workspace();
+  const cuda::DeviceSliceSet slices(problem->slices);
+  const device::Stream stream("bench::stream");
+  const device::Event start, stop;
+  forward(w, *problem, slices, config, stream.get());  // warm-up; lse for the backward
+  if (is_backward) {
+    // D from O and O itself (as dO) is as good as any D for timing: ordinary finite numbers.
+    cuda::softmax_backward_rowsum(kLayout, problem->q_tokens, static_cast<const float*>(w.out.data()),
+                                  static_cast<const float*>(w.out.data()), static_cast<float*>(w.rowsum.data()),
+                                  stream.get());
+    backward(w, *problem, slices, config, stream.get());
+  }
+  stream.synchronize();
+  for (auto _ : state) {
+    start.record(stream.get());
+    if (is_backward)
+      backward(w, *problem, slices, config, stream.get());
+    else
+      forward(w, *problem, slices, config, stream.get());
+    stop.record(stream.get());
+    stop.synchronize();
+    state.SetIterationTime(stop.elapsed_ms_since(start) * 1e-3);
+  }
+  const double area = problem->slices.area();
+  const double flops = is_backward ? attn::backward_flops(area, kLayout) : attn::forward_flops(area, kLayout);
   state.counters["TFLOPS"] = benchmark::Counter(flops * 1e-12, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pairs"] = area;
+  state.counters["slices"] = static_cast<double>(problem->slices.slices.size());
 }
 
-void BM_DeviceForward(benchmark::State& state) {
-  if (!have_device(state)) return;
-  DeviceProblem p(state.range(0));
-  p.forward();  // warm up
-  time_on_device(state, [&] { p.forward(); }, attn::forward_flops(p.slices.area(), p.layout));
+std::string variant_name(const cuda::KernelConfig& c) {
+  if (c.path == cuda::KernelPath::simt) return "simt";
+  if (c.forward_query_tile == 0) return "auto_b" + std::to_string(c.backward_query_block);
+  return "tc_f" + std::to_string(c.forward_query_tile) + "w" + std::to_string(c.forward_rows_per_warp) + "_b" +
+         std::to_string(c.backward_query_block);
 }
 
-void BM_DeviceBackward(benchmark::State& state) {
-  if (!have_device(state)) return;
-  DeviceProblem p(state.range(0));
-  p.forward();
-  cuda::softmax_backward_rowsum(p.layout, p.tokens, static_cast<const float*>(p.out.data()),
-                                static_cast<const float*>(p.out.data()), static_cast<float*>(p.rowsum.data()));
-  time_on_device(state, [&] { p.backward(); }, attn::backward_flops(p.slices.area(), p.layout));
+void add(const std::string& name, const std::shared_ptr<Problem>& problem, const cuda::KernelConfig& config,
+         bool is_backward, int iterations) {
+  benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) { run_case(state, problem, config, is_backward); })
+      ->UseManualTime()
+      ->Iterations(iterations)
+      ->Unit(benchmark::kMillisecond);
+}
+
+void register_cases() {
+  // Forward variants differ in query tile and rows per warp, backward ones in the query block;
+  // each list names whole configurations so a result says exactly what ran.
+  const cuda::KernelConfig forward_variants[] = {{cuda::KernelPath::tensor_core, 128, 64, 16},
+                                                 {cuda::KernelPath::tensor_core, 64, 64, 16},
+                                                 {cuda::KernelPath::tensor_core, 128, 64, 32},
+                                                 {cuda::KernelPath::tensor_core, 0, 32, 0}};
+  const cuda::KernelConfig backward_variants[] = {{cuda::KernelPath::tensor_core, 128, 32, 32},
+                                                  {cuda::KernelPath::tensor_core, 128, 64, 32}};
+  for (const std::int64_t tokens : {8192, 16384, 32768, 65536}) {
+    const auto problem = packed_documents(tokens);
+    const auto suffix = "/tokens:" + std::to_string(tokens) + "/";
+    for (const auto& c : forward_variants) add("packed_forward" + suffix + variant_name(c), problem, c, false, 10);
+    for (const auto& c : backward_variants) add("packed_backward" + suffix + variant_name(c), problem, c, true, 10);
+    if (tokens == 8192) {
+      const cuda::KernelConfig simt{cuda::KernelPath::simt, 128, 64};
+      add("packed_forward" + suffix + "simt", problem, simt, false, 2);
+      add("packed_backward" + suffix + "simt", problem, simt, true, 2);
+    }
+  }
+  // Efficiency by slice shape: square causal and full slices, and full blocks of other aspect
+  // ratios (the partial blocks of ring and needed-KV schemes).
+  std::vector<std::tuple<std::int64_t, std::int64_t, bool>> shapes;
+  for (std::int64_t n = 16; n <= 16384; n *= 2) {
+    shapes.emplace_back(n, n, true);
+    shapes.emplace_back(n, n, false);
+  }
+  for (const std::int64_t q : {64, 512, 4096})
+    for (const std::int64_t k : {16, 64, 256, 1024, 4096, 16384})
+      if (q != k) shapes.emplace_back(q, k, false);
+  for (const auto& [q, k, causal] : shapes) {
+    const auto problem = repeated_slice(q, k, causal);
+    const auto suffix = std::string(causal ? "/causal" : "/full") + "/q:" + std::to_string(q) + "/k:" + std::to_string(k) + "/";
+    for (const auto& c : forward_variants) add("slice_forward" + suffix + variant_name(c), problem, c, false, 5);
+    for (const auto& c : backward_variants) add("slice_backward" + suffix + variant_name(c), problem, c, true, 5);
+  }
 }
 }  // namespace
-
-BENCHMARK(BM_DeviceForward)->Arg(8192)->Arg(32768)->Arg(131072)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_DeviceBackward)->Arg(8192)->Arg(32768)->Arg(131072)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   Kokkos::ScopeGuard kokkos(argc, argv);
   benchmark::Initialize(&argc, argv);
+  register_cases();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

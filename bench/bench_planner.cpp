@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "config.hpp"
-#include "lengths_file.hpp"
+#include "app/input/config.hpp"
+#include "app/input/lengths_file.hpp"
 #include "sched/batch_sampler.hpp"
 #include "sched/flexsp_planner.hpp"
 #include "sched/planner.hpp"

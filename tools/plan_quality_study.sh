@@ -16,7 +16,7 @@ outdir="${2:-results/plan-quality}"
 flexsp_limit="${3:-10}"
 mkdir -p "$outdir"
 flexcp=build/release/src/flexcp
-echo "| dataset | GPUs | stream | flexcp | flexcp batch-mean | flexcp on extreme | flexsp | ulysses | usp | flexcp median step / bound | baseline (megatron-cp) | flexsp MILP kept / ran |"
+echo "| dataset | GPUs | stream | flexcp | flexcp batch-mean | flexcp on extreme | flexsp | ulysses | usp | flexcp median step / bound | baseline | flexsp MILP kept / ran |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for dataset in debian-changelogs debian-copyright c-headers; do
   for nodes in 8 32 128; do
@@ -27,7 +27,7 @@ for dataset in debian-changelogs debian-copyright c-headers; do
       out="$outdir/$dataset-$((nodes * 8))gpu-$kind.h5"
       log=$("$flexcp" plan inputs/plan-llama3-8b.toml --nodes "$nodes" --batches "$batches" "${extra[@]}" \
         --set "batch.dataset=datasets/$dataset.txt" --set "batch.tokens_per_batch=$((16384 * nodes * 8))" \
-        --set 'plan.strategies=["flexcp","flexsp","megatron-cp","ulysses","usp","bound"]' \
+        --set 'plan.strategies=["flexcp","flexsp","ulysses","usp","bound"]' \
         --set "plan.flexsp_time_limit_s=$flexsp_limit" --out "$out" --force)
       get() { grep "^flexcp-plan strategy=$1 " <<<"$log" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
       on_extreme=-

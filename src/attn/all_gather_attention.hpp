@@ -3,10 +3,13 @@
 // computes its queries against all of it, and reduce-scatters the dK/dV partials back to their
 // owners. Forward overlaps the all-gather with the member's own-KV block; the gathered KV is
 // kept for backward. Only the group's collectives move data (a cached group communicator).
+#include <memory>
 #include <vector>
 
+#include "attn/buffer.hpp"
 #include "attn/group_attention.hpp"
-#include "attn/slice.hpp"
+#include "attn/head_layout.hpp"
+#include "attn/kernels.hpp"
 #include "comm/group_collectives.hpp"
 #include "sched/shard.hpp"
 
@@ -15,25 +18,27 @@ namespace flexcp::attn {
 class AllGatherAttention final : public GroupAttention {
  public:
   // `shards[i]`: member i's buffer; `position`: this rank's member index.
-  AllGatherAttention(comm::GroupCollectives& group, const std::vector<sched::RankShard>& shards, int position,
-                     const HeadLayout& layout);
+  AllGatherAttention(comm::GroupCollectives& group, Kernels& kernels, const std::vector<sched::RankShard>& shards,
+                     int position, const HeadLayout& layout);
 
   double local_mask_area() const override;
-  void forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) override;
-  void backward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse, const Tensor3& dout,
-                const Tensor3& dq, const Flat& dkv) override;
+  void forward(const View& q, const View& kv, const View& out, const View& lse) override;
+  void backward(const View& q, const View& kv, const View& out, const View& lse, const View& dout, const View& dq,
+                const View& dkv) override;
 
  private:
-  KvRefs block(const Flat& buffer, std::size_t member) const;
+  KvViews block(const Buffer& buffer, std::size_t member) const;
+  View operand(const View& values, int slot);
 
   comm::GroupCollectives& group_;
+  Kernels& kernels_;
   HeadLayout layout_;
   std::size_t position_;
-  std::vector<std::int64_t> tokens_, counts_, offsets_;  // per member: tokens, floats, float offset
-  std::vector<SliceSet> slices_;                          // local queries vs member i's KV
-  Flat gathered_, gathered_grad_;
-  Tensor3 out_partial_;
-  Tensor2 lse_partial_, rowsum_;
+  std::vector<std::int64_t> counts_, offsets_;                   // per member: elements, offset
+  std::vector<std::shared_ptr<const PreparedSlices>> slices_;   // local queries vs member i's KV
+  Buffer gathered_, gathered_grad_;
+  Buffer out_partial_, lse_partial_, rowsum_;
+  Buffer scratch_[4];  // operand conversions: q, k, v, dout
 };
 
 }  // namespace flexcp::attn

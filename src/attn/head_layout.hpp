@@ -1,6 +1,7 @@
 #pragma once
 // The attention heads of a layer: what every kernel, host or device, needs to know about them.
 #include <cmath>
+#include <cstdint>
 
 namespace flexcp::attn {
 
@@ -11,5 +12,15 @@ struct HeadLayout {
   int queries_per_kv() const { return q_heads / kv_heads; }
   float scale() const { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
 };
+
+// Elements of the tensors of `tokens` tokens: Q-like ([tokens][H_q][d]), row statistics
+// ([tokens][H_q]) and a KV message (K then V, each [tokens][H_kv][d]).
+inline std::int64_t q_floats(std::int64_t tokens, const HeadLayout& l) {
+  return tokens * l.q_heads * l.head_dim;
+}
+inline std::int64_t row_floats(std::int64_t tokens, const HeadLayout& l) { return tokens * l.q_heads; }
+inline std::int64_t kv_floats(std::int64_t tokens, const HeadLayout& l) {
+  return 2 * tokens * l.kv_heads * l.head_dim;
+}
 
 }  // namespace flexcp::attn

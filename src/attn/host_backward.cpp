@@ -68,7 +68,7 @@ void key_tile_gradients(const BackwardInputs& in, const SliceGroup& group, const
     const int keys_here = static_cast<int>(std::min<std::int64_t>(width, sl.k_len - task.offset));
     if (keys_here <= 0) continue;
     // The first query row that sees key `task.offset` of this slice.
-    const std::int64_t first_row = std::max<std::int64_t>(0, task.offset - sl.diag);
+    const std::int64_t first_row = sl.first_query_seeing(task.offset);
     for (int h = kv_head * per_kv; h < (kv_head + 1) * per_kv; ++h) {
       for (std::int64_t i = first_row; i < sl.q_len; ++i) {
         const int visible = static_cast<int>(std::min<std::int64_t>(keys_here, sl.visible_keys(i) - task.offset));

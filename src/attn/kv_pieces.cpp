@@ -1,39 +1,26 @@
 #include "attn/kv_pieces.hpp"
 
-#include <algorithm>
+#include <utility>
 
 namespace flexcp::attn {
-namespace {
-using Policy = Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>;
-}
 
-void pack_pieces(const float* kv, std::int64_t tokens, const std::vector<sched::KvPiece>& pieces,
-                 const HeadLayout& layout, float* message) {
+std::vector<BlockCopy> pack_blocks(const std::vector<sched::KvPiece>& pieces, std::int64_t owner_tokens,
+                                   const HeadLayout& layout) {
   const std::int64_t row = std::int64_t{layout.kv_heads} * layout.head_dim;
   const std::int64_t count = sched::piece_tokens(pieces);
-  Kokkos::parallel_for("flexcp::attn::kv_pack", Policy(0, static_cast<std::int64_t>(pieces.size())), [&](std::int64_t i) {
-    const auto& p = pieces[static_cast<std::size_t>(i)];
-    for (int half = 0; half < 2; ++half) {  // K, then V
-      const float* src = kv + (half * tokens + p.owner_local_begin) * row;
-      std::copy(src, src + p.length * row, message + (half * count + p.message_begin) * row);
-    }
-  });
+  std::vector<BlockCopy> blocks;
+  for (const auto& p : pieces)
+    for (std::int64_t half = 0; half < 2; ++half)  // K, then V
+      blocks.push_back({(half * owner_tokens + p.owner_local_begin) * row, (half * count + p.message_begin) * row,
+                        p.length * row});
+  return blocks;
 }
 
-void add_pieces(const float* message, const std::vector<sched::KvPiece>& pieces, const HeadLayout& layout,
-                float* dkv, std::int64_t tokens) {
-  const std::int64_t row = std::int64_t{layout.kv_heads} * layout.head_dim;
-  const std::int64_t count = sched::piece_tokens(pieces);
-  // Pieces of one message never overlap in the owner's buffer, so tasks write disjoint rows.
-  Kokkos::parallel_for("flexcp::attn::dkv_scatter_add", Policy(0, static_cast<std::int64_t>(pieces.size())),
-                       [&](std::int64_t i) {
-                         const auto& p = pieces[static_cast<std::size_t>(i)];
-                         for (int half = 0; half < 2; ++half) {
-                           const float* src = message + (half * count + p.message_begin) * row;
-                           float* dst = dkv + (half * tokens + p.owner_local_begin) * row;
-                           for (std::int64_t e = 0; e < p.length * row; ++e) dst[e] += src[e];
-                         }
-                       });
+std::vector<BlockCopy> unpack_blocks(const std::vector<sched::KvPiece>& pieces, std::int64_t owner_tokens,
+                                     const HeadLayout& layout) {
+  auto blocks = pack_blocks(pieces, owner_tokens, layout);
+  for (auto& b : blocks) std::swap(b.src, b.dst);
+  return blocks;
 }
 
 }  // namespace flexcp::attn

@@ -2,152 +2,171 @@
 
 #include <algorithm>
 
-#include "attn/host_kernels.hpp"
 #include "attn/kv_pieces.hpp"
 #include "common/error.hpp"
 
 namespace flexcp::attn {
-namespace {
-constexpr int kKvTag = 201;
-constexpr int kDkvTag = 202;
-}  // namespace
 
-NeededKvAttention::NeededKvAttention(comm::Transport& transport, const sched::GroupProgram& program,
+NeededKvAttention::NeededKvAttention(comm::Transport& transport, Kernels& kernels, const sched::GroupProgram& program,
                                      const HeadLayout& layout)
-    : transport_(transport), program_(program), layout_(layout), tokens_(program.local().tokens()) {
+    : transport_(transport), kernels_(kernels), program_(program), layout_(layout), tokens_(program.local().tokens()) {
   const int p = program_.group_size();
   FLEXCP_CHECK(program_.members[static_cast<std::size_t>(program_.position)] == transport_.rank(),
                "the program is not this rank's");
-  own_slices_ = build_slices(program_.local(), program_.local());
+  FLEXCP_CHECK(transport_.space() == kernels_.space(), "the needed-KV executor's transport and kernels use different memory");
+  own_slices_ = kernels_.prepare(build_slices(program_.local(), program_.local()));
   slices_from_.resize(static_cast<std::size_t>(p));
+  pack_.resize(static_cast<std::size_t>(p));
+  unpack_.resize(static_cast<std::size_t>(p));
   std::int64_t most_received = 0, most_served = 0;
   for (int m = 0; m < p; ++m) {
     if (m == program_.position) continue;
-    const auto& pieces = program_.receive_from[static_cast<std::size_t>(m)];
-    slices_from_[static_cast<std::size_t>(m)] = build_slices(program_.local(), sched::message_shard(pieces));
-    most_received = std::max(most_received, sched::piece_tokens(pieces));
-    most_served = std::max(most_served, sched::piece_tokens(program_.serve_to[static_cast<std::size_t>(m)]));
+    const auto i = static_cast<std::size_t>(m);
+    const auto& incoming = program_.receive_from[i];
+    const auto& served = program_.serve_to[i];
+    slices_from_[i] = kernels_.prepare(build_slices(program_.local(), sched::message_shard(incoming)));
+    pack_[i] = kernels_.prepare(pack_blocks(served, tokens_, layout_));
+    unpack_[i] = kernels_.prepare(unpack_blocks(served, tokens_, layout_));
+    most_received = std::max(most_received, sched::piece_tokens(incoming));
+    most_served = std::max(most_served, sched::piece_tokens(served));
   }
   for (int i = 0; i < 2; ++i) {
-    recv_[i] = make_flat("flexcp::needed_kv::kv_in", kv_floats(most_received, layout_));
-    send_[i] = make_flat("flexcp::needed_kv::kv_out", kv_floats(most_served, layout_));
-    dkv_out_[i] = make_flat("flexcp::needed_kv::dkv_out", kv_floats(most_received, layout_));
-    dkv_in_[i] = make_flat("flexcp::needed_kv::dkv_in", kv_floats(most_served, layout_));
+    recv_[i] = kernels_.allocate("flexcp::needed_kv::kv_in", kv_floats(most_received, layout_));
+    send_[i] = kernels_.allocate("flexcp::needed_kv::kv_out", kv_floats(most_served, layout_));
+    dkv_out_[i] = kernels_.allocate("flexcp::needed_kv::dkv_out", kv_floats(most_received, layout_));
+    dkv_in_[i] = kernels_.allocate("flexcp::needed_kv::dkv_in", kv_floats(most_served, layout_));
   }
-  out_partial_ = make_tensor("flexcp::needed_kv::out_partial", tokens_, layout_.q_heads, layout_.head_dim);
-  lse_partial_ = make_row_stats("flexcp::needed_kv::lse_partial", tokens_, layout_.q_heads);
-  rowsum_ = make_row_stats("flexcp::needed_kv::dO_dot_O", tokens_, layout_.q_heads);
+  out_partial_ = kernels_.allocate("flexcp::needed_kv::out_partial", q_floats(tokens_, layout_));
+  lse_partial_ = kernels_.allocate("flexcp::needed_kv::lse_partial", row_floats(tokens_, layout_));
+  rowsum_ = kernels_.allocate("flexcp::needed_kv::dO_dot_O", row_floats(tokens_, layout_));
 }
 
-int NeededKvAttention::from(int stage) const {
+int NeededKvAttention::from(int step) const {
   const int p = program_.group_size();
-  return (program_.position - stage + p) % p;
+  return (program_.position - step + p) % p;
 }
-int NeededKvAttention::to(int stage) const { return (program_.position + stage) % program_.group_size(); }
+int NeededKvAttention::to(int step) const { return (program_.position + step) % program_.group_size(); }
+
+std::int64_t NeededKvAttention::tokens_in(int step) const {
+  return sched::piece_tokens(program_.receive_from[static_cast<std::size_t>(from(step))]);
+}
+std::int64_t NeededKvAttention::tokens_out(int step) const {
+  return sched::piece_tokens(program_.serve_to[static_cast<std::size_t>(to(step))]);
+}
+
+View NeededKvAttention::received(int step) const { return recv_[step % 2].slice(0, kv_floats(tokens_in(step), layout_)); }
+
+View NeededKvAttention::operand(const View& values, int slot) { return kernels_.operand(values, scratch_[slot]); }
 
 double NeededKvAttention::local_mask_area() const {
-  double area = own_slices_.area();
-  for (const auto& s : slices_from_) area += s.area();
+  double area = own_slices_->area();
+  for (const auto& s : slices_from_)
+    if (s) area += s->area();
   return area;
 }
 
-NeededKvAttention::Exchange NeededKvAttention::post_kv(int stage, const Flat& kv) {
-  Exchange x;
-  const auto& incoming = program_.receive_from[static_cast<std::size_t>(from(stage))];
-  const auto& outgoing = program_.serve_to[static_cast<std::size_t>(to(stage))];
-  const auto n_in = sched::piece_tokens(incoming), n_out = sched::piece_tokens(outgoing);
-  if (n_in > 0)
-    x.recv = transport_.irecv(recv_[stage % 2].data(), kv_floats(n_in, layout_),
-                              program_.members[static_cast<std::size_t>(from(stage))], kKvTag);
-  if (n_out > 0) {
-    timed([&] { pack_pieces(kv.data(), tokens_, outgoing, layout_, send_[stage % 2].data()); });
-    x.send = transport_.isend(send_[stage % 2].data(), kv_floats(n_out, layout_),
-                              program_.members[static_cast<std::size_t>(to(stage))], kKvTag);
-  }
-  return x;
-}
-
-void NeededKvAttention::finish(std::optional<comm::Transport::Ticket>& ticket) {
-  if (!ticket) return;
-  transport_.wait(*ticket);
-  ticket.reset();
-}
-
-void NeededKvAttention::forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) {
-  const int p = program_.group_size();
-  Exchange next = p > 1 ? post_kv(1, kv) : Exchange{};
-  const auto own = kv_refs(kv.data(), tokens_, layout_.kv_heads, layout_.head_dim);
-  timed([&] { forward_partial(layout_, own_slices_, ref(q), own.k, own.v, ref(out), ref(lse)); });
-  for (int s = 1; s < p; ++s) {
-    Exchange now = std::move(next);
-    next = s + 1 < p ? post_kv(s + 1, kv) : Exchange{};
-    finish(now.recv);
-    const auto n_in = sched::piece_tokens(program_.receive_from[static_cast<std::size_t>(from(s))]);
-    if (n_in > 0) {
-      const auto block = kv_refs(recv_[s % 2].data(), n_in, layout_.kv_heads, layout_.head_dim);
-      timed([&] {
-        forward_partial(layout_, slices_from_[static_cast<std::size_t>(from(s))], ref(q), block.k, block.v,
-                        ref(out_partial_), ref(lse_partial_));
-        merge_partial(ref(out), ref(lse), ref(out_partial_), ref(lse_partial_));
-      });
-    }
-    finish(now.send);
+void NeededKvAttention::add_kv(comm::Stage& stage, int step, const View& kv) {
+  if (tokens_in(step) > 0) stage.recv(received(step), program_.members[static_cast<std::size_t>(from(step))]);
+  if (tokens_out(step) > 0) {
+    const View message = send_[step % 2].slice(0, kv_floats(tokens_out(step), layout_));
+    kernels_.timed([&] { kernels_.copy(*pack_[static_cast<std::size_t>(to(step))], kv, message, false); });
+    stage.send(message, program_.members[static_cast<std::size_t>(to(step))]);
   }
 }
 
-void NeededKvAttention::backward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse,
-                                 const Tensor3& dout, const Tensor3& dq, const Flat& dkv) {
-  const int p = program_.group_size();
-  Kokkos::deep_copy(dq, 0.0f);
-  Kokkos::deep_copy(dkv, 0.0f);
-  timed([&] { softmax_backward_rowsum(ref(out), ref(dout), ref(rowsum_)); });
-  Exchange next = p > 1 ? post_kv(1, kv) : Exchange{};
-  const auto own = kv_refs(kv.data(), tokens_, layout_.kv_heads, layout_.head_dim);
-  const auto own_grad = kv_refs(dkv.data(), tokens_, layout_.kv_heads, layout_.head_dim);
-  timed([&] {
-    backward_accumulate(layout_, own_slices_, ref(q), own.k, own.v, ref(dout), ref(lse), ref(rowsum_), ref(dq),
-                        own_grad.k, own_grad.v);
+void NeededKvAttention::add_partials(comm::Stage& stage, int step) {
+  if (tokens_in(step) > 0)
+    stage.send(dkv_out_[step % 2].slice(0, kv_floats(tokens_in(step), layout_)),
+               program_.members[static_cast<std::size_t>(from(step))]);
+  if (tokens_out(step) > 0)
+    stage.recv(dkv_in_[step % 2].slice(0, kv_floats(tokens_out(step), layout_)),
+               program_.members[static_cast<std::size_t>(to(step))]);
+}
+
+void NeededKvAttention::reduce_returned(int step, const View& dkv) {
+  if (tokens_out(step) == 0) return;
+  kernels_.timed([&] {
+    kernels_.copy(*unpack_[static_cast<std::size_t>(to(step))],
+                  dkv_in_[step % 2].slice(0, kv_floats(tokens_out(step), layout_)), dkv, true);
   });
-  std::optional<comm::Transport::Ticket> partial_back[2], partial_in[2];
-  // The partials for the KV served at `stage` come back from the member served then.
-  auto reduce_returned = [&](int stage) {
-    auto& ticket = partial_in[stage % 2];
-    if (!ticket) return;
-    finish(ticket);
-    timed([&] {
-      add_pieces(dkv_in_[stage % 2].data(), program_.serve_to[static_cast<std::size_t>(to(stage))], layout_, dkv.data(),
-                 tokens_);
-    });
+}
+
+void NeededKvAttention::forward(const View& q, const View& kv, const View& out, const View& lse) {
+  const int p = program_.group_size();
+  auto post_kv = [&](int step) {
+    comm::Stage stage;
+    add_kv(stage, step, kv);
+    return transport_.post(stage);
   };
+  auto next = p > 1 ? post_kv(1) : comm::Transport::Ticket{};
+  View q_in;
+  kernels_.timed([&] {
+    q_in = operand(q, 0);
+    const auto own = split_kv(kv);  // also initialises every row of out and lse
+    kernels_.forward_partial(layout_, *own_slices_, q_in, operand(own.k, 1), operand(own.v, 2), out, lse);
+  });
   for (int s = 1; s < p; ++s) {
-    Exchange now = std::move(next);
-    next = s + 1 < p ? post_kv(s + 1, kv) : Exchange{};
-    const auto n_out = sched::piece_tokens(program_.serve_to[static_cast<std::size_t>(to(s))]);
-    if (n_out > 0)
-      partial_in[s % 2] = transport_.irecv(dkv_in_[s % 2].data(), kv_floats(n_out, layout_),
-                                           program_.members[static_cast<std::size_t>(to(s))], kDkvTag);
-    finish(now.recv);
-    const auto n_in = sched::piece_tokens(program_.receive_from[static_cast<std::size_t>(from(s))]);
-    if (n_in > 0) {
-      const auto block = kv_refs(recv_[s % 2].data(), n_in, layout_.kv_heads, layout_.head_dim);
-      const auto grad = kv_refs(dkv_out_[s % 2].data(), n_in, layout_.kv_heads, layout_.head_dim);
-      timed([&] {
-        Kokkos::deep_copy(dkv_out_[s % 2], 0.0f);
-        backward_accumulate(layout_, slices_from_[static_cast<std::size_t>(from(s))], ref(q), block.k, block.v,
-                            ref(dout), ref(lse), ref(rowsum_), ref(dq), grad.k, grad.v);
-      });
-      partial_back[s % 2] = transport_.isend(dkv_out_[s % 2].data(), kv_floats(n_in, layout_),
-                                             program_.members[static_cast<std::size_t>(from(s))], kDkvTag);
-    }
-    finish(now.send);
-    if (s > 1) {
-      reduce_returned(s - 1);
-      finish(partial_back[(s - 1) % 2]);
-    }
+    auto now = next;
+    next = s + 1 < p ? post_kv(s + 1) : comm::Transport::Ticket{};
+    transport_.wait(now);
+    if (tokens_in(s) == 0) continue;
+    kernels_.timed([&] {
+      const auto block = split_kv(received(s));
+      kernels_.forward_partial(layout_, *slices_from_[static_cast<std::size_t>(from(s))], q_in, operand(block.k, 1),
+                               operand(block.v, 2), out_partial_.view(), lse_partial_.view());
+      kernels_.merge_partial(layout_, out, lse, out_partial_.view(), lse_partial_.view());
+    });
+  }
+}
+
+void NeededKvAttention::backward(const View& q, const View& kv, const View& out, const View& lse, const View& dout,
+                                 const View& dq, const View& dkv) {
+  const int p = program_.group_size();
+  View q_in, dout_in;
+  kernels_.timed([&] {
+    kernels_.fill(dq, 0.0f);
+    kernels_.fill(dkv, 0.0f);
+    kernels_.softmax_backward_rowsum(layout_, out, dout, rowsum_.view());
+    q_in = operand(q, 0);
+    dout_in = operand(dout, 3);
+  });
+  comm::Transport::Ticket pending;
+  if (p > 1) {
+    comm::Stage first;
+    add_kv(first, 1, kv);
+    pending = transport_.post(first);
+  }
+  kernels_.timed([&] {
+    const auto own = split_kv(kv);
+    const auto grad = split_kv(dkv);
+    kernels_.backward_accumulate(layout_, *own_slices_, q_in, operand(own.k, 1), operand(own.v, 2), dout_in, lse,
+                                 rowsum_.view(), dq, grad.k, grad.v);
+  });
+  for (int s = 1; s < p; ++s) {
+    transport_.wait(pending);  // the KV of step s; the partials returned for step s-2
+    if (s >= 3) reduce_returned(s - 2, dkv);
+    comm::Stage stage;
+    if (s + 1 < p) add_kv(stage, s + 1, kv);
+    if (s >= 2) add_partials(stage, s - 1);
+    pending = transport_.post(stage);
+    if (tokens_in(s) == 0) continue;
+    kernels_.timed([&] {
+      const auto block = split_kv(received(s));
+      const View partial = dkv_out_[s % 2].slice(0, kv_floats(tokens_in(s), layout_));
+      const auto grad = split_kv(partial);
+      kernels_.fill(partial, 0.0f);
+      kernels_.backward_accumulate(layout_, *slices_from_[static_cast<std::size_t>(from(s))], q_in, operand(block.k, 1),
+                                   operand(block.v, 2), dout_in, lse, rowsum_.view(), dq, grad.k, grad.v);
+    });
   }
   if (p > 1) {
-    reduce_returned(p - 1);
-    for (auto& t : partial_back) finish(t);
+    transport_.wait(pending);
+    if (p >= 3) reduce_returned(p - 2, dkv);
+    comm::Stage last;
+    add_partials(last, p - 1);
+    pending = transport_.post(last);
+    transport_.wait(pending);
+    reduce_returned(p - 1, dkv);
   }
 }
 

@@ -5,10 +5,6 @@
 
 namespace flexcp::attn {
 
-std::int64_t AttentionSlice::visible_keys(std::int64_t i) const {
-  return std::clamp<std::int64_t>(i + diag + 1, 0, k_len);
-}
-
 double AttentionSlice::area() const {
   // Rows with i + diag + 1 in (0, k_len) see a growing prefix; the rest see none or all keys.
   double total = 0.0;

@@ -32,4 +32,11 @@ std::vector<float> synthetic_global(std::int64_t tokens, int heads, int dim, std
   return out;
 }
 
+GlobalTensors synthetic_global_inputs(std::int64_t tokens, const HeadLayout& layout, std::uint64_t seed) {
+  return {synthetic_global(tokens, layout.q_heads, layout.head_dim, seed, SyntheticTensor::query),
+          synthetic_global(tokens, layout.kv_heads, layout.head_dim, seed, SyntheticTensor::key),
+          synthetic_global(tokens, layout.kv_heads, layout.head_dim, seed, SyntheticTensor::value),
+          synthetic_global(tokens, layout.q_heads, layout.head_dim, seed, SyntheticTensor::output_grad)};
+}
+
 }  // namespace flexcp::attn

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "attn/reference.hpp"
 #include "attn/tensor.hpp"
 #include "sched/shard.hpp"
 
@@ -21,5 +22,7 @@ void fill_synthetic(const TensorRef& dst, const sched::RankShard& shard, const s
 
 // The same values for a whole batch of `tokens` tokens, for the reference.
 std::vector<float> synthetic_global(std::int64_t tokens, int heads, int dim, std::uint64_t seed, SyntheticTensor which);
+// Q, K, V and dO of a whole batch of `tokens` tokens.
+GlobalTensors synthetic_global_inputs(std::int64_t tokens, const HeadLayout& layout, std::uint64_t seed);
 
 }  // namespace flexcp::attn

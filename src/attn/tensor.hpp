@@ -52,9 +52,6 @@ inline KvRefs kv_refs(float* base, std::int64_t tokens, int heads, int dim) {
   const std::int64_t half = tokens * heads * dim;
   return {{base, tokens, heads, dim}, {base + half, tokens, heads, dim}};
 }
-inline std::int64_t kv_floats(std::int64_t tokens, const HeadLayout& layout) {
-  return 2 * tokens * layout.kv_heads * layout.head_dim;
-}
 
 inline Tensor3 make_tensor(const std::string& label, std::int64_t tokens, int heads, int dim) {
   return Tensor3(label, static_cast<std::size_t>(tokens), static_cast<std::size_t>(heads),

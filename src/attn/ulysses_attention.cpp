@@ -1,10 +1,8 @@
 #include "attn/ulysses_attention.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 
-#include "attn/host_kernels.hpp"
 #include "common/error.hpp"
 
 namespace flexcp::attn {
@@ -19,11 +17,12 @@ std::string ulysses_layout_problem(int members, const HeadLayout& layout) {
   return "";
 }
 
-UlyssesAttention::UlyssesAttention(comm::GroupCollectives& group, const sched::GroupProgram& program,
+UlyssesAttention::UlyssesAttention(comm::GroupCollectives& group, Kernels& kernels, const sched::GroupProgram& program,
                                    const HeadLayout& layout)
-    : group_(group), layout_(layout), p_(program.group_size()), me_(program.position) {
+    : group_(group), kernels_(kernels), layout_(layout), p_(program.group_size()), me_(program.position) {
   if (auto problem = ulysses_layout_problem(p_, layout_); !problem.empty()) throw Error(problem);
   FLEXCP_CHECK(group_.size() == p_ && group_.position() == me_, "the group communicator does not match the group");
+  FLEXCP_CHECK(group_.space() == kernels_.space(), "the Ulysses executor's collectives and kernels use different memory");
   head_layout_ = {layout_.q_heads / p_, std::max(1, layout_.kv_heads / p_), layout_.head_dim};
   // The group sequence: every member's split tokens, in member order.
   sched::RankShard sequence, whole;
@@ -44,18 +43,40 @@ UlyssesAttention::UlyssesAttention(comm::GroupCollectives& group, const sched::G
     seq_tokens_ += split_.back();
   }
   local_tokens_ = program.local().tokens();
-  whole_slices_ = build_slices(whole, whole);
-  seq_slices_ = build_slices(sequence, sequence);
+  whole_slices_ = kernels_.prepare(build_slices(whole, whole));
+  seq_slices_ = kernels_.prepare(build_slices(sequence, sequence));
+
   const auto& h = head_layout_;
-  q_h_ = make_tensor("flexcp::ulysses::q_heads", seq_tokens_, h.q_heads, h.head_dim);
-  out_h_ = make_tensor("flexcp::ulysses::out_heads", seq_tokens_, h.q_heads, h.head_dim);
-  dout_h_ = make_tensor("flexcp::ulysses::dout_heads", seq_tokens_, h.q_heads, h.head_dim);
-  dq_h_ = make_tensor("flexcp::ulysses::dq_heads", seq_tokens_, h.q_heads, h.head_dim);
-  lse_h_ = make_row_stats("flexcp::ulysses::lse_heads", seq_tokens_, h.q_heads);
-  rowsum_h_ = make_row_stats("flexcp::ulysses::dO_dot_O_heads", seq_tokens_, h.q_heads);
-  rowsum_ = make_row_stats("flexcp::ulysses::dO_dot_O", local_tokens_, layout_.q_heads);
-  kv_h_ = make_flat("flexcp::ulysses::kv_heads", kv_floats(seq_tokens_, h));
-  dkv_h_ = make_flat("flexcp::ulysses::dkv_heads", kv_floats(seq_tokens_, h));
+  std::vector<int> q_first, kv_firsts;
+  for (int j = 0; j < p_; ++j) {
+    q_first.push_back(j * h.q_heads);
+    kv_firsts.push_back(kv_first(j));
+  }
+  const Part q{layout_.q_heads, h.q_heads, q_first, false};
+  const Part k{layout_.kv_heads, h.kv_heads, kv_firsts, false}, v = k;
+  Part dk = k;
+  dk.accumulate = true;
+  qkv_to_heads_ = to_heads({q, k, v});
+  out_from_heads_ = from_heads({q});
+  dout_to_heads_ = to_heads({q});
+  grads_from_heads_ = from_heads({q, dk, dk});
+
+  q_h_ = kernels_.allocate("flexcp::ulysses::q_heads", q_floats(seq_tokens_, h));
+  out_h_ = kernels_.allocate("flexcp::ulysses::out_heads", q_floats(seq_tokens_, h));
+  dout_h_ = kernels_.allocate("flexcp::ulysses::dout_heads", q_floats(seq_tokens_, h));
+  dq_h_ = kernels_.allocate("flexcp::ulysses::dq_heads", q_floats(seq_tokens_, h));
+  lse_h_ = kernels_.allocate("flexcp::ulysses::lse_heads", row_floats(seq_tokens_, h));
+  rowsum_h_ = kernels_.allocate("flexcp::ulysses::dO_dot_O_heads", row_floats(seq_tokens_, h));
+  rowsum_ = kernels_.allocate("flexcp::ulysses::dO_dot_O", row_floats(local_tokens_, layout_));
+  kv_h_ = kernels_.allocate("flexcp::ulysses::kv_heads", kv_floats(seq_tokens_, h));
+  dkv_h_ = kernels_.allocate("flexcp::ulysses::dkv_heads", kv_floats(seq_tokens_, h));
+  std::int64_t most_sent = 0, most_received = 0;
+  for (const auto* t : {&qkv_to_heads_, &out_from_heads_, &dout_to_heads_, &grads_from_heads_}) {
+    most_sent = std::max(most_sent, static_cast<std::int64_t>(comm::total_of(t->send_counts)));
+    most_received = std::max(most_received, static_cast<std::int64_t>(comm::total_of(t->recv_counts)));
+  }
+  send_ = kernels_.allocate("flexcp::ulysses::send", most_sent);
+  recv_ = kernels_.allocate("flexcp::ulysses::recv", most_received);
 }
 
 int UlyssesAttention::kv_first(int member) const {
@@ -63,138 +84,137 @@ int UlyssesAttention::kv_first(int member) const {
   return member * head_layout_.q_heads / layout_.queries_per_kv();
 }
 
+View UlyssesAttention::operand(const View& values, int slot) { return kernels_.operand(values, scratch_[slot]); }
+
 double UlyssesAttention::local_mask_area() const {
-  return whole_slices_.area() + seq_slices_.area() * head_layout_.q_heads / layout_.q_heads;
+  return whole_slices_->area() + seq_slices_->area() * head_layout_.q_heads / layout_.q_heads;
 }
 
-std::vector<UlyssesAttention::Part> UlyssesAttention::qkv_parts(const Tensor3& q, const Flat& kv) const {
-  std::vector<int> q_first, kv_firsts;
-  for (int j = 0; j < p_; ++j) {
-    q_first.push_back(j * head_layout_.q_heads);
-    kv_firsts.push_back(kv_first(j));
-  }
-  const auto local = kv_refs(kv.data(), local_tokens_, layout_.kv_heads, layout_.head_dim);
-  const auto heads = kv_refs(kv_h_.data(), seq_tokens_, head_layout_.kv_heads, head_layout_.head_dim);
-  return {{q.data(), layout_.q_heads, q_h_.data(), head_layout_.q_heads, q_first},
-          {local.k.data, layout_.kv_heads, heads.k.data, head_layout_.kv_heads, kv_firsts},
-          {local.v.data, layout_.kv_heads, heads.v.data, head_layout_.kv_heads, kv_firsts}};
-}
-
-std::int64_t UlyssesAttention::floats_per_token(const std::vector<Part>& parts, std::int64_t head_dim) {
-  std::int64_t floats = 0;
-  for (const auto& part : parts) floats += part.width * head_dim;
-  return floats;
-}
-
-void UlyssesAttention::to_heads(const std::vector<Part>& parts) {
+// Send buffer: for each member j, for each part, this member's split tokens with j's heads.
+// Receive buffer: for each member j, for each part, j's split tokens with this member's heads.
+UlyssesAttention::Transpose UlyssesAttention::to_heads(std::vector<Part> parts) {
   const std::int64_t d = layout_.head_dim;
-  const std::int64_t row_floats = floats_per_token(parts, d);
-  std::vector<std::int64_t> send_counts, recv_counts;
-  for (int j = 0; j < p_; ++j) {
-    send_counts.push_back(split_[static_cast<std::size_t>(me_)] * row_floats);
-    recv_counts.push_back(split_[static_cast<std::size_t>(j)] * row_floats);
-  }
+  Transpose t;
+  std::int64_t row = 0;  // elements per token over every part
+  for (const auto& part : parts) row += part.width * d;
   const auto mine = split_[static_cast<std::size_t>(me_)], first_row = whole_[static_cast<std::size_t>(me_)];
-  send_.resize(static_cast<std::size_t>(mine * row_floats * p_));
-  recv_.resize(static_cast<std::size_t>(seq_tokens_ * row_floats));
-  timed([&] {
-    float* dst = send_.data();
-    for (int j = 0; j < p_; ++j)
-      for (const auto& part : parts)
-        for (std::int64_t t = 0; t < mine; ++t, dst += part.width * d) {
-          const float* src = part.token_data + ((first_row + t) * part.token_heads + part.first[static_cast<std::size_t>(j)]) * d;
-          std::copy(src, src + part.width * d, dst);
-        }
-  });
-  auto ticket = group_.start_alltoallv(send_.data(), send_counts, recv_.data(), recv_counts);
-  group_.wait(ticket);
-  timed([&] {
-    const float* src = recv_.data();
-    for (int j = 0; j < p_; ++j)
-      for (const auto& part : parts) {
-        const auto rows = split_[static_cast<std::size_t>(j)] * part.width * d;
-        std::copy(src, src + rows, part.head_data + seq_offset_[static_cast<std::size_t>(j)] * part.width * d);
-        src += rows;
-      }
-  });
+  std::int64_t part_offset = 0;  // elements per token of the parts before this one
+  for (const auto& part : parts) {
+    const std::int64_t w = part.width * d;
+    std::vector<BlockCopy> pack, unpack;
+    std::int64_t received = 0;
+    for (int j = 0; j < p_; ++j) {
+      const auto i = static_cast<std::size_t>(j);
+      pack.push_back({(first_row * part.token_heads + part.first[i]) * d, j * mine * row + mine * part_offset, w, mine,
+                      part.token_heads * d, w});
+      unpack.push_back({received + split_[i] * part_offset, seq_offset_[i] * w, split_[i] * w});
+      received += split_[i] * row;
+    }
+    t.pack.push_back(kernels_.prepare(std::move(pack)));
+    t.unpack.push_back({kernels_.prepare(std::move(unpack))});
+    part_offset += w;
+  }
+  for (int j = 0; j < p_; ++j) {
+    t.send_counts.push_back(mine * row);
+    t.recv_counts.push_back(split_[static_cast<std::size_t>(j)] * row);
+  }
+  t.parts = std::move(parts);
+  return t;
 }
 
-void UlyssesAttention::from_heads(const std::vector<Part>& parts) {
+// Send buffer: for each member j, for each part, j's split tokens with this member's heads.
+// Receive buffer: for each member j, for each part, this member's split tokens with j's heads.
+UlyssesAttention::Transpose UlyssesAttention::from_heads(std::vector<Part> parts) {
   const std::int64_t d = layout_.head_dim;
-  const std::int64_t row_floats = floats_per_token(parts, d);
-  std::vector<std::int64_t> send_counts, recv_counts;
-  for (int j = 0; j < p_; ++j) {
-    send_counts.push_back(split_[static_cast<std::size_t>(j)] * row_floats);
-    recv_counts.push_back(split_[static_cast<std::size_t>(me_)] * row_floats);
-  }
+  Transpose t;
+  std::int64_t row = 0;
+  for (const auto& part : parts) row += part.width * d;
   const auto mine = split_[static_cast<std::size_t>(me_)], first_row = whole_[static_cast<std::size_t>(me_)];
-  send_.resize(static_cast<std::size_t>(seq_tokens_ * row_floats));
-  recv_.resize(static_cast<std::size_t>(mine * row_floats * p_));
-  timed([&] {
-    float* dst = send_.data();
-    for (int j = 0; j < p_; ++j)
-      for (const auto& part : parts) {
-        const auto rows = split_[static_cast<std::size_t>(j)] * part.width * d;
-        const float* src = part.head_data + seq_offset_[static_cast<std::size_t>(j)] * part.width * d;
-        std::copy(src, src + rows, dst);
-        dst += rows;
-      }
+  std::int64_t part_offset = 0;
+  for (const auto& part : parts) {
+    const std::int64_t w = part.width * d;
+    std::vector<BlockCopy> pack, unpack;
+    std::vector<std::shared_ptr<const PreparedCopies>> per_member;
+    std::int64_t sent = 0;
+    for (int j = 0; j < p_; ++j) {
+      const auto i = static_cast<std::size_t>(j);
+      pack.push_back({seq_offset_[i] * w, sent + split_[i] * part_offset, split_[i] * w});
+      sent += split_[i] * row;
+      const BlockCopy back{j * mine * row + mine * part_offset, (first_row * part.token_heads + part.first[i]) * d, w, mine,
+                           w, part.token_heads * d};
+      if (part.accumulate) per_member.push_back(kernels_.prepare(std::vector<BlockCopy>{back}));
+      else unpack.push_back(back);
+    }
+    t.pack.push_back(kernels_.prepare(std::move(pack)));
+    if (!part.accumulate) per_member.push_back(kernels_.prepare(std::move(unpack)));
+    t.unpack.push_back(std::move(per_member));
+    part_offset += w;
+  }
+  for (int j = 0; j < p_; ++j) {
+    t.send_counts.push_back(split_[static_cast<std::size_t>(j)] * row);
+    t.recv_counts.push_back(mine * row);
+  }
+  t.parts = std::move(parts);
+  return t;
+}
+
+void UlyssesAttention::run(const Transpose& t, const std::vector<View>& sources, const std::vector<View>& targets) {
+  const auto sent = static_cast<std::int64_t>(comm::total_of(t.send_counts));
+  const auto received = static_cast<std::int64_t>(comm::total_of(t.recv_counts));
+  kernels_.timed([&] {
+    for (std::size_t i = 0; i < t.parts.size(); ++i) kernels_.copy(*t.pack[i], sources[i], send_.view(), false);
   });
-  auto ticket = group_.start_alltoallv(send_.data(), send_counts, recv_.data(), recv_counts);
+  auto ticket = group_.start_alltoallv(send_.slice(0, sent), t.send_counts, recv_.slice(0, received), t.recv_counts);
   group_.wait(ticket);
-  timed([&] {
-    const float* src = recv_.data();
-    for (int j = 0; j < p_; ++j)
-      for (const auto& part : parts)
-        for (std::int64_t t = 0; t < mine; ++t, src += part.width * d) {
-          float* dst = part.token_data + ((first_row + t) * part.token_heads + part.first[static_cast<std::size_t>(j)]) * d;
-          if (part.accumulate)
-            for (std::int64_t e = 0; e < part.width * d; ++e) dst[e] += src[e];
-          else
-            std::copy(src, src + part.width * d, dst);
-        }
+  kernels_.timed([&] {
+    for (std::size_t i = 0; i < t.parts.size(); ++i)
+      for (const auto& copies : t.unpack[i]) kernels_.copy(*copies, recv_.view(), targets[i], t.parts[i].accumulate);
   });
 }
 
-void UlyssesAttention::forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) {
-  const auto local = kv_refs(kv.data(), local_tokens_, layout_.kv_heads, layout_.head_dim);
+void UlyssesAttention::forward(const View& q, const View& kv, const View& out, const View& lse) {
+  const auto local = split_kv(kv);
+  const auto heads = split_kv(kv_h_.view());
   // Whole documents first (this also initialises every row); split rows are overwritten below.
-  timed([&] { forward_partial(layout_, whole_slices_, ref(q), local.k, local.v, ref(out), ref(lse)); });
-  to_heads(qkv_parts(q, kv));
-  const auto heads = kv_refs(kv_h_.data(), seq_tokens_, head_layout_.kv_heads, head_layout_.head_dim);
-  timed([&] { forward_partial(head_layout_, seq_slices_, ref(q_h_), heads.k, heads.v, ref(out_h_), ref(lse_h_)); });
-  from_heads({{out.data(), layout_.q_heads, out_h_.data(), head_layout_.q_heads, qkv_parts(q, kv)[0].first}});
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  for (auto t = whole_[static_cast<std::size_t>(me_)]; t < local_tokens_; ++t)
-    for (int h = 0; h < layout_.q_heads; ++h) lse(t, h) = nan;
+  kernels_.timed([&] {
+    kernels_.forward_partial(layout_, *whole_slices_, operand(q, 0), operand(local.k, 1), operand(local.v, 2), out, lse);
+  });
+  run(qkv_to_heads_, {q, local.k, local.v}, {q_h_.view(), heads.k, heads.v});
+  kernels_.timed([&] {
+    kernels_.forward_partial(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
+                             operand(heads.v, 2), out_h_.view(), lse_h_.view());
+  });
+  run(out_from_heads_, {out_h_.view()}, {out});
+  const auto whole = whole_[static_cast<std::size_t>(me_)];
+  kernels_.timed([&] {
+    kernels_.fill(lse.slice(row_floats(whole, layout_), row_floats(local_tokens_ - whole, layout_)),
+                  std::numeric_limits<float>::quiet_NaN());
+  });
 }
 
-void UlyssesAttention::backward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse,
-                                const Tensor3& dout, const Tensor3& dq, const Flat& dkv) {
-  Kokkos::deep_copy(dq, 0.0f);
-  Kokkos::deep_copy(dkv, 0.0f);
-  const auto local = kv_refs(kv.data(), local_tokens_, layout_.kv_heads, layout_.head_dim);
-  const auto grad = kv_refs(dkv.data(), local_tokens_, layout_.kv_heads, layout_.head_dim);
-  timed([&] {
-    softmax_backward_rowsum(ref(out), ref(dout), ref(rowsum_));
-    backward_accumulate(layout_, whole_slices_, ref(q), local.k, local.v, ref(dout), ref(lse), ref(rowsum_), ref(dq),
-                        grad.k, grad.v);
+void UlyssesAttention::backward(const View& q, const View& kv, const View& out, const View& lse, const View& dout,
+                                const View& dq, const View& dkv) {
+  const auto local = split_kv(kv);
+  const auto grad = split_kv(dkv);
+  kernels_.timed([&] {
+    kernels_.fill(dq, 0.0f);
+    kernels_.fill(dkv, 0.0f);
+    kernels_.softmax_backward_rowsum(layout_, out, dout, rowsum_.view());
+    kernels_.backward_accumulate(layout_, *whole_slices_, operand(q, 0), operand(local.k, 1), operand(local.v, 2),
+                                 operand(dout, 3), lse, rowsum_.view(), dq, grad.k, grad.v);
   });
-  auto parts = qkv_parts(q, kv);
-  to_heads({{dout.data(), layout_.q_heads, dout_h_.data(), head_layout_.q_heads, parts[0].first}});
-  const auto heads = kv_refs(kv_h_.data(), seq_tokens_, head_layout_.kv_heads, head_layout_.head_dim);
-  const auto head_grads = kv_refs(dkv_h_.data(), seq_tokens_, head_layout_.kv_heads, head_layout_.head_dim);
-  timed([&] {
-    Kokkos::deep_copy(dq_h_, 0.0f);
-    Kokkos::deep_copy(dkv_h_, 0.0f);
-    softmax_backward_rowsum(ref(out_h_), ref(dout_h_), ref(rowsum_h_));
-    backward_accumulate(head_layout_, seq_slices_, ref(q_h_), heads.k, heads.v, ref(dout_h_), ref(lse_h_),
-                        ref(rowsum_h_), ref(dq_h_), head_grads.k, head_grads.v);
+  run(dout_to_heads_, {dout}, {dout_h_.view()});
+  const auto heads = split_kv(kv_h_.view());
+  const auto head_grads = split_kv(dkv_h_.view());
+  kernels_.timed([&] {
+    kernels_.fill(dq_h_.view(), 0.0f);
+    kernels_.fill(dkv_h_.view(), 0.0f);
+    kernels_.softmax_backward_rowsum(head_layout_, out_h_.view(), dout_h_.view(), rowsum_h_.view());
+    kernels_.backward_accumulate(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
+                                 operand(heads.v, 2), operand(dout_h_.view(), 3), lse_h_.view(), rowsum_h_.view(),
+                                 dq_h_.view(), head_grads.k, head_grads.v);
   });
-  const auto local_grad = kv_refs(dkv.data(), local_tokens_, layout_.kv_heads, layout_.head_dim);
-  from_heads({{dq.data(), layout_.q_heads, dq_h_.data(), head_layout_.q_heads, parts[0].first, false},
-              {local_grad.k.data, layout_.kv_heads, head_grads.k.data, head_layout_.kv_heads, parts[1].first, true},
-              {local_grad.v.data, layout_.kv_heads, head_grads.v.data, head_layout_.kv_heads, parts[2].first, true}});
+  run(grads_from_heads_, {dq_h_.view(), head_grads.k, head_grads.v}, {dq, grad.k, grad.v});
 }
 
 }  // namespace flexcp::attn

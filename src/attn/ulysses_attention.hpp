@@ -7,11 +7,17 @@
 // heads have their dK/dV summed at the token's owner. Whole documents of a member (flexsp) are
 // computed locally with all heads and exchange nothing. The log-sum-exp of split tokens stays in
 // head layout (backward uses it there): lse rows of split tokens are left NaN.
+//
+// Each transpose is a set of block copies prepared once per executor (strided: one run per
+// (tensor, member)), run by the Kernels, around one all-to-all of the group.
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "attn/buffer.hpp"
 #include "attn/group_attention.hpp"
-#include "attn/slice.hpp"
+#include "attn/head_layout.hpp"
+#include "attn/kernels.hpp"
 #include "comm/group_collectives.hpp"
 #include "sched/rank_program.hpp"
 
@@ -23,40 +29,50 @@ std::string ulysses_layout_problem(int members, const HeadLayout& layout);
 class UlyssesAttention final : public GroupAttention {
  public:
   // Each member's buffer is its whole-document prefix, then its split tokens (GroupProgram).
-  UlyssesAttention(comm::GroupCollectives& group, const sched::GroupProgram& program, const HeadLayout& layout);
+  UlyssesAttention(comm::GroupCollectives& group, Kernels& kernels, const sched::GroupProgram& program,
+                   const HeadLayout& layout);
 
   double local_mask_area() const override;
-  void forward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse) override;
-  void backward(const Tensor3& q, const Flat& kv, const Tensor3& out, const Tensor2& lse, const Tensor3& dout,
-                const Tensor3& dq, const Flat& dkv) override;
+  void forward(const View& q, const View& kv, const View& out, const View& lse) override;
+  void backward(const View& q, const View& kv, const View& out, const View& lse, const View& dout, const View& dq,
+                const View& dkv) override;
 
  private:
-  // One tensor taking part in a transpose: its token-layout buffer (all heads) and head-layout
-  // buffer (`width` heads of the whole group sequence); member j owns heads [first[j], +width).
+  // One tensor taking part in a transpose: its token layout has `token_heads` heads per token;
+  // its head layout `width` heads of the whole group sequence; member j owns heads
+  // [first[j], first[j] + width).
   struct Part {
-    float* token_data;
-    int token_heads;
-    float* head_data;
-    int width;
+    int token_heads = 0, width = 0;
     std::vector<int> first;
-    bool accumulate = false;  // from_heads: add into the token layout (replicated KV heads)
+    bool accumulate = false;  // into the token layout (replicated KV heads are summed)
   };
+  // A transpose prepared for fixed parts: pack each part into the send buffer, all-to-all,
+  // unpack each part from the receive buffer (one copy list per member when accumulating, so no
+  // two runs of one call write the same rows).
+  struct Transpose {
+    std::vector<Part> parts;
+    std::vector<std::shared_ptr<const PreparedCopies>> pack;
+    std::vector<std::vector<std::shared_ptr<const PreparedCopies>>> unpack;
+    std::vector<std::int64_t> send_counts, recv_counts;
+  };
+  Transpose to_heads(std::vector<Part> parts);
+  Transpose from_heads(std::vector<Part> parts);
+  // Runs `t`: parts read from `sources` (one view per part), written into `targets`.
+  void run(const Transpose& t, const std::vector<View>& sources, const std::vector<View>& targets);
   int kv_first(int member) const;  // first KV head member `member` uses
-  static std::int64_t floats_per_token(const std::vector<Part>& parts, std::int64_t head_dim);  // every part's heads
-  void to_heads(const std::vector<Part>& parts);
-  void from_heads(const std::vector<Part>& parts);
-  std::vector<Part> qkv_parts(const Tensor3& q, const Flat& kv) const;
+  View operand(const View& values, int slot);
 
   comm::GroupCollectives& group_;
+  Kernels& kernels_;
   HeadLayout layout_, head_layout_;  // all heads; this member's heads
   int p_ = 1, me_ = 0;
   std::vector<std::int64_t> whole_, split_, seq_offset_;  // per member
   std::int64_t local_tokens_ = 0, seq_tokens_ = 0;
-  SliceSet whole_slices_, seq_slices_;
-  Tensor3 q_h_, out_h_, dout_h_, dq_h_;
-  Tensor2 lse_h_, rowsum_h_, rowsum_;
-  Flat kv_h_, dkv_h_;
-  std::vector<float> send_, recv_;
+  std::shared_ptr<const PreparedSlices> whole_slices_, seq_slices_;
+  Transpose qkv_to_heads_, out_from_heads_, dout_to_heads_, grads_from_heads_;
+  Buffer q_h_, out_h_, dout_h_, dq_h_, lse_h_, rowsum_h_, rowsum_, kv_h_, dkv_h_;
+  Buffer send_, recv_;
+  Buffer scratch_[4];  // operand conversions: q, k, v, dout
 };
 
 }  // namespace flexcp::attn

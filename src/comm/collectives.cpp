@@ -21,6 +21,14 @@ int as_count(std::int64_t n) {
   FLEXCP_CHECK(n >= 0 && n <= INT_MAX, "collective of " + std::to_string(n) + " elements exceeds MPI's int count");
   return static_cast<int>(n);
 }
+
+template <class T>
+void broadcast_vector(MPI_Comm comm, std::vector<T>& values, MPI_Datatype type, int root) {
+  std::int64_t length = static_cast<std::int64_t>(values.size());
+  FLEXCP_MPI_CHECK(MPI_Bcast(&length, 1, MPI_INT64_T, root, comm));
+  values.resize(static_cast<std::size_t>(length));
+  FLEXCP_MPI_CHECK(MPI_Bcast(values.data(), as_count(length), type, root, comm));
+}
 }  // namespace
 
 void broadcast(MPI_Comm comm, std::string& text, int root) {
@@ -31,11 +39,10 @@ void broadcast(MPI_Comm comm, std::string& text, int root) {
 }
 
 void broadcast(MPI_Comm comm, std::vector<std::int64_t>& values, int root) {
-  std::int64_t length = static_cast<std::int64_t>(values.size());
-  FLEXCP_MPI_CHECK(MPI_Bcast(&length, 1, MPI_INT64_T, root, comm));
-  values.resize(static_cast<std::size_t>(length));
-  FLEXCP_MPI_CHECK(MPI_Bcast(values.data(), as_count(length), MPI_INT64_T, root, comm));
+  broadcast_vector(comm, values, MPI_INT64_T, root);
 }
+
+void broadcast(MPI_Comm comm, std::vector<double>& values, int root) { broadcast_vector(comm, values, MPI_DOUBLE, root); }
 
 std::optional<std::string> agree_on_failure(MPI_Comm comm, const std::optional<std::string>& local_error) {
   const int mine = local_error ? rank_of(comm) : INT_MAX;

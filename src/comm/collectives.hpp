@@ -1,6 +1,7 @@
 #pragma once
-// Small collectives the application needs around the data path: configuration broadcast,
-// agreement on failures, metrics and result gathering to rank 0. Blocking, on a given comm.
+// Small collectives around the data path: configuration broadcast, agreement on failures,
+// metrics and result gathering to rank 0. Blocking, on a given comm; the application reaches
+// them through comm::World (mpi_world.hpp).
 #include <mpi.h>
 
 #include <cstdint>
@@ -12,6 +13,7 @@ namespace flexcp::comm {
 
 void broadcast(MPI_Comm comm, std::string& text, int root = 0);
 void broadcast(MPI_Comm comm, std::vector<std::int64_t>& values, int root = 0);
+void broadcast(MPI_Comm comm, std::vector<double>& values, int root = 0);
 
 // Every rank passes its own error (or none); every rank gets the error of the lowest failing
 // rank, or none when all succeeded. Lets ranks fail together instead of leaving peers waiting.

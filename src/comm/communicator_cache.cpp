@@ -9,13 +9,20 @@
 
 namespace flexcp::comm {
 
-CommunicatorCache::CommunicatorCache(MPI_Comm world, std::size_t capacity)
-    : CommunicatorCache(world, capacity, std::make_unique<MpiGroupFactory>(world)) {}
+namespace {
+int rank_in(MPI_Comm world) {
+  int rank = 0;
+  FLEXCP_MPI_CHECK(MPI_Comm_rank(world, &rank));
+  return rank;
+}
+}  // namespace
 
-CommunicatorCache::CommunicatorCache(MPI_Comm world, std::size_t capacity, std::unique_ptr<GroupFactory> factory)
-    : world_(world), factory_(std::move(factory)), capacity_(capacity) {
+CommunicatorCache::CommunicatorCache(MPI_Comm world, std::size_t capacity)
+    : CommunicatorCache(rank_in(world), capacity, std::make_unique<MpiGroupFactory>(world)) {}
+
+CommunicatorCache::CommunicatorCache(int rank, std::size_t capacity, std::unique_ptr<GroupFactory> factory)
+    : rank_(rank), factory_(std::move(factory)), capacity_(capacity) {
   FLEXCP_CHECK(capacity_ >= 1, "the communicator cache needs a capacity of at least 1");
-  FLEXCP_MPI_CHECK(MPI_Comm_rank(world_, &rank_));
 }
 
 CommunicatorCache::~CommunicatorCache() {

@@ -31,7 +31,8 @@ class CommunicatorCache {
  public:
   // MPI group communicators (MpiGroupFactory over `world`).
   CommunicatorCache(MPI_Comm world, std::size_t capacity);
-  CommunicatorCache(MPI_Comm world, std::size_t capacity, std::unique_ptr<GroupFactory> factory);
+  // Groups from `factory` (DataPath::group_factory()); `rank`: this rank in the world.
+  CommunicatorCache(int rank, std::size_t capacity, std::unique_ptr<GroupFactory> factory);
   ~CommunicatorCache();
   CommunicatorCache(const CommunicatorCache&) = delete;
   CommunicatorCache& operator=(const CommunicatorCache&) = delete;
@@ -52,7 +53,6 @@ class CommunicatorCache {
   };
   void evict_beyond_capacity(const std::vector<std::vector<int>>& keep);
 
-  MPI_Comm world_;
   int rank_ = 0;
   std::unique_ptr<GroupFactory> factory_;
   std::size_t capacity_;

@@ -1,8 +1,11 @@
 #pragma once
-// Collectives over one CP group, the other way src/attn moves data (point-to-point goes through
-// Transport on the world communicator). Non-blocking: start, compute, wait. Counts are floats,
-// indexed by member position. An MPI backend wraps a cached group communicator; an NCCL backend
-// will wrap an ncclCommSplit communicator behind the same interface.
+// Collectives over one CP group, the other way src/attn moves data (point-to-point stages go
+// through Transport on the world communicator). Each group has its own communicator, so its
+// collectives are a separate channel: they never match, or wait behind, point-to-point stages.
+// Non-blocking: start, compute, wait; collectives of one group complete in start order, and
+// buffers follow transport.hpp's rule 4 (data produced before start, untouched until wait).
+// Counts are fp32 elements, indexed by member position. MPI wraps a cached group communicator,
+// NCCL an ncclCommSplit one.
 //
 // bytes_sent counts what a ring algorithm sends from this member (all-gather: every block but
 // the next member's; reduce-scatter: every block but its own; all-to-all: every block but its
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "comm/transport.hpp"
+#include "common/view.hpp"
 
 namespace flexcp::comm {
 
@@ -23,20 +27,34 @@ class GroupCollectives {
   virtual ~GroupCollectives() = default;
   virtual int size() const = 0;
   virtual int position() const = 0;
+  virtual MemorySpace space() const = 0;
   // recv gets every member's block in member order; send is this member's block (counts[position]).
-  virtual Ticket start_allgatherv(const float* send, float* recv, const std::vector<std::int64_t>& counts) = 0;
+  Ticket start_allgatherv(const View& send, const View& recv, const std::vector<std::int64_t>& counts);
   // send holds one block per member in member order (counts); recv gets the sum of every member's
   // block `position`.
-  virtual Ticket start_reduce_scatterv(const float* send, float* recv, const std::vector<std::int64_t>& counts) = 0;
-  // send holds send_counts[j] floats for member j, in member order; recv gets recv_counts[j] from j.
-  virtual Ticket start_alltoallv(const float* send, const std::vector<std::int64_t>& send_counts, float* recv,
-                                 const std::vector<std::int64_t>& recv_counts) = 0;
+  Ticket start_reduce_scatterv(const View& send, const View& recv, const std::vector<std::int64_t>& counts);
+  // send holds send_counts[j] elements for member j, in member order; recv gets recv_counts[j] from j.
+  Ticket start_alltoallv(const View& send, const std::vector<std::int64_t>& send_counts, const View& recv,
+                         const std::vector<std::int64_t>& recv_counts);
   virtual void wait(Ticket& ticket) = 0;
 
   TransferStats& stats() { return stats_; }
 
  protected:
+  // Views and counts are checked; `counts` has one entry per member.
+  virtual Ticket do_allgatherv(const View& send, const View& recv, const std::vector<std::int64_t>& counts) = 0;
+  virtual Ticket do_reduce_scatterv(const View& send, const View& recv, const std::vector<std::int64_t>& counts) = 0;
+  virtual Ticket do_alltoallv(const View& send, const std::vector<std::int64_t>& send_counts, const View& recv,
+                              const std::vector<std::int64_t>& recv_counts) = 0;
   TransferStats stats_;
+
+ private:
+  void check(const View& view, std::int64_t needed, const char* what) const;
+  void check_counts(const std::vector<std::int64_t>& counts) const;
 };
+
+// Helpers the implementations share.
+std::vector<std::int64_t> offsets_of(const std::vector<std::int64_t>& counts);
+double total_of(const std::vector<std::int64_t>& counts);
 
 }  // namespace flexcp::comm

@@ -20,11 +20,6 @@ void to_ints(const std::vector<std::int64_t>& counts, std::vector<int>& out, std
     offset += c;
   }
 }
-double sum(const std::vector<std::int64_t>& counts) {
-  double s = 0.0;
-  for (auto c : counts) s += static_cast<double>(c);
-  return s;
-}
 }  // namespace
 
 MpiGroupCollectives::MpiGroupCollectives(MPI_Comm owned) : comm_(owned) {
@@ -48,44 +43,39 @@ GroupCollectives::Ticket MpiGroupCollectives::take_slot() {
   return {static_cast<int>(pending_.size()) - 1};
 }
 
-GroupCollectives::Ticket MpiGroupCollectives::start_allgatherv(const float* send, float* recv,
-                                                               const std::vector<std::int64_t>& counts) {
-  FLEXCP_CHECK(static_cast<int>(counts.size()) == size_, "one count per group member");
+GroupCollectives::Ticket MpiGroupCollectives::do_allgatherv(const View& send, const View& recv,
+                                                            const std::vector<std::int64_t>& counts) {
   auto ticket = take_slot();
   auto& p = pending_[static_cast<std::size_t>(ticket.slot)];
   to_ints(counts, p.counts, p.displs);
-  FLEXCP_MPI_CHECK(MPI_Iallgatherv(send, p.counts[static_cast<std::size_t>(position_)], MPI_FLOAT, recv,
+  FLEXCP_MPI_CHECK(MPI_Iallgatherv(send.data, p.counts[static_cast<std::size_t>(position_)], MPI_FLOAT, recv.data,
                                    p.counts.data(), p.displs.data(), MPI_FLOAT, comm_, &p.request));
-  stats_.bytes_sent += (sum(counts) - static_cast<double>(counts[static_cast<std::size_t>((position_ + 1) % size_)])) *
+  stats_.bytes_sent += (total_of(counts) - static_cast<double>(counts[static_cast<std::size_t>((position_ + 1) % size_)])) *
                        sizeof(float);
   return ticket;
 }
 
-GroupCollectives::Ticket MpiGroupCollectives::start_reduce_scatterv(const float* send, float* recv,
-                                                                    const std::vector<std::int64_t>& counts) {
-  FLEXCP_CHECK(static_cast<int>(counts.size()) == size_, "one count per group member");
+GroupCollectives::Ticket MpiGroupCollectives::do_reduce_scatterv(const View& send, const View& recv,
+                                                                 const std::vector<std::int64_t>& counts) {
   auto ticket = take_slot();
   auto& p = pending_[static_cast<std::size_t>(ticket.slot)];
   to_ints(counts, p.counts, p.displs);
-  FLEXCP_MPI_CHECK(MPI_Ireduce_scatter(send, recv, p.counts.data(), MPI_FLOAT, MPI_SUM, comm_, &p.request));
-  stats_.bytes_sent += (sum(counts) - static_cast<double>(counts[static_cast<std::size_t>(position_)])) * sizeof(float);
+  FLEXCP_MPI_CHECK(MPI_Ireduce_scatter(send.data, recv.data, p.counts.data(), MPI_FLOAT, MPI_SUM, comm_, &p.request));
+  stats_.bytes_sent += (total_of(counts) - static_cast<double>(counts[static_cast<std::size_t>(position_)])) * sizeof(float);
   return ticket;
 }
 
-GroupCollectives::Ticket MpiGroupCollectives::start_alltoallv(const float* send,
-                                                              const std::vector<std::int64_t>& send_counts,
-                                                              float* recv,
-                                                              const std::vector<std::int64_t>& recv_counts) {
-  FLEXCP_CHECK(static_cast<int>(send_counts.size()) == size_ && static_cast<int>(recv_counts.size()) == size_,
-               "one count per group member");
+GroupCollectives::Ticket MpiGroupCollectives::do_alltoallv(const View& send, const std::vector<std::int64_t>& send_counts,
+                                                           const View& recv,
+                                                           const std::vector<std::int64_t>& recv_counts) {
   auto ticket = take_slot();
   auto& p = pending_[static_cast<std::size_t>(ticket.slot)];
   to_ints(send_counts, p.counts, p.displs);
   to_ints(recv_counts, p.counts2, p.displs2);
-  FLEXCP_MPI_CHECK(MPI_Ialltoallv(send, p.counts.data(), p.displs.data(), MPI_FLOAT, recv, p.counts2.data(),
+  FLEXCP_MPI_CHECK(MPI_Ialltoallv(send.data, p.counts.data(), p.displs.data(), MPI_FLOAT, recv.data, p.counts2.data(),
                                   p.displs2.data(), MPI_FLOAT, comm_, &p.request));
   stats_.bytes_sent +=
-      (sum(send_counts) - static_cast<double>(send_counts[static_cast<std::size_t>(position_)])) * sizeof(float);
+      (total_of(send_counts) - static_cast<double>(send_counts[static_cast<std::size_t>(position_)])) * sizeof(float);
   return ticket;
 }
 

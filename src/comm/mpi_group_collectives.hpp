@@ -18,11 +18,14 @@ class MpiGroupCollectives final : public GroupCollectives {
 
   int size() const override { return size_; }
   int position() const override { return position_; }
-  Ticket start_allgatherv(const float* send, float* recv, const std::vector<std::int64_t>& counts) override;
-  Ticket start_reduce_scatterv(const float* send, float* recv, const std::vector<std::int64_t>& counts) override;
-  Ticket start_alltoallv(const float* send, const std::vector<std::int64_t>& send_counts, float* recv,
-                         const std::vector<std::int64_t>& recv_counts) override;
+  MemorySpace space() const override { return MemorySpace::host; }
   void wait(Ticket& ticket) override;
+
+ protected:
+  Ticket do_allgatherv(const View& send, const View& recv, const std::vector<std::int64_t>& counts) override;
+  Ticket do_reduce_scatterv(const View& send, const View& recv, const std::vector<std::int64_t>& counts) override;
+  Ticket do_alltoallv(const View& send, const std::vector<std::int64_t>& send_counts, const View& recv,
+                      const std::vector<std::int64_t>& recv_counts) override;
 
  private:
   struct Pending {

@@ -24,9 +24,13 @@ MpiRuntime::MpiRuntime(int& argc, char**& argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
   set_error_rank(rank_);
+  world_ = std::make_unique<MpiWorld>(MPI_COMM_WORLD);
 }
 
-MpiRuntime::~MpiRuntime() { MPI_Finalize(); }
+MpiRuntime::~MpiRuntime() {
+  world_.reset();
+  MPI_Finalize();
+}
 
 void MpiRuntime::abort_all(int exit_code) {
   std::fflush(stdout);

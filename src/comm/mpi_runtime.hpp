@@ -4,7 +4,10 @@
 // collective must not unwind into MPI_Finalize (that would hang them): it calls abort_all().
 #include <mpi.h>
 
+#include <memory>
 #include <string>
+
+#include "comm/mpi_world.hpp"
 
 namespace flexcp::comm {
 
@@ -17,7 +20,8 @@ class MpiRuntime {
 
   int rank() const { return rank_; }
   int size() const { return size_; }
-  MPI_Comm world() const { return MPI_COMM_WORLD; }
+  // The job, for the application (MPI_COMM_WORLD with MPI_ERRORS_RETURN).
+  MpiWorld& world() { return *world_; }
 
   // Tells every rank to stop (MPI_Abort on the world): the only safe exit when one rank fails
   // alone. Never returns.
@@ -28,6 +32,7 @@ class MpiRuntime {
  private:
   int rank_ = 0;
   int size_ = 1;
+  std::unique_ptr<MpiWorld> world_;
 };
 
 }  // namespace flexcp::comm

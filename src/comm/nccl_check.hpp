@@ -1,6 +1,9 @@
 #pragma once
 // FLEXCP_NCCL_CHECK(call): a failing NCCL call becomes a flexcp::Error naming the call, NCCL's
 // error string and last error message, file:line and rank (NCCL's NCCLCHECK, with context).
+// ncclInProgress passes: flexcp's communicators are non-blocking, and an operation in progress
+// is not done. Whoever issues one settles the communicator afterwards
+// (NcclCommunicator::settle), before recording an event or using a result.
 #include <nccl.h>
 
 #include <string>

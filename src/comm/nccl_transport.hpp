@@ -1,46 +1,47 @@
 #pragma once
-// Transport over NCCL on the world communicator: point-to-point between device buffers. NCCL
-// has no tags and no per-operation requests, so operations are deferred: every isend/irecv
-// posted since the last wait is issued in one ncclGroupStart/End batch when a ticket of that
-// batch is first waited on (the executors post a stage's sends and receives, then wait: one
-// batch per stage). Messages between two ranks match in posting order, which every executor
-// keeps the same on both sides; the tag is checked only for consistency of use.
-#include <vector>
+// Transport over NCCL on the world communicator: point-to-point between device buffers, with
+// transport.hpp's stage semantics, which are NCCL's own. post() issues the stage at once, as
+// one ncclGroupStart/End batch on the communicator's stream, ordered after everything already
+// queued on the compute stream (an event): the sends read finished data and the receives write
+// buffers the kernels are done with. So stage s+1 is in flight while stage s computes. wait()
+// polls the stage's event with the communicator's timeout (an error or a stuck peer aborts it),
+// then orders the compute stream after the stage.
+#include <deque>
+#include <string>
 
 #include "comm/nccl_communicator.hpp"
 #include "comm/transport.hpp"
+#include "device/stream.hpp"
 
 namespace flexcp::comm {
 
 class NcclTransport final : public Transport {
  public:
-  explicit NcclTransport(NcclCommunicator& world);
+  // `compute`: the stream the kernels run on (CudaKernels::stream()); both must outlive this.
+  NcclTransport(NcclCommunicator& world, const device::Stream& compute);
 
   int rank() const override { return world_.rank(); }
   int size() const override { return world_.size(); }
-  // `data`: device memory.
-  Ticket isend(const float* data, std::int64_t count, int peer, int tag) override;
-  Ticket irecv(float* data, std::int64_t count, int peer, int tag) override;
-  void wait(Ticket& ticket) override;
+  MemorySpace space() const override { return MemorySpace::device; }
+
+ protected:
+  std::int64_t issue(const Stage& stage) override;
+  void complete(std::int64_t stage) override;
 
  private:
-  struct Operation {
-    bool send;
-    float* data;
-    std::int64_t count;
-    int peer;
+  struct Issued {
+    std::int64_t sequence = 0;
+    device::Event done{false};
+    std::string what;
   };
-  struct Batch {
-    std::vector<Operation> operations;
-    bool issued = false, done = false;
-    cudaEvent_t event = nullptr;
-  };
-  Ticket post(Operation op);
-  void issue(Batch& batch);
-
   NcclCommunicator& world_;
-  std::vector<Batch> batches_;          // the last one collects new operations until issued
-  std::vector<std::size_t> batch_of_;   // ticket slot -> batch index
+  const device::Stream& compute_;
+  device::Event ready_{false};  // recorded on the compute stream at each post
+  std::int64_t next_sequence_ = 0;
+  std::deque<Issued> in_flight_;
 };
+
+// NCCL's data type of a view's elements.
+ncclDataType_t nccl_type(Element element);
 
 }  // namespace flexcp::comm

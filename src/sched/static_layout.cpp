@@ -47,7 +47,9 @@ std::string StaticLayout::name() const {
     case StaticFamily::usp: return "usp-u" + std::to_string(inner) + "-r" + std::to_string(degree / std::max(inner, 1));
     case StaticFamily::megatron: break;
   }
-  return "megatron-cp-" + megatron_comm_type(comm) + "-c" + std::to_string(degree);
+  // flexcp's strategy names (megatron-cp-ring, -allgather, -a2a, -a2a+p2p) and the degree.
+  const std::string type = comm == CommScheme::ring ? "ring" : megatron_comm_type(comm);
+  return "megatron-cp-" + type + "-c" + std::to_string(degree);
 }
 
 std::string StaticLayout::description(int ranks) const {
@@ -60,7 +62,7 @@ std::string StaticLayout::description(int ranks) const {
              std::to_string(degree / inner) + " across" + dp + ", zigzag, padded to 2c";
     case StaticFamily::megatron: break;
   }
-  std::string how = "cp_comm_type " + megatron_comm_type(comm);
+  std::string how = "cp_comm_type " + (comm == CommScheme::all_gather ? std::string("all_gather") : megatron_comm_type(comm));
   if (comm == CommScheme::hierarchical)
     how += ", hierarchical_context_parallel_sizes [" + std::to_string(inner) + ", " + std::to_string(degree / inner) + "]";
   return "Megatron-LM CP, degree " + std::to_string(degree) + ", " + how + dp + ", zigzag, THD padded to 2c";

@@ -23,7 +23,7 @@ struct StaticLayout {
   int degree = 1;  // ranks per group (CP or SP degree); DP = ranks / degree
   int inner = 1;   // hierarchical: all-to-all block (a2a+p2p's first level, USP's Ulysses degree)
 
-  // "megatron-cp-p2p-c8", "megatron-cp-a2a+p2p-c64", "ulysses-u8", "usp-u4-r16".
+  // "megatron-cp-ring-c8", "megatron-cp-a2a+p2p-c64", "ulysses-u8", "usp-u4-r16".
   std::string name() const;
   // In words, with the DP degree: what a results file names beside every ratio.
   std::string description(int ranks) const;

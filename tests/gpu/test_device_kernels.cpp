@@ -1,18 +1,23 @@
-// CUDA attention kernels against the float64 single-process reference (whole batches, forward
-// and backward, fp32 and bf16 storage) and against the host kernels slice by slice (every mask
-// type: causal diagonal blocks and fully visible blocks of zigzag shards). ctest label `gpu`:
-// reported as skipped where no CUDA device exists.
+// CUDA attention kernels end to end (one rank's generic executor over CudaKernels, fp32 and bf16
+// operands, against the float64 reference per document) and the SIMT kernels against the host
+// kernels slice by slice (every mask type: causal diagonal blocks and fully visible blocks of
+// zigzag shards). ctest label `gpu`: reported as skipped where no CUDA device exists.
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "../random_batch.hpp"
+#include "attn/compare.hpp"
+#include "attn/cuda/cuda_backend.hpp"
 #include "attn/cuda/device_attention.hpp"
-#include "attn/cuda/device_local_attention.hpp"
-#include "device/inventory.hpp"
+#include "attn/executor_choice.hpp"
 #include "attn/host_kernels.hpp"
+#include "attn/local_tensors.hpp"
 #include "attn/reference.hpp"
 #include "attn/synthetic_inputs.hpp"
+#include "comm/self_transport.hpp"
+#include "device/inventory.hpp"
+#include "sched/rank_program.hpp"
 #include "sched/shard.hpp"
 
 using namespace flexcp;
@@ -28,39 +33,27 @@ std::string no_device() {
   return "";
 }
 
-std::vector<double> whole_batch_errors(const sched::Batch& batch, const attn::HeadLayout& layout, cuda::Precision precision,
-                                       std::uint64_t seed) {
-  const auto shard = sched::zigzag_shards(batch, 1)[0];
-  const auto t = shard.tokens();
-  const auto offsets = batch.doc_offsets();
-  auto q = attn::make_tensor("q", t, layout.q_heads, layout.head_dim);
-  auto dout = attn::make_tensor("dout", t, layout.q_heads, layout.head_dim);
-  auto kv = attn::make_flat("kv", attn::kv_floats(t, layout));
-  const auto kvr = attn::kv_refs(kv.data(), t, layout.kv_heads, layout.head_dim);
-  attn::fill_synthetic(attn::ref(q), shard, offsets, seed, SyntheticTensor::query);
-  attn::fill_synthetic(kvr.k, shard, offsets, seed, SyntheticTensor::key);
-  attn::fill_synthetic(kvr.v, shard, offsets, seed, SyntheticTensor::value);
-  attn::fill_synthetic(attn::ref(dout), shard, offsets, seed, SyntheticTensor::output_grad);
-  auto out = attn::make_tensor("out", t, layout.q_heads, layout.head_dim);
-  auto dq = attn::make_tensor("dq", t, layout.q_heads, layout.head_dim);
-  auto lse = attn::make_row_stats("lse", t, layout.q_heads);
-  auto dkv = attn::make_flat("dkv", attn::kv_floats(t, layout));
-  cuda::DeviceLocalAttention device(shard, layout, precision);
-  device.forward(q, kv, out, lse);
-  device.backward(q, kv, out, lse, dout, dq, dkv);
-
-  const auto total = batch.total_tokens();  // one rank, zigzag over 1: the buffer is the batch in order
-  attn::GlobalTensors in{attn::synthetic_global(total, layout.q_heads, layout.head_dim, seed, SyntheticTensor::query),
-                         attn::synthetic_global(total, layout.kv_heads, layout.head_dim, seed, SyntheticTensor::key),
-                         attn::synthetic_global(total, layout.kv_heads, layout.head_dim, seed, SyntheticTensor::value),
-                         attn::synthetic_global(total, layout.q_heads, layout.head_dim, seed, SyntheticTensor::output_grad)};
-  const auto ref = attn::reference_attention(batch, layout, in);
-  const auto half = static_cast<std::size_t>(attn::kv_floats(t, layout) / 2);
-  auto as_vector = [](const float* p, std::size_t n) { return std::vector<float>(p, p + n); };
-  return {attn::relative_error(as_vector(out.data(), out.size()), ref.out),
-          attn::relative_error(as_vector(dq.data(), dq.size()), ref.dq),
-          attn::relative_error(as_vector(dkv.data(), half), ref.dk),
-          attn::relative_error(as_vector(dkv.data() + half, half), ref.dv)};
+// A whole batch on one rank through the generic executor over CudaKernels (what flexcp run does
+// with run.backend = "cuda"), compared per document with the float64 reference: the kernels
+// end to end, D = rowsum(dO * O) from their own O.
+attn::Comparison whole_batch_errors(const sched::Batch& batch, const attn::HeadLayout& layout, cuda::Precision precision,
+                                    std::uint64_t seed) {
+  sched::GroupProgram program;
+  program.members = {0};
+  program.shards = {sched::zigzag_shards(batch, 1)[0]};
+  program.member_whole_tokens = {0};
+  program.receive_from.resize(1);
+  program.serve_to.resize(1);
+  cuda::CudaKernels kernels(precision == cuda::Precision::bf16 ? Element::bf16 : Element::fp32);
+  comm::SelfTransport transport(MemorySpace::device);
+  auto executor = attn::make_group_attention(program, layout, transport, nullptr, kernels, "one-rank");
+  auto t = attn::make_local_tensors(kernels, program.local(), batch.doc_offsets(), layout, seed);
+  executor->forward(t.q.view(), t.kv.view(), t.out.view(), t.lse.view());
+  executor->backward(t.q.view(), t.kv.view(), t.out.view(), t.lse.view(), t.dout.view(), t.dq.view(), t.dkv.view());
+  attn::HostResults got;
+  attn::append_results(kernels, t, got);  // one rank, zigzag over 1: the buffer is the batch in order
+  const auto ref = attn::reference_attention(batch, layout, attn::synthetic_global_inputs(batch.total_tokens(), layout, seed));
+  return attn::compare_with_reference(batch, layout, {got.out, got.dq, got.dk, got.dv}, ref);
 }
 }  // namespace
 
@@ -72,11 +65,9 @@ TEST(DeviceKernels, WholeBatchesMatchFloat64ReferenceFp32AndBf16) {
     auto batch = test_support::random_batch(rng, 5 + trial, 300);
     batch.doc_lengths.push_back(1);
     for (auto [precision, tolerance] : {std::pair{cuda::Precision::fp32, 1e-4}, std::pair{cuda::Precision::bf16, 3e-2}}) {
-      const auto e = whole_batch_errors(batch, layouts[trial], precision, 40 + trial);
-      const char* names[] = {"O", "dQ", "dK", "dV"};
-      for (int i = 0; i < 4; ++i)
-        EXPECT_LT(e[static_cast<std::size_t>(i)], tolerance)
-            << names[i] << " trial " << trial << (precision == cuda::Precision::bf16 ? " bf16" : " fp32");
+      const auto c = whole_batch_errors(batch, layouts[trial], precision, 40 + trial);
+      EXPECT_LT(c.worst(), tolerance) << c.describe(batch) << ", trial " << trial
+                                      << (precision == cuda::Precision::bf16 ? " bf16" : " fp32");
     }
   }
 }

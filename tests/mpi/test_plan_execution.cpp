@@ -7,28 +7,22 @@
 #include <random>
 
 #include "../random_batch.hpp"
-#include "attn/reference.hpp"
-#include "attn/synthetic_inputs.hpp"
-#include "comm/collectives.hpp"
+#include "attn/host_backend.hpp"
 #include "comm/communicator_cache.hpp"
-#include "comm/mpi_transport.hpp"
 #include "comm/topology.hpp"
-#include "plan_execution.hpp"
-#include "run_strategies.hpp"
+#include "app/run/correctness_check.hpp"
+#include "app/run/plan_execution.hpp"
+#include "app/run/run_setup.hpp"
+#include "app/strategies.hpp"
 #include "sched/planner.hpp"
+#include "transports.hpp"
 
 using namespace flexcp;
-using attn::SyntheticTensor;
+using test_support::world_rank;
 
 namespace {
 constexpr double kTolerance = 1e-4;
 const attn::HeadLayout kLayout{8, 2, 8};
-
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
 
 sched::PlannerContext context(std::int64_t capacity_tokens) {
   std::string warning;
@@ -59,69 +53,62 @@ struct Strategy {
   std::unique_ptr<sched::Planner> planner;
 };
 
-// Every strategy that the world size allows, megatron-cp at two degrees when there are two.
+// Every strategy of the table that flexcp run executes, at the degrees the world size allows:
+// static ones over every rank, and the ring also at the smallest factor of the rank count.
 std::vector<Strategy> strategies(const sched::PlannerContext& ctx) {
-  using sched::CommScheme;
   const int p = ctx.cost.cluster.ranks();
-  std::vector<Strategy> out;
-  out.push_back({"flexcp", sched::make_flexcp_planner(ctx)});
-  out.push_back({"flexsp", sched::make_flexsp_planner(ctx)});
-  out.push_back({"megatron-cp-ring-c" + std::to_string(p), sched::make_static_planner(ctx, p, CommScheme::ring)});
-  int smallest_factor = p;
-  for (int f = 2; f < p; ++f)
-    if (p % f == 0) {
-      smallest_factor = f;
-      break;
-    }
-  if (smallest_factor < p)
-    out.push_back({"megatron-cp-ring-c" + std::to_string(smallest_factor),
-                   sched::make_static_planner(ctx, smallest_factor, CommScheme::ring)});
-  out.push_back({"megatron-cp-allgather", sched::make_static_planner(ctx, p, CommScheme::all_gather)});
   Config config;
   config.model.heads = kLayout;
-  out.push_back({"ulysses", sched::make_static_planner(ctx, ulysses_degree(config, p), CommScheme::all_to_all)});
+  std::vector<Strategy> out;
+  for (const auto& row : strategy_table()) {
+    if (!row.runs) continue;
+    if (row.planner != PlannerKind::static_degree) {
+      out.push_back({row.name, make_planner(row, ctx, 0)});
+      continue;
+    }
+    std::vector<int> degrees{row.scheme == sched::CommScheme::all_to_all ? ulysses_degree(config, p) : p};
+    for (int f = 2; row.scheme == sched::CommScheme::ring && f < p; ++f)
+      if (p % f == 0) {
+        degrees.push_back(f);
+        break;
+      }
+    for (int d : degrees) out.push_back({row.name + "-c" + std::to_string(d), make_planner(row, ctx, d)});
+  }
   return out;
 }
 
 struct Checked {
-  std::vector<double> errors;  // O, dQ, dK, dV
+  CheckResult check;
   PlanExecution run;
+  attn::KernelCounts counts;  // summed over every rank
 };
 
-Checked execute_and_check(const sched::Plan& plan, comm::MpiTransport& transport, comm::CommunicatorCache& cache,
+Checked execute_and_check(const sched::Plan& plan, comm::Transport& transport, comm::CommunicatorCache& cache,
                           std::uint64_t seed) {
   Checked c;
-  c.run = execute_plan(plan, kLayout, transport, cache, seed);
-  const auto offsets = plan.batch.doc_offsets();
-  std::vector<std::int64_t> rows;
-  for (const auto& seg : c.run.step_shard.segments)
-    for (std::int64_t i = 0; i < seg.length; ++i) rows.push_back(offsets[seg.doc] + seg.pos_begin + i);
-  const auto total = plan.batch.total_tokens();
-  const std::int64_t qw = std::int64_t{kLayout.q_heads} * kLayout.head_dim, kw = std::int64_t{kLayout.kv_heads} * kLayout.head_dim;
-  auto out = comm::gather_rows_to_root(MPI_COMM_WORLD, c.run.out.data(), rows, qw, total);
-  auto dq = comm::gather_rows_to_root(MPI_COMM_WORLD, c.run.dq.data(), rows, qw, total);
-  auto dk = comm::gather_rows_to_root(MPI_COMM_WORLD, c.run.dk.data(), rows, kw, total);
-  auto dv = comm::gather_rows_to_root(MPI_COMM_WORLD, c.run.dv.data(), rows, kw, total);
-  c.errors.assign(4, 0.0);
-  if (world_rank() == 0) {
-    attn::GlobalTensors in{attn::synthetic_global(total, kLayout.q_heads, kLayout.head_dim, seed, SyntheticTensor::query),
-                           attn::synthetic_global(total, kLayout.kv_heads, kLayout.head_dim, seed, SyntheticTensor::key),
-                           attn::synthetic_global(total, kLayout.kv_heads, kLayout.head_dim, seed, SyntheticTensor::value),
-                           attn::synthetic_global(total, kLayout.q_heads, kLayout.head_dim, seed, SyntheticTensor::output_grad)};
-    const auto ref = attn::reference_attention(plan.batch, kLayout, in);
-    c.errors = {attn::relative_error(out, ref.out), attn::relative_error(dq, ref.dq), attn::relative_error(dk, ref.dk),
-                attn::relative_error(dv, ref.dv)};
-  }
-  MPI_Bcast(c.errors.data(), 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  attn::HostKernels kernels;
+  c.run = execute_plan(plan, kLayout, transport, cache, kernels, seed);
+  c.check = check_against_reference(test_support::world(), plan.batch, kLayout, seed, c.run.step_shard, c.run.results,
+                                    kTolerance, 0);
+  c.counts = kernels.counts();
+  double pairs[2] = {c.counts.forward_pairs, c.counts.backward_pairs};
+  MPI_Allreduce(MPI_IN_PLACE, pairs, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  c.counts.forward_pairs = pairs[0];
+  c.counts.backward_pairs = pairs[1];
   return c;
 }
 
 void expect_exact(const Checked& c, const sched::Plan& plan, const sched::PlannerContext& ctx, const std::string& what) {
-  const char* names[] = {"O", "dQ", "dK", "dV"};
-  for (int i = 0; i < 4; ++i) EXPECT_LT(c.errors[i], kTolerance) << names[i] << " " << what;
+  EXPECT_TRUE(c.check.passed) << what << ": worst " << c.check.worst_tensor << " of document " << c.check.worst_document
+                              << " (" << c.check.worst_document_tokens << " tokens): " << c.check.worst();
   const auto cost = sched::evaluate_plan(plan, ctx.cost);
   EXPECT_DOUBLE_EQ(c.run.bytes_sent, cost.ranks[static_cast<std::size_t>(world_rank())].bytes_sent)
       << "executor bytes vs cost model bytes, " << what;
+  // Every visible (query, key) pair of every head, forward and backward, went through the Kernels
+  // interface exactly once over the job: no executor computed anything behind its back.
+  const double pairs = plan.batch.causal_mask_area() * kLayout.q_heads;
+  EXPECT_DOUBLE_EQ(c.counts.forward_pairs, pairs) << "forward pairs through the kernels, " << what;
+  EXPECT_DOUBLE_EQ(c.counts.backward_pairs, pairs) << "backward pairs through the kernels, " << what;
 }
 
 sched::Batch test_batch(std::mt19937_64& rng, int trial, int ranks) {
@@ -135,16 +122,18 @@ sched::Batch test_batch(std::mt19937_64& rng, int trial, int ranks) {
 
 TEST(PlanExecution, EveryStrategyMatchesFloat64ReferenceAndModelledBytes) {
   const auto ctx = context(1 << 20);
-  comm::MpiTransport transport(MPI_COMM_WORLD);
-  std::mt19937_64 rng(4242);  // same seed everywhere: the same batches on every rank
   auto planners = strategies(ctx);
-  for (int trial = 0; trial < 3; ++trial) {
-    const auto batch = test_batch(rng, trial, ctx.cost.cluster.ranks());
-    for (auto& s : planners) {
-      comm::CommunicatorCache cache(MPI_COMM_WORLD, 4);
-      const auto plan = s.planner->plan(batch);
-      const auto c = execute_and_check(plan, transport, cache, 900 + trial);
-      expect_exact(c, plan, ctx, s.name + " trial " + std::to_string(trial));
+  for (const auto& kind : test_support::transport_kinds()) {
+    auto transport = test_support::make_transport(kind);
+    std::mt19937_64 rng(4242);  // same seed everywhere: the same batches on every rank
+    for (int trial = 0; trial < 3; ++trial) {
+      const auto batch = test_batch(rng, trial, ctx.cost.cluster.ranks());
+      for (auto& s : planners) {
+        comm::CommunicatorCache cache(MPI_COMM_WORLD, 4);
+        const auto plan = s.planner->plan(batch);
+        const auto c = execute_and_check(plan, *transport, cache, 900 + trial);
+        expect_exact(c, plan, ctx, s.name + " over " + kind + ", trial " + std::to_string(trial));
+      }
     }
   }
 }
@@ -158,20 +147,23 @@ TEST(PlanExecution, MicroBatchesWhenMemoryDemands) {
   // Room for the longest document split over every rank, but well under the batch at once.
   const std::int64_t capacity = std::max<std::int64_t>(2 * ((longest + 2 * p - 1) / (2 * p)) + 2, batch.total_tokens() / (3 * p));
   const auto ctx = context(capacity);
-  comm::MpiTransport transport(MPI_COMM_WORLD);
-  comm::CommunicatorCache cache(MPI_COMM_WORLD, 2);
-  for (auto& s : strategies(ctx)) {
-    sched::Plan plan;
-    try {
-      plan = s.planner->plan(batch);
-    } catch (const ConfigError&) {
-      continue;  // a static degree whose sequences cannot hold the longest document
+  for (const auto& kind : test_support::transport_kinds()) {
+    auto transport = test_support::make_transport(kind);
+    comm::CommunicatorCache cache(MPI_COMM_WORLD, 2);
+    for (auto& s : strategies(ctx)) {
+      sched::Plan plan;
+      try {
+        plan = s.planner->plan(batch);
+      } catch (const ConfigError&) {
+        continue;  // a static degree whose sequences cannot hold the longest document
+      }
+      if (s.name == "flexcp") {
+        EXPECT_GE(plan.micro_batches.size(), 2u);
+      }
+      const auto c = execute_and_check(plan, *transport, cache, 77);
+      expect_exact(c, plan, ctx,
+                   s.name + " over " + kind + " with " + std::to_string(plan.micro_batches.size()) + " micro-batches");
     }
-    if (s.name == "flexcp") {
-      EXPECT_GE(plan.micro_batches.size(), 2u);
-    }
-    const auto c = execute_and_check(plan, transport, cache, 77);
-    expect_exact(c, plan, ctx, s.name + " with " + std::to_string(plan.micro_batches.size()) + " micro-batches");
   }
 }
 
@@ -179,6 +171,7 @@ TEST(PlanExecution, MicroBatchesWhenMemoryDemands) {
 TEST(PlanExecution, FlexcpNeverSendsMoreThanTheRing) {
   const auto ctx = context(1 << 20);
   comm::MpiTransport transport(MPI_COMM_WORLD);
+  attn::HostKernels kernels;
   const int p = ctx.cost.cluster.ranks();
   auto flexcp = sched::make_flexcp_planner(ctx);
   auto ring = sched::make_static_planner(ctx, p, sched::CommScheme::ring);
@@ -186,8 +179,8 @@ TEST(PlanExecution, FlexcpNeverSendsMoreThanTheRing) {
   for (int trial = 0; trial < 4; ++trial) {
     const auto batch = test_batch(rng, trial, p);
     comm::CommunicatorCache cache(MPI_COMM_WORLD, 4);
-    const double mine = execute_plan(flexcp->plan(batch), kLayout, transport, cache, 5).bytes_sent;
-    const double theirs = execute_plan(ring->plan(batch), kLayout, transport, cache, 5).bytes_sent;
+    const double mine = execute_plan(flexcp->plan(batch), kLayout, transport, cache, kernels, 5).bytes_sent;
+    const double theirs = execute_plan(ring->plan(batch), kLayout, transport, cache, kernels, 5).bytes_sent;
     double totals[2] = {mine, theirs};
     MPI_Allreduce(MPI_IN_PLACE, totals, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     EXPECT_LE(totals[0], totals[1]) << "trial " << trial;
@@ -219,7 +212,7 @@ TEST(CommunicatorCache, ReusesAndEvictsTheSameWayOnEveryRank) {
     EXPECT_EQ(group.size(), 2);
     EXPECT_EQ(group.position(), world_rank());
     float mine = static_cast<float>(world_rank() + 1), both[2] = {0, 0};
-    auto t = group.start_allgatherv(&mine, both, {1, 1});
+    auto t = group.start_allgatherv(View{&mine, 1}, View{both, 2}, {1, 1});
     group.wait(t);
     EXPECT_EQ(both[0], 1.0f);
     EXPECT_EQ(both[1], 2.0f);

@@ -6,8 +6,8 @@
 #include "comm/launch_check.hpp"
 #include "comm/topology.hpp"
 #include "common/error.hpp"
-#include "config.hpp"
-#include "lengths_file.hpp"
+#include "app/input/config.hpp"
+#include "app/input/lengths_file.hpp"
 
 using namespace flexcp;
 

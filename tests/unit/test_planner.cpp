@@ -202,9 +202,9 @@ TEST(StaticPlanner, CandidateLayoutsAreEveryConfigurationTheMachineAllows) {
     return out;
   };
   EXPECT_EQ(names(StaticFamily::megatron),
-            (std::vector<std::string>{"megatron-cp-p2p-c1", "megatron-cp-p2p-c2", "megatron-cp-allgather-c2",
-                                      "megatron-cp-a2a-c2", "megatron-cp-p2p-c4", "megatron-cp-allgather-c4",
-                                      "megatron-cp-a2a-c4", "megatron-cp-p2p-c8", "megatron-cp-allgather-c8",
+            (std::vector<std::string>{"megatron-cp-ring-c1", "megatron-cp-ring-c2", "megatron-cp-allgather-c2",
+                                      "megatron-cp-a2a-c2", "megatron-cp-ring-c4", "megatron-cp-allgather-c4",
+                                      "megatron-cp-a2a-c4", "megatron-cp-ring-c8", "megatron-cp-allgather-c8",
                                       "megatron-cp-a2a+p2p-c8"}));
   EXPECT_EQ(names(StaticFamily::ulysses), (std::vector<std::string>{"ulysses-u2", "ulysses-u4", "ulysses-u8"}));
   EXPECT_EQ(names(StaticFamily::usp), (std::vector<std::string>{"usp-u2-r2", "usp-u2-r4", "usp-u4-r2"}));
@@ -212,7 +212,7 @@ TEST(StaticPlanner, CandidateLayoutsAreEveryConfigurationTheMachineAllows) {
   const PlannerContext six{{Cluster{1, 6}, small_model(), test_hardware(1e12)}, 1 << 20};
   std::vector<std::string> given;
   for (const auto& layout : candidate_layouts(six, StaticFamily::megatron, {3})) given.push_back(layout.name());
-  EXPECT_EQ(given, (std::vector<std::string>{"megatron-cp-p2p-c3", "megatron-cp-allgather-c3"}));  // 3 splits no heads
+  EXPECT_EQ(given, (std::vector<std::string>{"megatron-cp-ring-c3", "megatron-cp-allgather-c3"}));  // 3 splits no heads
   for (const auto& layout : candidate_layouts(context, StaticFamily::megatron))
     if (layout.comm == CommScheme::hierarchical) {
       EXPECT_EQ(layout.inner, 4) << "the node is the inner level";

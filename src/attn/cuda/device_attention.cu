@@ -1,72 +1,23 @@
+// The public device attention operations: layout checks, the choice of kernel family, and the
+// small element-wise kernels (fill, merge, row sums, bf16 conversion) every family shares.
+#include "attn/cuda/device_attention.hpp"
+
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
-#include <vector>
+#include <utility>
 
-#include "attn/cuda/device_attention.hpp"
+#include "attn/cuda/kernel_launchers.hpp"
 #include "device/check.hpp"
 
 namespace flexcp::attn::cuda {
 namespace {
 
-struct DeviceSlice {
-  std::int64_t q_begin, q_len, k_begin, k_len, diag;
-};
-// A tile of rows of one slice group: rows [row_begin, row_begin + rows) of the buffer, which are
-// rows [offset, offset + rows) of the group's segment; the group's slices are
-// members[member_begin, member_end).
-struct DeviceTask {
-  std::int64_t row_begin, offset;
-  std::int32_t rows, member_begin, member_end;
-};
-
-__device__ __forceinline__ float load(const float* p, std::int64_t i) { return p[i]; }
-__device__ __forceinline__ float load(const __nv_bfloat16* p, std::int64_t i) { return __bfloat162float(p[i]); }
-
-__device__ __forceinline__ std::int64_t visible_keys(const DeviceSlice& s, std::int64_t i) {
-  const std::int64_t v = i + s.diag + 1;
-  return v < 0 ? 0 : (v > s.k_len ? s.k_len : v);
-}
-
 __global__ void fill_kernel(float* data, std::int64_t count, float value) {
   for (std::int64_t e = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; e < count; e += std::int64_t{gridDim.x} * blockDim.x)
     data[e] = value;
-}
-
-template <class T>
-__global__ void forward_kernel(DeviceSliceSet::View set, int q_heads, int kv_heads, int dim, float scale, const T* q,
-                               const T* k, const T* v, float* out, float* lse) {
-  const auto& task = static_cast<const DeviceTask*>(set.query_tasks)[blockIdx.x];
-  if (static_cast<int>(threadIdx.x) >= task.rows) return;
-  const auto* slices = static_cast<const DeviceSlice*>(set.slices);
-  const int head = blockIdx.y, kv_head = head / (q_heads / kv_heads);
-  const std::int64_t i = task.offset + threadIdx.x, row = task.row_begin + threadIdx.x;
-  float qv[kMaxHeadDim], acc[kMaxHeadDim];
-  for (int d = 0; d < dim; ++d) {
-    qv[d] = load(q, (row * q_heads + head) * dim + d) * scale;
-    acc[d] = 0.0f;
-  }
-  float m = -INFINITY, l = 0.0f;
-  for (int s = task.member_begin; s < task.member_end; ++s) {
-    const auto& sl = slices[set.query_members[s]];
-    const std::int64_t keys = visible_keys(sl, i);
-    for (std::int64_t j = 0; j < keys; ++j) {
-      const std::int64_t base = ((sl.k_begin + j) * kv_heads + kv_head) * dim;
-      float score = 0.0f;
-      for (int d = 0; d < dim; ++d) score += qv[d] * load(k, base + d);
-      const float m_new = fmaxf(m, score);
-      const float correction = __expf(m - m_new), p = __expf(score - m_new);
-      l = l * correction + p;
-      for (int d = 0; d < dim; ++d) acc[d] = acc[d] * correction + p * load(v, base + d);
-      m = m_new;
-    }
-  }
-  if (l > 0.0f) {
-    const float inv = 1.0f / l;
-    for (int d = 0; d < dim; ++d) out[(row * q_heads + head) * dim + d] = acc[d] * inv;
-    lse[row * q_heads + head] = m + __logf(l);
-  }
 }
 
 __global__ void to_bf16_kernel(const float* src, __nv_bfloat16* dst, std::int64_t count) {
@@ -74,10 +25,9 @@ __global__ void to_bf16_kernel(const float* src, __nv_bfloat16* dst, std::int64_
     dst[e] = __float2bfloat16_rn(src[e]);
 }
 
-__global__ void merge_kernel(std::int64_t rows, int heads, int dim, float* out, float* lse, const float* part,
-                             const float* part_lse) {
+__global__ void merge_kernel(std::int64_t rows, int dim, float* out, float* lse, const float* part, const float* part_lse) {
   const std::int64_t e = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
-  if (e >= rows * heads) return;
+  if (e >= rows) return;
   const float b = part_lse[e];
   if (b == -INFINITY) return;
   const float a = lse[e], m = fmaxf(a, b);
@@ -87,154 +37,97 @@ __global__ void merge_kernel(std::int64_t rows, int heads, int dim, float* out, 
   lse[e] = merged;
 }
 
-__global__ void rowsum_kernel(std::int64_t rows, int heads, int dim, const float* out, const float* dout, float* rowsum) {
+__global__ void rowsum_kernel(std::int64_t rows, int dim, const float* out, const float* dout, float* rowsum,
+                              bool round_dout) {
   const std::int64_t e = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x;
-  if (e >= rows * heads) return;
+  if (e >= rows) return;
   float sum = 0.0f;
-  for (int d = 0; d < dim; ++d) sum += out[e * dim + d] * dout[e * dim + d];
+  for (int d = 0; d < dim; ++d) {
+    const float g = dout[e * dim + d];
+    sum += out[e * dim + d] * (round_dout ? __bfloat162float(__float2bfloat16_rn(g)) : g);
+  }
   rowsum[e] = sum;
-}
-
-template <class T>
-__global__ void dq_kernel(DeviceSliceSet::View set, int q_heads, int kv_heads, int dim, float scale, const T* q,
-                          const T* k, const T* v, const T* dout, const float* lse, const float* rowsum, float* dq) {
-  const auto& task = static_cast<const DeviceTask*>(set.query_tasks)[blockIdx.x];
-  if (static_cast<int>(threadIdx.x) >= task.rows) return;
-  const auto* slices = static_cast<const DeviceSlice*>(set.slices);
-  const int head = blockIdx.y, kv_head = head / (q_heads / kv_heads);
-  const std::int64_t i = task.offset + threadIdx.x, row = task.row_begin + threadIdx.x;
-  const std::int64_t qbase = (row * q_heads + head) * dim;
-  float qv[kMaxHeadDim], gv[kMaxHeadDim], acc[kMaxHeadDim];
-  for (int d = 0; d < dim; ++d) {
-    qv[d] = load(q, qbase + d);
-    gv[d] = load(dout, qbase + d);
-    acc[d] = 0.0f;
-  }
-  const float row_lse = lse[row * q_heads + head], correction = rowsum[row * q_heads + head];
-  for (int s = task.member_begin; s < task.member_end; ++s) {
-    const auto& sl = slices[set.query_members[s]];
-    const std::int64_t keys = visible_keys(sl, i);
-    for (std::int64_t j = 0; j < keys; ++j) {
-      const std::int64_t base = ((sl.k_begin + j) * kv_heads + kv_head) * dim;
-      float score = 0.0f, dp = 0.0f;
-      for (int d = 0; d < dim; ++d) {
-        score += qv[d] * load(k, base + d);
-        dp += gv[d] * load(v, base + d);
-      }
-      const float p = __expf(score * scale - row_lse), ds = p * (dp - correction);
-      for (int d = 0; d < dim; ++d) acc[d] += ds * load(k, base + d);
-    }
-  }
-  for (int d = 0; d < dim; ++d) dq[qbase + d] += acc[d] * scale;
-}
-
-template <class T>
-__global__ void dkv_kernel(DeviceSliceSet::View set, int q_heads, int kv_heads, int dim, float scale, const T* q,
-                           const T* k, const T* v, const T* dout, const float* lse, const float* rowsum, float* dk,
-                           float* dv) {
-  const auto& task = static_cast<const DeviceTask*>(set.key_tasks)[blockIdx.x];
-  if (static_cast<int>(threadIdx.x) >= task.rows) return;
-  const auto* slices = static_cast<const DeviceSlice*>(set.slices);
-  const int kv_head = blockIdx.y, group = q_heads / kv_heads;
-  const std::int64_t j = task.offset + threadIdx.x, row = task.row_begin + threadIdx.x;
-  const std::int64_t kbase = (row * kv_heads + kv_head) * dim;
-  float kv[kMaxHeadDim], vv[kMaxHeadDim], dk_acc[kMaxHeadDim], dv_acc[kMaxHeadDim];
-  for (int d = 0; d < dim; ++d) {
-    kv[d] = load(k, kbase + d);
-    vv[d] = load(v, kbase + d);
-    dk_acc[d] = dv_acc[d] = 0.0f;
-  }
-  for (int s = task.member_begin; s < task.member_end; ++s) {
-    const auto& sl = slices[set.key_members[s]];
-    if (j >= sl.k_len) continue;  // past the slice's last visible key
-    // Query i sees key j when j <= i + diag.
-    const std::int64_t first = j - sl.diag > 0 ? j - sl.diag : 0;
-    for (int head = kv_head * group; head < (kv_head + 1) * group; ++head)
-      for (std::int64_t i = first; i < sl.q_len; ++i) {
-        const std::int64_t qrow = sl.q_begin + i, qbase = (qrow * q_heads + head) * dim;
-        float score = 0.0f, dp = 0.0f;
-        for (int d = 0; d < dim; ++d) {
-          score += load(q, qbase + d) * kv[d];
-          dp += load(dout, qbase + d) * vv[d];
-        }
-        const float p = __expf(score * scale - lse[qrow * q_heads + head]);
-        const float ds = p * (dp - rowsum[qrow * q_heads + head]);
-        for (int d = 0; d < dim; ++d) {
-          dv_acc[d] += p * load(dout, qbase + d);
-          dk_acc[d] += ds * load(q, qbase + d);
-        }
-      }
-  }
-  for (int d = 0; d < dim; ++d) {
-    dk[kbase + d] += dk_acc[d] * scale;
-    dv[kbase + d] += dv_acc[d];
-  }
-}
-
-std::vector<DeviceTask> tasks_of(const std::vector<SliceGroup>& groups, int tile_rows, std::vector<std::int32_t>& members) {
-  std::vector<DeviceTask> tasks;
-  for (const auto& g : groups) {
-    const auto begin = static_cast<std::int32_t>(members.size());
-    members.insert(members.end(), g.slices.begin(), g.slices.end());
-    const auto end = static_cast<std::int32_t>(members.size());
-    for (std::int64_t off = 0; off < g.len; off += tile_rows)
-      tasks.push_back({g.begin + off, off, static_cast<std::int32_t>(g.len - off < tile_rows ? g.len - off : tile_rows),
-                       begin, end});
-  }
-  return tasks;
 }
 
 cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
 unsigned blocks_for(std::int64_t items, int threads) { return static_cast<unsigned>((items + threads - 1) / threads); }
+// Grid-stride kernels: enough blocks to fill the device, never more than the grid limit.
+unsigned stride_blocks(std::int64_t items) { return std::min(blocks_for(items, 256), 65535u); }
 
 void check_layout(const HeadLayout& layout) {
-  FLEXCP_DEVICE_REQUIRE(layout.head_dim <= kMaxHeadDim, "the CUDA attention kernels support head_dim <= 256");
-  FLEXCP_DEVICE_REQUIRE(layout.q_heads % layout.kv_heads == 0, "H_q must be a multiple of H_kv");
+  FLEXCP_DEVICE_REQUIRE(layout.q_heads >= 1 && layout.kv_heads >= 1 && layout.q_heads % layout.kv_heads == 0,
+                        "H_q must be a positive multiple of H_kv");
+  FLEXCP_DEVICE_REQUIRE(layout.head_dim >= 1 && layout.head_dim <= kMaxHeadDim, "the CUDA attention kernels support head_dim <= 256");
+}
+
+bool use_tensor_cores(const HeadLayout& layout, Precision precision, const KernelConfig& config) {
+  check_layout(layout);
+  switch (config.path) {
+    case KernelPath::simt: return false;
+    case KernelPath::automatic: return tensor_cores_cover(layout, precision);
+    case KernelPath::tensor_core:
+      FLEXCP_DEVICE_REQUIRE(tensor_cores_cover(layout, precision),
+                            "kernel path tensor_core needs bf16 inputs and head_dim 64 or 128");
+      return true;
+  }
+  return false;
+}
+
+// The forward's tile variant: what the configuration names, else by the segments' lengths.
+std::pair<int, int> forward_tiling(const KernelConfig& config, const DeviceSliceSet& slices) {
+  const int tile = config.forward_query_tile != 0 ? config.forward_query_tile
+                                                  : (slices.row_weighted_query_length() < 128.0 ? 64 : 128);
+  const int rows_per_warp = config.forward_rows_per_warp != 0 ? config.forward_rows_per_warp : (tile == 128 ? 32 : 16);
+  return {tile, rows_per_warp};
+}
+
+void fill(float* data, std::int64_t count, float value, cudaStream_t stream) {
+  if (count > 0) fill_kernel<<<stride_blocks(count), 256, 0, stream>>>(data, count, value);
 }
 }  // namespace
 
-DeviceSliceSet::DeviceSliceSet(const SliceSet& set, int tile_rows) : tile_rows_(tile_rows) {
-  FLEXCP_DEVICE_REQUIRE(tile_rows >= 1 && tile_rows <= 1024, "tile rows must be in [1, 1024] (one thread per row)");
-  std::vector<DeviceSlice> slices;
-  for (const auto& s : set.slices) slices.push_back({s.q_begin, s.q_len, s.k_begin, s.k_len, s.diag});
-  std::vector<std::int32_t> query_members, key_members;
-  const auto query_tasks = tasks_of(set.by_query, tile_rows, query_members);
-  const auto key_tasks = tasks_of(set.by_key, tile_rows, key_members);
-  slices_ = DeviceBuffer::from("flexcp::cuda::slices", slices);
-  query_tasks_ = DeviceBuffer::from("flexcp::cuda::query_tasks", query_tasks);
-  key_tasks_ = DeviceBuffer::from("flexcp::cuda::key_tasks", key_tasks);
-  query_members_ = DeviceBuffer::from("flexcp::cuda::query_members", query_members);
-  key_members_ = DeviceBuffer::from("flexcp::cuda::key_members", key_members);
-  query_task_count_ = static_cast<std::int32_t>(query_tasks.size());
-  key_task_count_ = static_cast<std::int32_t>(key_tasks.size());
+bool tensor_cores_cover(const HeadLayout& layout, Precision precision) {
+  return precision == Precision::bf16 && (layout.head_dim == 64 || layout.head_dim == 128);
 }
 
-DeviceSliceSet::View DeviceSliceSet::view() const {
-  return {slices_.data(), query_tasks_.data(), key_tasks_.data(), static_cast<const std::int32_t*>(query_members_.data()),
-          static_cast<const std::int32_t*>(key_members_.data()), query_task_count_, key_task_count_};
+const char* kernel_path_name(KernelPath path) {
+  switch (path) {
+    case KernelPath::automatic: return "automatic";
+    case KernelPath::simt: return "simt";
+    case KernelPath::tensor_core: return "tensor_core";
+  }
+  return "?";
 }
 
 void forward_partial(const HeadLayout& layout, const DeviceSliceSet& slices, Precision precision, DeviceTensor q,
-                     DeviceTensor k, DeviceTensor v, float* out, float* lse, void* stream) {
-  check_layout(layout);
+                     DeviceTensor k, DeviceTensor v, float* out, float* lse, void* stream, const KernelConfig& config) {
+  const bool tensor_cores = use_tensor_cores(layout, precision, config);
   const auto s = as_stream(stream);
-  const std::int64_t rows = q.tokens * layout.q_heads;
-  // Grid-stride fills: cap the grid, every thread loops.
-  fill_kernel<<<1024, 256, 0, s>>>(out, rows * layout.head_dim, 0.0f);
-  fill_kernel<<<1024, 256, 0, s>>>(lse, rows, -INFINITY);
-  const auto view = slices.view();
-  if (view.query_task_count > 0) {
-    const dim3 grid(static_cast<unsigned>(view.query_task_count), static_cast<unsigned>(layout.q_heads));
-    const auto threads = static_cast<unsigned>(slices.tile_rows());
-    if (precision == Precision::fp32)
-      forward_kernel<float><<<grid, threads, 0, s>>>(view, layout.q_heads, layout.kv_heads, layout.head_dim, layout.scale(),
-                                                     static_cast<const float*>(q.data), static_cast<const float*>(k.data),
-                                                     static_cast<const float*>(v.data), out, lse);
-    else
-      forward_kernel<__nv_bfloat16><<<grid, threads, 0, s>>>(
-          view, layout.q_heads, layout.kv_heads, layout.head_dim, layout.scale(), static_cast<const __nv_bfloat16*>(q.data),
-          static_cast<const __nv_bfloat16*>(k.data), static_cast<const __nv_bfloat16*>(v.data), out, lse);
+  // The kernels write every row of their tiles; rows in no query segment keep "no contribution".
+  if (!slices.queries_cover(q.tokens)) {
+    const std::int64_t rows = q.tokens * layout.q_heads;
+    fill(out, rows * layout.head_dim, 0.0f, s);
+    fill(lse, rows, -INFINITY, s);
   }
+  const KernelInputs in{q.data, k.data, v.data, nullptr};
+  if (tensor_cores) {
+    const auto [tile, rows_per_warp] = forward_tiling(config, slices);
+    tc_forward(layout, slices, tile, rows_per_warp, in, out, lse, s);
+  }
+  else
+    simt_forward(layout, slices, precision == Precision::bf16, in, out, lse, s);
+  FLEXCP_CUDA_CHECK(cudaGetLastError());
+}
+
+void backward_accumulate(const HeadLayout& layout, const DeviceSliceSet& slices, Precision precision, DeviceTensor q,
+                         DeviceTensor k, DeviceTensor v, DeviceTensor dout, const float* lse, const float* rowsum,
+                         float* dq, float* dk, float* dv, void* stream, const KernelConfig& config) {
+  const bool tensor_cores = use_tensor_cores(layout, precision, config);
+  const KernelInputs in{q.data, k.data, v.data, dout.data};
+  if (tensor_cores)
+    tc_backward(layout, slices, config.backward_query_block, in, lse, rowsum, dq, dk, dv, as_stream(stream));
+  else
+    simt_backward(layout, slices, precision == Precision::bf16, in, lse, rowsum, dq, dk, dv, as_stream(stream));
   FLEXCP_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -242,53 +135,22 @@ void merge_partial(const HeadLayout& layout, std::int64_t tokens, float* out, fl
                    const float* part_lse, void* stream) {
   const std::int64_t rows = tokens * layout.q_heads;
   if (rows == 0) return;
-  merge_kernel<<<blocks_for(rows, 256), 256, 0, as_stream(stream)>>>(rows, layout.q_heads, layout.head_dim, out, lse, part,
-                                                                     part_lse);
+  merge_kernel<<<blocks_for(rows, 256), 256, 0, as_stream(stream)>>>(rows, layout.head_dim, out, lse, part, part_lse);
   FLEXCP_CUDA_CHECK(cudaGetLastError());
 }
 
 void to_bf16(const float* src, void* dst, std::int64_t count, void* stream) {
   if (count == 0) return;
-  const auto blocks = blocks_for(count, 256) < 65535u ? blocks_for(count, 256) : 65535u;
-  to_bf16_kernel<<<blocks, 256, 0, as_stream(stream)>>>(src, static_cast<__nv_bfloat16*>(dst), count);
+  to_bf16_kernel<<<stride_blocks(count), 256, 0, as_stream(stream)>>>(src, static_cast<__nv_bfloat16*>(dst), count);
   FLEXCP_CUDA_CHECK(cudaGetLastError());
 }
 
 void softmax_backward_rowsum(const HeadLayout& layout, std::int64_t tokens, const float* out, const float* dout,
-                             float* rowsum, void* stream) {
+                             float* rowsum, void* stream, Precision dout_as) {
   const std::int64_t rows = tokens * layout.q_heads;
   if (rows == 0) return;
-  rowsum_kernel<<<blocks_for(rows, 256), 256, 0, as_stream(stream)>>>(rows, layout.q_heads, layout.head_dim, out, dout,
-                                                                      rowsum);
-  FLEXCP_CUDA_CHECK(cudaGetLastError());
-}
-
-void backward_accumulate(const HeadLayout& layout, const DeviceSliceSet& slices, Precision precision, DeviceTensor q,
-                         DeviceTensor k, DeviceTensor v, DeviceTensor dout, const float* lse, const float* rowsum,
-                         float* dq, float* dk, float* dv, void* stream) {
-  check_layout(layout);
-  const auto s = as_stream(stream);
-  const auto view = slices.view();
-  const auto threads = static_cast<unsigned>(slices.tile_rows());
-  const int hq = layout.q_heads, hkv = layout.kv_heads, d = layout.head_dim;
-  const float scale = layout.scale();
-  auto launch = [&](auto tag) {
-    using T = decltype(tag);
-    const auto* qp = static_cast<const T*>(q.data);
-    const auto* kp = static_cast<const T*>(k.data);
-    const auto* vp = static_cast<const T*>(v.data);
-    const auto* gp = static_cast<const T*>(dout.data);
-    if (view.query_task_count > 0)
-      dq_kernel<T><<<dim3(static_cast<unsigned>(view.query_task_count), static_cast<unsigned>(hq)), threads, 0, s>>>(
-          view, hq, hkv, d, scale, qp, kp, vp, gp, lse, rowsum, dq);
-    if (view.key_task_count > 0)
-      dkv_kernel<T><<<dim3(static_cast<unsigned>(view.key_task_count), static_cast<unsigned>(hkv)), threads, 0, s>>>(
-          view, hq, hkv, d, scale, qp, kp, vp, gp, lse, rowsum, dk, dv);
-  };
-  if (precision == Precision::fp32)
-    launch(float{});
-  else
-    launch(__nv_bfloat16{});
+  rowsum_kernel<<<blocks_for(rows, 256), 256, 0, as_stream(stream)>>>(rows, layout.head_dim, out, dout, rowsum,
+                                                                      dout_as == Precision::bf16);
   FLEXCP_CUDA_CHECK(cudaGetLastError());
 }
 

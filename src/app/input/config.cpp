@@ -1,0 +1,253 @@
+#include "app/input/config.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "app/strategies.hpp"
+#include "common/error.hpp"
+#include "app/input/lengths_file.hpp"
+#include "app/input/hardware_config.hpp"
+#include "app/input/toml_reader.hpp"
+
+namespace flexcp {
+
+namespace {
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+ModelConfig read_model(const toml::table& root, const std::string& source, const KeyOrigins& origins) {
+  TableReader in(root["model"].as_table(), "model", source, &origins);
+  ModelConfig m;
+  auto& shape = m.shape;
+  shape.name = in.string("name").value_or("unnamed");
+  shape.layers = static_cast<int>(in.integer("layers", 1).value_or(1));
+  m.heads.q_heads = static_cast<int>(in.required(in.integer("q_heads", 1), "q_heads", "query heads, an integer >= 1"));
+  m.heads.kv_heads =
+      static_cast<int>(in.required(in.integer("kv_heads", 1), "kv_heads", "key/value heads, an integer >= 1 dividing q_heads"));
+  m.heads.head_dim = static_cast<int>(in.required(in.integer("head_dim", 1), "head_dim", "head dimension, an integer >= 1"));
+  if (m.heads.q_heads % m.heads.kv_heads != 0)
+    in.fail("kv_heads", "value " + std::to_string(m.heads.kv_heads) + " is not allowed: q_heads (" +
+                            std::to_string(m.heads.q_heads) + ") must be a multiple of kv_heads (grouped-query attention)");
+  shape.q_heads = m.heads.q_heads;
+  shape.kv_heads = m.heads.kv_heads;
+  shape.head_dim = m.heads.head_dim;
+  shape.hidden = in.integer("hidden_size", 1).value_or(std::int64_t{m.heads.q_heads} * m.heads.head_dim);
+  shape.ffn_hidden = in.integer("ffn_hidden", 1).value_or(4 * shape.hidden);
+  shape.vocab = in.integer("vocab_size", 0).value_or(0);
+  shape.activation_bytes_per_token = in.number("activation_bytes_per_token", 0.0).value_or(0.0);
+  shape.state_bytes_per_param = in.number("state_bytes_per_param", 0.0).value_or(16.0);
+  const auto checkpointing = in.string("activation_checkpointing").value_or("none");
+  if (checkpointing == "full") shape.checkpointing = sched::Checkpointing::full;
+  else if (checkpointing == "selective") shape.checkpointing = sched::Checkpointing::selective;
+  else if (checkpointing != "none")
+    in.fail("activation_checkpointing", "value \"" + checkpointing + "\" is not allowed: \"none\", \"selective\" or \"full\"");
+  in.finish();
+  return m;
+}
+
+sched::Cluster read_cluster(const toml::table& root, const std::string& source) {
+  TableReader in(root["cluster"].as_table(), "cluster", source);
+  sched::Cluster c;
+  c.nodes = static_cast<int>(in.integer("nodes", 1).value_or(1));
+  c.ranks_per_node = static_cast<int>(in.integer("ranks_per_node", 1).value_or(8));
+  if (in.has("hardware")) in.string("hardware");  // already resolved into [hardware] by rank 0
+  in.finish();
+  return c;
+}
+
+PlanSettings read_plan(const toml::table& root, const std::string& source) {
+  TableReader in(root["plan"].as_table(), "plan", source);
+  PlanSettings p;
+  const auto plannable = plannable_strategies();
+  p.strategies = in.strings("strategies").value_or(plannable);
+  for (const auto& name : p.strategies)
+    if (std::find(plannable.begin(), plannable.end(), name) == plannable.end())
+      in.fail("strategies", "unknown strategy \"" + name + "\"; allowed: " + joined(plannable));
+  p.batches = in.integer("batches", 1).value_or(10);
+  const bool extreme = in.boolean("extreme").value_or(false);
+  p.extreme_fraction = extreme ? 1.0 : in.number("extreme_fraction", -1e-300).value_or(0.0);
+  if (p.extreme_fraction > 1.0) in.fail("extreme_fraction", "must be in [0, 1]");
+  for (auto d : in.integers("megatron_degrees", 1).value_or(std::vector<std::int64_t>{}))
+    p.megatron_degrees.push_back(static_cast<int>(d));
+  p.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
+  p.flexsp_time_limit_s = in.number("flexsp_time_limit_s", 0.0).value_or(10.0);
+  p.output = in.string("output").value_or("");
+  in.finish();
+  return p;
+}
+
+BatchConfig read_batch(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
+                       bool load_dataset) {
+  TableReader in(root["batch"].as_table(), "batch", source);
+  BatchConfig b;
+  b.dataset = in.string("dataset").value_or("");
+  b.lengths = in.integers("lengths", 1).value_or(std::vector<std::int64_t>{});
+  auto tokens = in.integer("tokens_per_batch", 1);
+  b.seed = static_cast<std::uint64_t>(in.integer("seed", 0).value_or(1));
+  if (b.uses_dataset() == in.has("lengths"))
+    in.fail("dataset", "give exactly one of batch.dataset (a document-length file, sampled each step) or "
+                       "batch.lengths (one fixed batch)");
+  if (b.uses_dataset()) {
+    b.tokens_per_batch = in.required(tokens, "tokens_per_batch", "tokens per batch, an integer >= 1, with batch.dataset");
+    if (load_dataset) b.samples = read_lengths_file(input_dir / b.dataset);
+  } else {
+    if (b.lengths.empty()) in.fail("lengths", "must hold at least one document length");
+    if (tokens) in.fail("tokens_per_batch", "not allowed with batch.lengths: the batch is exactly the listed documents");
+    for (auto l : b.lengths) b.tokens_per_batch += l;
+  }
+  in.finish();
+  return b;
+}
+
+RunSettings read_run(const toml::table& root, const std::string& source) {
+  TableReader in(root["run"].as_table(), "run", source);
+  RunSettings r;
+  const auto known = runnable_strategies();
+  r.strategies = in.strings("strategies").value_or(std::vector<std::string>{"megatron-cp-ring"});
+  if (r.strategies.empty()) in.fail("strategies", "must name at least one of: " + joined(known));
+  for (const auto& name : r.strategies) {
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      in.fail("strategies", "unknown strategy \"" + name + "\"; allowed: " + joined(known));
+    if (std::count(r.strategies.begin(), r.strategies.end(), name) > 1)
+      in.fail("strategies", "strategy \"" + name + "\" is listed twice");
+  }
+  r.steps = in.integer("steps", 1).value_or(3);
+  r.warmup_steps = in.integer("warmup_steps", 0).value_or(1);
+  r.output = in.string("output").value_or("");
+  r.check = in.boolean("check").value_or(true);
+  r.check_tolerance = in.number("check_tolerance", 0.0).value_or(1e-4);
+  r.cp_degree = static_cast<int>(in.integer("cp_degree", 1).value_or(0));
+  r.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
+  r.comm_cache_size = static_cast<int>(in.integer("comm_cache_size", 1).value_or(32));
+  r.backend = in.string("backend").value_or("cpu");
+  if (r.backend != "cpu" && r.backend != "cuda")
+    in.fail("backend", "value \"" + r.backend + "\" is not allowed: \"cpu\" or \"cuda\"");
+  r.precision = in.string("precision").value_or("fp32");
+  if (r.precision != "fp32" && r.precision != "bf16")
+    in.fail("precision", "value \"" + r.precision + "\" is not allowed: \"fp32\" or \"bf16\"");
+  if (r.precision == "bf16" && r.backend != "cuda")
+    in.fail("precision", "\"bf16\" needs backend = \"cuda\" (the host kernels compute in fp32)");
+  in.finish();
+  return r;
+}
+}  // namespace
+
+Config config_from_table(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
+                         bool load_dataset, int world_size, const KeyOrigins& origins) {
+  check_top_level(root, {"model", "batch", "run", "cluster", "hardware", "plan"}, source);
+  if (!root.contains("model")) throw ConfigError(source + ": missing section [model]");
+  if (!root.contains("batch")) throw ConfigError(source + ": missing section [batch]");
+  Config c;
+  c.model = read_model(root, source, origins);
+  c.batch = read_batch(root, source, input_dir, load_dataset);
+  c.run = read_run(root, source);
+  c.cluster = read_cluster(root, source);
+  c.has_hardware = root.contains("hardware");
+  if (c.has_hardware) c.hardware = read_hardware(*root["hardware"].as_table(), source, origins);
+  c.plan = read_plan(root, source);
+  if (c.batch.tokens_per_batch < world_size)
+    throw ConfigError(source + ": the batch holds " + std::to_string(c.batch.tokens_per_batch) + " tokens but the job has " +
+                      std::to_string(world_size) + " ranks: every rank needs at least one token (raise "
+                      "batch.tokens_per_batch or run fewer ranks)");
+  std::ostringstream text;
+  text << root;
+  c.resolved_toml = text.str();
+  return c;
+}
+
+toml::table parse_toml_file(const std::filesystem::path& path, const std::string& what) {
+  try {
+    return toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    if (!std::filesystem::exists(path)) throw ConfigError(what + " '" + path.string() + "' does not exist");
+    const auto& where = e.source().begin;
+    throw ConfigError(path.string() + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
+                      ": invalid TOML: " + std::string(e.description()));
+  }
+}
+
+namespace {
+// Merges the table `section` of the TOML file `path` into `root[section]`: the file's keys are
+// the base, the keys already in `root[section]` (written in the input, or set with --set) win.
+// Records the file as the origin of every key it contributed.
+void merge_included_table(toml::table& root, const std::string& section, const std::filesystem::path& path,
+                          const std::string& what, KeyOrigins& origins) {
+  auto file = parse_toml_file(path, what);
+  auto* base = file[section].as_table();
+  if (base == nullptr) throw ConfigError(path.string() + ": needs a [" + section + "] table");
+  toml::table merged = *base;
+  for (const auto& [key, node] : merged) origins[section + "." + std::string(key.str())] = path.string();
+  if (const auto* written = root[section].as_table())
+    for (const auto& [key, node] : *written) {
+      merged.insert_or_assign(key, node);
+      origins.erase(section + "." + std::string(key.str()));
+    }
+  root.insert_or_assign(section, std::move(merged));
+}
+
+std::filesystem::path included_path(const toml::table& root, const std::string& section, const std::string& key,
+                                    const std::string& what, const std::filesystem::path& input_dir,
+                                    const std::string& source) {
+  const auto* file = root[section][key].as_string();
+  if (file == nullptr)
+    throw ConfigError(source + ": key '" + section + "." + key + "': expected a string (path of " + what + ")");
+  return input_dir / file->get();
+}
+}  // namespace
+
+KeyOrigins resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source) {
+  KeyOrigins origins;
+  if (auto* model = root["model"].as_table(); model != nullptr && model->contains("file")) {
+    const auto path = included_path(root, "model", "file", "a model shape file", input_dir, source);
+    model->erase("file");
+    merge_included_table(root, "model", path, source + ": key 'model.file': file", origins);
+  }
+  if (auto* cluster = root["cluster"].as_table(); cluster != nullptr && cluster->contains("hardware")) {
+    const auto path = included_path(root, "cluster", "hardware", "a hardware profile", input_dir, source);
+    merge_included_table(root, "hardware", path, source + ": key 'cluster.hardware': file", origins);
+  }
+  return origins;
+}
+
+void apply_override(toml::table& root, const std::string& assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string::npos || equals == 0)
+    throw ConfigError("--set '" + assignment + "': expected key=value, for example --set run.steps=2");
+  const std::string key = assignment.substr(0, equals), value = assignment.substr(equals + 1);
+  toml::table parsed;
+  try {
+    parsed = toml::parse(key + " = " + value);
+  } catch (const toml::parse_error&) {
+    std::ostringstream quoted;  // not TOML: take the value as a string, quoted by toml++
+    quoted << toml::value<std::string>(value);
+    try {
+      parsed = toml::parse(key + " = " + quoted.str());
+    } catch (const toml::parse_error& e) {
+      throw ConfigError("--set '" + assignment + "': '" + key + "' is not a valid key (" + std::string(e.description()) + ")");
+    }
+  }
+  // Walk the one dotted path of `parsed` and graft its leaf onto `root`.
+  toml::table* target = &root;
+  const toml::table* source = &parsed;
+  while (true) {
+    auto it = source->begin();
+    const auto& [name, node] = *it;
+    if (const auto* inner = node.as_table(); inner != nullptr && !inner->empty()) {
+      auto* existing = (*target)[name].as_table();
+      if (existing == nullptr) {
+        target->insert_or_assign(name, toml::table{});
+        existing = (*target)[name].as_table();
+      }
+      target = existing;
+      source = inner;
+      continue;
+    }
+    target->insert_or_assign(name, node);
+    return;
+  }
+}
+
+}  // namespace flexcp

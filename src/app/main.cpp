@@ -1,0 +1,95 @@
+// flexcp: flexible context parallelism for long-context attention. Entry point: MPI and Kokkos
+// lifetimes, the command line, and the mapping from errors to exit codes.
+#include <CLI/CLI.hpp>
+#include <Kokkos_Core.hpp>
+#include <cstdio>
+
+#include "build_info.hpp"
+#include "app/all_or_none.hpp"
+#include "app/commands.hpp"
+#include "comm/mpi_runtime.hpp"
+
+namespace {
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.find_first_of(" \t'\"") != std::string::npos) arg = "'" + arg + "'";
+    line += (i ? " " : "") + arg;
+  }
+  return line;
+}
+
+// Errors every rank agreed on are printed once; an error of this rank alone is printed by it,
+// and when other ranks exist they are stopped so none waits forever in a collective.
+int report_error(const std::exception& e, int code, bool agreed, const flexcp::comm::MpiRuntime& mpi) {
+  if (!agreed || mpi.rank() == 0) std::fprintf(stderr, "flexcp: error: %s\n", e.what());
+  if (!agreed && mpi.size() > 1) flexcp::comm::MpiRuntime::abort_all(code);
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string command_line = joined_command_line(argc, argv);
+  flexcp::comm::MpiRuntime mpi(argc, argv);
+  Kokkos::ScopeGuard kokkos;  // after MPI, finalised before it
+
+  CLI::App app{"flexcp: flexible context parallelism for long-context LLM attention, and the static "
+               "strategies beside it"};
+  app.set_version_flag("--version", std::string("flexcp ") + flexcp::build_info::version + " (git " +
+                                        flexcp::build_info::git_sha + ")");
+  app.require_subcommand(1);
+  flexcp::RunOptions run;
+  run.command_line = command_line;
+  auto* run_cmd = app.add_subcommand("run", "Execute every strategy of an input on its batches and write HDF5 results");
+  run_cmd->add_option("input", run.input, "Input file (TOML, see docs/inputs.md)")->required();
+  run_cmd->add_option("--out", run.output, "Results file (HDF5); overrides run.output");
+  run_cmd->add_option("--set", run.overrides, "Override an input key: --set run.steps=2 (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->take_all();
+  run_cmd->add_flag("--force", run.force, "Overwrite an existing results file");
+  run_cmd->add_option("--resolved-input", run.resolved_input,
+                      "Also write the resolved input (TOML, after --set) to this file, before running");
+  flexcp::PlanOptions plan;
+  plan.command_line = command_line;
+  auto* plan_cmd = app.add_subcommand("plan", "Plan batches with every strategy on a simulated machine and compare "
+                                              "them with the cost model (no execution)");
+  plan_cmd->add_option("input", plan.input, "Input file (TOML, see docs/inputs.md)")->required();
+  plan_cmd->add_option("--nodes", plan.nodes, "Simulated nodes; overrides cluster.nodes")->check(CLI::PositiveNumber);
+  plan_cmd->add_option("--ranks-per-node", plan.ranks_per_node, "Ranks (GPUs) per node; overrides cluster.ranks_per_node")
+      ->check(CLI::PositiveNumber);
+  plan_cmd->add_option("--batches", plan.batches, "Batches to plan; overrides plan.batches")->check(CLI::PositiveNumber);
+  plan_cmd->add_option("--lengths", plan.lengths, "Document-length file (one integer per line, # comments) to draw batches from");
+  plan_cmd->add_flag("--extreme", plan.extreme, "Extreme batches: the longest document holds at least half the tokens");
+  plan_cmd->add_option("--out", plan.output, "Results file (HDF5); overrides plan.output");
+  plan_cmd->add_option("--set", plan.overrides, "Override an input key (repeatable)")->type_name("KEY=VALUE")->take_all();
+  plan_cmd->add_flag("--force", plan.force, "Overwrite an existing results file");
+  auto* info_cmd = app.add_subcommand("info", "Print versions and the topology of this MPI job");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version are successes; everything else is a usage error (exit 2).
+    const bool is_help = e.get_exit_code() == 0;
+    if (mpi.rank() == 0) {
+      if (is_help) app.exit(e);
+      else std::fprintf(stderr, "flexcp: error: %s\nRun 'flexcp --help' for usage.\n", e.what());
+    }
+    return is_help ? 0 : static_cast<int>(flexcp::ExitCode::usage);
+  }
+
+  try {
+    if (*run_cmd) return flexcp::run_command(run, mpi.world());
+    if (*plan_cmd) return flexcp::plan_command(plan, mpi.world());
+    if (*info_cmd) return flexcp::info_command(mpi.world());
+  } catch (const flexcp::AgreedError& e) {
+    return report_error(e, static_cast<int>(e.exit_code()), true, mpi);
+  } catch (const flexcp::Error& e) {
+    return report_error(e, static_cast<int>(e.exit_code()), false, mpi);
+  } catch (const std::exception& e) {
+    return report_error(e, static_cast<int>(flexcp::ExitCode::failure), false, mpi);
+  }
+  return 0;
+}

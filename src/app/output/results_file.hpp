@@ -1,0 +1,41 @@
+#pragma once
+// The results file of `flexcp run` (schema in docs/results-schema.md). Rank 0 writes it with
+// serial HDF5 to a temporary name beside the target and renames it when complete, so a reader
+// never sees half a file and a crash leaves the previous result intact.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "app/run/step_metrics.hpp"
+
+namespace flexcp {
+
+inline constexpr int kResultsSchemaVersion = 1;
+
+struct RunMetadata {
+  std::string command_line;
+  std::string config_toml;
+  std::string created_utc;
+  int nranks = 1;
+  int nnodes = 1;
+  int emulated_ranks_per_node = 0;
+  std::vector<int> node_of_rank;
+  std::vector<int> local_rank;
+  // Run files: "running" (a checkpoint written after a step), "complete", or "cut_short"
+  // (stopped by a signal at a step boundary); every completed step is in the file.
+  std::string status = "complete";
+  std::int64_t steps_requested = 0;  // measured steps asked for, per strategy
+};
+
+// Throws ConfigError when `path` exists and `force` is false, or its directory is missing.
+void check_output_path(const std::filesystem::path& path, bool force);
+
+// Root attributes and /topology shared by run and plan files; `root` is an HDF5 hid_t, `kind`
+// is "run" or "plan".
+void write_common_attributes(std::int64_t root, const RunMetadata& meta, const char* kind);
+
+void write_results_file(const std::filesystem::path& path, const RunMetadata& meta,
+                        const std::vector<StrategyResult>& results, bool force);
+
+}  // namespace flexcp

@@ -1,0 +1,137 @@
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+
+#include "app/all_or_none.hpp"
+#include "app/commands.hpp"
+#include "app/output/comparison.hpp"
+#include "app/output/report.hpp"
+#include "app/output/results_file.hpp"
+#include "app/run/backend.hpp"
+#include "app/run/plan_step.hpp"
+#include "app/run/run_input.hpp"
+#include "app/run/run_setup.hpp"
+#include "app/run/stop_signal.hpp"
+#include "comm/communicator_cache.hpp"
+#include "comm/launch_check.hpp"
+#include "common/clock.hpp"
+#include "sched/batch_sampler.hpp"
+
+namespace flexcp {
+namespace {
+
+sched::Batch batch_for_step(const Config& c, std::uint64_t step) {
+  if (!c.batch.uses_dataset()) return sched::Batch{c.batch.lengths};
+  return sched::BatchSampler(c.batch.samples, c.batch.tokens_per_batch, c.batch.seed).batch(step);
+}
+
+std::int64_t longest(const sched::Batch& b) {
+  std::int64_t m = 0;
+  for (auto l : b.doc_lengths) m = std::max(m, l);
+  return m;
+}
+
+// Runs one strategy's steps into `result`. After every step, `after_step` runs on every rank
+// and returns true when the ranks agreed to stop (a signal): the strategy ends there.
+bool run_strategy(RunStrategy strategy, const Config& config, const sched::PlannerContext& context, comm::World& world,
+                  ExecutionBackend& backend, StrategyResult& result, const std::function<bool()>& after_step) {
+  // Each strategy pays for its own communicators: a fresh cache, freed before the next strategy.
+  comm::CommunicatorCache cache(world.rank(), static_cast<std::size_t>(config.run.comm_cache_size),
+                                backend.data->group_factory());
+  const StepContext on{world, backend.data->transport(), cache, *backend.kernels};
+  const auto total = config.run.warmup_steps + config.run.steps;
+  for (std::int64_t step = 0; step < total; ++step) {
+    const auto batch = batch_for_step(config, static_cast<std::uint64_t>(step));
+    const auto activation_seed = sched::splitmix64(config.batch.seed ^ (0xac71ULL << 32) ^ static_cast<std::uint64_t>(step));
+    const bool measured = step >= config.run.warmup_steps;
+    const bool check = config.run.check && step == config.run.warmup_steps;
+    auto outcome = run_plan_step(config, strategy, context, on, batch, activation_seed, check, step);
+    const auto packed = outcome.metrics.pack();
+    const auto all = world.gather_to_root(std::vector<double>(packed.begin(), packed.end()));
+    if (outcome.check) result.check = *outcome.check;
+    if (measured && world.rank() == 0) {
+      StepRecord record{step, batch.total_tokens(), static_cast<std::int64_t>(batch.doc_lengths.size()), longest(batch),
+                        {}, std::move(outcome.plan), std::move(outcome.modelled), outcome.cache};
+      for (std::size_t r = 0; r < all.size(); r += RankStepMetrics::kFields)
+        record.ranks.push_back(RankStepMetrics::unpack(all.data() + r));
+      result.steps.push_back(std::move(record));
+    }
+    if (after_step()) return true;
+  }
+  return false;
+}
+}  // namespace
+
+int run_command(const RunOptions& options, comm::MpiWorld& world) {
+  install_stop_handlers();
+  const int rank = world.rank(), size = world.size();
+  all_or_none(world, [&] {
+    if (auto problem = comm::slurm_world_size_problem(size, std::getenv("SLURM_NTASKS"))) throw ConfigError(*problem);
+    comm::parse_ranks_per_node(std::getenv(comm::kRanksPerNodeVariable));
+  });
+  const auto topology = world.topology();
+  const Config config = load_run_input(options, world);
+
+  std::string placement_warning;
+  const auto cluster = cluster_of(topology, placement_warning);
+  sched::PlannerContext context;
+  ExecutionBackend backend;
+  all_or_none(world, [&] {
+    context = run_planner_context(config, cluster);
+    backend = open_backend(config, world, topology);
+  });
+  if (rank == 0) {
+    print_header(stdout, config, topology, backend.description());
+    std::fflush(stdout);
+    if (!placement_warning.empty()) std::fprintf(stderr, "flexcp: warning: %s\n", placement_warning.c_str());
+  }
+
+  // Rank 0 rewrites the results file (atomically) after every step, so a run stopped by the
+  // time limit, or killed, keeps every completed step.
+  RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), size, topology.nodes,
+                   topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank,
+                   "running", config.run.steps};
+  std::vector<StrategyResult> results;
+  bool written = false;
+  auto save = [&](const char* status) {
+    all_or_none(world, [&] {
+      if (rank != 0) return;
+      meta.status = status;
+      write_results_file(config.run.output, meta, results, options.force || written);
+    });
+    written = true;
+  };
+  auto after_step = [&] {
+    save("running");
+    return world.max_over_ranks(stop_requested() ? 1.0 : 0.0) > 0.0;
+  };
+
+  bool stopped = false;
+  for (const auto& name : config.run.strategies) {
+    RunStrategy strategy;
+    all_or_none(world, [&] { strategy = make_run_strategy(name, config, context); });
+    results.push_back(StrategyResult{strategy.name, strategy.description, {}, {}});
+    stopped = run_strategy(std::move(strategy), config, context, world, backend, results.back(), after_step);
+    if (rank == 0) {
+      print_strategy_table(stdout, results.back());
+      std::fflush(stdout);
+    }
+    if (stopped) break;
+  }
+
+  save(stopped ? "cut_short" : "complete");
+  if (rank == 0) {
+    print_comparison(stdout, results);
+    print_footer(stdout, results, topology, config.run.output);
+    if (stopped)
+      std::printf("# Cut short by signal %d at a step boundary: the results file holds every completed step "
+                  "(status = cut_short).\n", stop_signal());
+    std::fflush(stdout);
+  }
+  if (stopped) return static_cast<int>(ExitCode::stopped);
+  for (const auto& r : results)
+    if (r.check.ran && !r.check.passed) return static_cast<int>(ExitCode::failure);
+  return static_cast<int>(ExitCode::success);
+}
+
+}  // namespace flexcp

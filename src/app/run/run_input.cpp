@@ -1,0 +1,48 @@
+#include "app/run/run_input.hpp"
+
+#include <fstream>
+
+#include "app/all_or_none.hpp"
+#include "app/output/atomic_file.hpp"
+#include "app/output/results_file.hpp"
+#include "app/run/run_setup.hpp"
+
+namespace flexcp {
+namespace {
+// The resolved input beside the results (job scripts keep it with each run), written like a
+// results file: temporary name, then rename; never over an existing file without --force.
+void write_text_file(const std::filesystem::path& path, const std::string& text, bool force) {
+  check_output_path(path, force);
+  replace_file_atomically(path.string(), [&](const std::string& temporary) {
+    std::ofstream out(temporary);
+    out << text;
+    if (!out.flush()) throw Error("cannot write '" + temporary + "'");
+  });
+}
+}  // namespace
+
+Config load_run_input(const RunOptions& options, comm::World& world) {
+  std::string resolved;
+  std::vector<std::int64_t> samples;
+  all_or_none(world, [&] {
+    if (world.rank() != 0) return;
+    toml::table root = parse_toml_file(options.input, "input file");
+    for (const auto& assignment : options.overrides) apply_override(root, assignment);
+    if (!options.output.empty()) apply_override(root, "run.output=" + options.output);
+    const auto input_dir = std::filesystem::path(options.input).parent_path();
+    const auto origins = resolve_includes(root, input_dir, options.input);
+    Config config = config_from_table(root, options.input, input_dir, true, world.size(), origins);
+    check_run_strategies(config, world.size());
+    check_output_path(config.run.output, options.force);
+    resolved = config.resolved_toml;
+    samples = config.batch.samples;
+    if (!options.resolved_input.empty()) write_text_file(options.resolved_input, resolved, options.force);
+  });
+  world.broadcast(resolved);
+  world.broadcast(samples);
+  Config config = config_from_table(toml::parse(resolved), "resolved input", {}, false, world.size());
+  config.batch.samples = std::move(samples);
+  return config;
+}
+
+}  // namespace flexcp

@@ -1,0 +1,40 @@
+#pragma once
+// How `flexcp run` sets up its strategies: the machine the planners see, the planning context
+// (attention only, one layer: what the executor runs), the checks that every listed strategy
+// can run on this job, and each strategy's planner from the strategy table.
+#include <memory>
+#include <string>
+
+#include "app/input/config.hpp"
+#include "comm/topology.hpp"
+#include "sched/planner.hpp"
+
+namespace flexcp {
+
+struct RunStrategy {
+  std::string name;
+  std::string description;  // the table's summary with this run's degrees
+  std::unique_ptr<sched::Planner> planner;
+};
+
+// The machine the planner sees: the discovered nodes when they are equal and block-mapped
+// (rank r on node r / ranks_per_node); otherwise one node of every rank, with `warning` set.
+sched::Cluster cluster_of(const comm::Topology& topology, std::string& warning);
+
+// Bytes of fp32 buffers the executor holds per local token (inputs, outputs, gradients,
+// partials and staging), the memory model of a run when [model] gives no activation_bytes_per_token.
+double executor_bytes_per_token(const attn::HeadLayout& layout);
+
+// Planning context of a run: attention only, one layer (what the executor runs).
+sched::PlannerContext run_planner_context(const Config& config, const sched::Cluster& cluster);
+
+// Rank 0, before anything runs: every run strategy and the backend are possible on `world_size`
+// ranks with this input (throws ConfigError naming the key otherwise).
+void check_run_strategies(const Config& config, int world_size);
+
+RunStrategy make_run_strategy(const std::string& name, const Config& config, const sched::PlannerContext& context);
+
+// run.ulysses_degree, or the largest degree dividing the ranks that the heads allow.
+int ulysses_degree(const Config& config, int world_size);
+
+}  // namespace flexcp
