@@ -10,8 +10,8 @@
 #include "attn/tensor.hpp"
 #include "sched/cluster.hpp"
 #include "sched/hardware.hpp"
+#include "app/input/toml_reader.hpp"
 #include "sched/model_shape.hpp"
-#include "toml_reader.hpp"
 
 namespace flexcp {
 

@@ -5,8 +5,8 @@
 
 #include <string>
 
+#include "app/input/toml_reader.hpp"
 #include "sched/hardware.hpp"
-#include "toml_reader.hpp"
 
 namespace flexcp {
 
