@@ -42,7 +42,7 @@ CommunicatorAccounting::CommunicatorAccounting(std::vector<RankSet> precreated, 
   std::map<int, std::size_t> per_rank;
   for (auto& set : precreated) {
     for (int r : set) most_precreated_per_rank_ = std::max(most_precreated_per_rank_, ++per_rank[r]);
-    precreated_.emplace(std::move(set), true);
+    precreated_.insert(std::move(set));
   }
 }
 
@@ -53,8 +53,7 @@ CommunicatorCharge CommunicatorAccounting::charge(const Plan& plan) {
     for (const auto& group : mb.groups)
       for (auto& set : communicator_sets(group)) {
         if (precreated_.count(set)) continue;
-        auto [it, inserted] = cached_.insert_or_assign(std::move(set), ++clock_);
-        missing += inserted ? 1 : 0;
+        missing += cached_.insert_or_assign(std::move(set), ++clock_).second ? 1 : 0;
       }
     if (missing > 0) {
       charge.rounds += 1;

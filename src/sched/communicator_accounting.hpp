@@ -9,6 +9,7 @@
 // which makes every missing set of the micro-batch at once.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "sched/plan.hpp"
@@ -41,7 +42,7 @@ class CommunicatorAccounting {
   std::size_t held_per_rank(bool creates_at_run_time) const;
 
  private:
-  std::map<RankSet, bool> precreated_;
+  std::set<RankSet> precreated_;
   std::size_t cache_capacity_;
   std::uint64_t clock_ = 0;
   std::map<RankSet, std::uint64_t> cached_;  // rank set -> last use
