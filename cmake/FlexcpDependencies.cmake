@@ -7,6 +7,14 @@ find_package(tomlplusplus REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
 
+# COIN-OR CBC (coinor-libcbc-dev) solves FlexSP's MILP. Debian ships a pkg-config file, no CMake config.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(FLEXCP_CBC IMPORTED_TARGET cbc)
+if(NOT FLEXCP_CBC_FOUND)
+  message(FATAL_ERROR "flexcp: COIN-OR CBC not found (pkg-config cbc): install coinor-libcbc-dev, "
+                      "or run scripts/install-deps.sh")
+endif()
+
 # Debian's Trilinos Kokkos config lists /usr/lib/include, which does not exist, as an include
 # directory of Kokkos::kokkos and CMake refuses to use the target. Point it at the real headers.
 find_package(Kokkos REQUIRED)

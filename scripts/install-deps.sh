@@ -10,6 +10,7 @@ packages=(
   libhdf5-dev hdf5-tools              # results files (serial HDF5, rank 0 writes)
   libtrilinos-kokkos-dev              # host attention kernels (Kokkos Serial backend)
   libtomlplusplus-dev libcli11-dev    # input files and command line
+  coinor-libcbc-dev                   # FlexSP's MILP (COIN-OR CBC), solved per batch under a time limit
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-h5py python3-numpy python3-matplotlib   # results read back; flexcp-report tables and plots
   slurm-wlm munge                     # job scripts, tested on a local Slurm (ctest label slurm)

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
 shift || true
-if ! command -v mpirun >/dev/null || ! dpkg-query -W libhdf5-dev >/dev/null 2>&1; then
+if ! command -v mpirun >/dev/null || ! dpkg-query -W libhdf5-dev >/dev/null 2>&1 ||
+   ! dpkg-query -W coinor-libcbc-dev >/dev/null 2>&1; then
   echo "dependencies missing: run scripts/install-deps.sh (or scripts/demo.sh) first" >&2
   exit 2
 fi

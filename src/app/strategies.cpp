@@ -9,17 +9,27 @@ const std::vector<StrategyInfo>& strategy_table() {
   static const std::vector<StrategyInfo> table{
       {"flexcp", "flexible CP: groups of any size per batch, node-aware, whole or split per document, needed-KV exchange",
        PlannerKind::flexible, CommScheme::needed_kv, true, true},
-      {"flexsp", "FlexSP-style: power-of-two groups per batch, balanced greedy assignment, Ulysses all-to-all in groups",
+      {"flexsp",
+       "FlexSP: its MILP per micro-batch (CBC, time-limited) over power-of-two Ulysses groups splitting whole heads, "
+       "the balanced greedy as fallback",
        PlannerKind::flexsp, CommScheme::all_to_all, true, true},
       {"megatron-cp-ring",
-       "Megatron-LM CP ring: fixed-length sequences, every document zigzag-split, whole KV shards around the ring",
+       "Megatron-LM CP p2p: one token-balanced sequence per DP replica, every document zigzag-split, KV shards around "
+       "the ring",
        PlannerKind::static_degree, CommScheme::ring, true, true},
       {"megatron-cp-allgather",
        "Megatron-LM CP all-gather (Llama 3): KV all-gathered, dK/dV reduce-scattered over group communicators",
        PlannerKind::static_degree, CommScheme::all_gather, true, true},
+      {"megatron-cp-a2a", "Megatron-LM CP a2a (TransformerEngine): all-to-all sequence <-> heads, heads split c ways",
+       PlannerKind::static_degree, CommScheme::all_to_all, false, true},
+      {"megatron-cp-a2a+p2p",
+       "Megatron-LM CP a2a+p2p (hierarchical_context_parallel_sizes): all-to-all inside the node, KV ring across nodes",
+       PlannerKind::static_degree, CommScheme::hierarchical, false, true},
       {"ulysses", "DeepSpeed-Ulysses: all-to-all sequence <-> heads over group communicators", PlannerKind::static_degree,
-       CommScheme::all_to_all, true, true},
-      {"bound", "lower bound: the batch's FLOPs perfectly balanced, no communication", PlannerKind::lower_bound,
+       CommScheme::all_to_all, true, true, sched::StaticFamily::ulysses},
+      {"usp", "USP (long-context-attention): Ulysses inside the node x KV ring across", PlannerKind::static_degree,
+       CommScheme::hierarchical, false, true, sched::StaticFamily::usp},
+      {"bound", "lower bound: the batch's work perfectly balanced, no communication", PlannerKind::lower_bound,
        CommScheme::needed_kv, false, true},
   };
   return table;

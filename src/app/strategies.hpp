@@ -10,6 +10,7 @@
 
 #include "sched/plan.hpp"
 #include "sched/planner.hpp"
+#include "sched/static_layout.hpp"
 
 namespace flexcp {
 
@@ -26,7 +27,9 @@ struct StrategyInfo {
   PlannerKind planner;
   sched::CommScheme scheme;  // of its groups (static: of every group; flexsp: of split groups)
   bool runs;   // flexcp run executes it
-  bool plans;  // flexcp plan models it
+  bool plans;  // flexcp plan models it (static rows: every configuration of the family, the best
+               // on the stream standing for the row; sched/static_layout.hpp)
+  sched::StaticFamily family = sched::StaticFamily::megatron;  // static rows
 };
 
 const std::vector<StrategyInfo>& strategy_table();
@@ -36,7 +39,8 @@ const StrategyInfo* find_strategy(const std::string& name);
 std::vector<std::string> runnable_strategies();
 std::vector<std::string> plannable_strategies();
 
-// A planner for `info` (not the lower bound); `degree` is used by static strategies only.
+// A planner for `info` (not the lower bound); `degree` is used by static strategies only (the
+// rows `flexcp run` executes: ring, all-gather, Ulysses).
 std::unique_ptr<sched::Planner> make_planner(const StrategyInfo& info, const sched::PlannerContext& context, int degree);
 
 }  // namespace flexcp

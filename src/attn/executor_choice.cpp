@@ -43,6 +43,8 @@ std::unique_ptr<GroupAttention> make_group_attention(const sched::GroupProgram& 
     case CommScheme::all_to_all:
       return std::make_unique<UlyssesAttention>(*collectives, kernels, program, layout);
     case CommScheme::needed_kv: break;
+    case CommScheme::hierarchical:
+      throw ConfigError("plan from '" + strategy + "': no executor for a2a+p2p groups yet (flexcp plan models them)");
   }
   throw Error("unknown communication scheme");
 }

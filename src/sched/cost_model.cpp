@@ -4,68 +4,32 @@
 #include <cmath>
 
 #include "common/error.hpp"
-#include "sched/zigzag_math.hpp"
+#include "sched/group_traffic.hpp"
+#include "sched/split_share.hpp"
 
 namespace flexcp::sched {
 namespace {
 
 double causal_pairs(std::int64_t length) { return 0.5 * static_cast<double>(length) * static_cast<double>(length + 1); }
 
-struct GroupComm {  // per layer, for one member
-  double forward_bytes = 0.0;
-  double backward_bytes = 0.0;
+// Seconds a leg's messages take on the wire, bandwidth plus per-message latency.
+struct LegTimes {
+  double bandwidth = 1.0, latency = 0.0;
 };
+LegTimes leg_times(const TrafficLeg& leg, const HardwareProfile& hw) {
+  if (leg.all_to_all) return {hw.a2a_bandwidth(leg.group_size, leg.spans_nodes), leg.spans_nodes ? hw.inter_latency : hw.intra_latency};
+  return leg.spans_nodes ? LegTimes{hw.inter_bandwidth, hw.inter_latency} : LegTimes{hw.intra_bandwidth, hw.intra_latency};
+}
 
-// Bytes one member sends per layer for the group's split documents under the group's scheme.
-std::vector<GroupComm> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& c) {
-  const int p = static_cast<int>(group.ranks.size());
-  std::vector<GroupComm> comm(static_cast<std::size_t>(p));
-  std::vector<double> shard(static_cast<std::size_t>(p), 0.0), needed(shard.size(), 0.0), served(shard.size(), 0.0);
-  bool any_split = false;
-  for (const auto& d : group.docs) {
-    if (d.sharding != Sharding::split) continue;
-    any_split = true;
-    const auto length = plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)];
-    for (int i = 0; i < p; ++i) shard[static_cast<std::size_t>(i)] += static_cast<double>(zigzag::tokens(length, p, i));
-    if (group.comm == CommScheme::needed_kv) zigzag::add_kv_exchange(length, p, needed, served);
-  }
-  if (!any_split || p == 1) return comm;
-  const double kv = c.model.kv_bytes_per_token(c.hardware.element_bytes);
-  double total = 0.0;
-  for (double t : shard) total += t;
-  for (int i = 0; i < p; ++i) {
-    const auto me = static_cast<std::size_t>(i);
-    const double next_shard = shard[static_cast<std::size_t>((i + 1) % p)];
-    auto& out = comm[me];
-    switch (group.comm) {
-      case CommScheme::ring:  // P-1 shards forward; the same again backward plus every dK/dV partial
-        out.forward_bytes = (total - next_shard) * kv;
-        out.backward_bytes = (total - next_shard) * kv + total * kv;
-        break;
-      case CommScheme::all_gather:  // ring all-gather forward (all but the next member's shard),
-                                    // ring reduce-scatter of dK/dV backward (all but its own)
-        out.forward_bytes = (total - next_shard) * kv;
-        out.backward_bytes = (total - shard[me]) * kv;
-        break;
-      case CommScheme::needed_kv:  // serve what peers need, twice; return dK/dV of what was received
-        out.forward_bytes = served[me] * kv;
-        out.backward_bytes = served[me] * kv + needed[me] * kv;
-        break;
-      case CommScheme::all_to_all: {
-        // Forward: this member's split tokens go to each peer with that peer's Q, K and V heads;
-        // O of every peer's tokens comes back for this member's heads. Backward: dO out the same
-        // way; dQ, dK, dV of every peer's tokens back. KV heads are replicated when P > H_kv.
-        const double q_heads = static_cast<double>(c.model.q_heads) / p;
-        const double kv_heads = static_cast<double>(std::max(c.model.kv_heads, p)) / p;
-        const double unit = c.model.head_dim * c.hardware.element_bytes;
-        const double others = total - shard[me];
-        out.forward_bytes = ((p - 1) * shard[me] * (q_heads + 2.0 * kv_heads) + others * q_heads) * unit;
-        out.backward_bytes = ((p - 1) * shard[me] * q_heads + others * (q_heads + 2.0 * kv_heads)) * unit;
-        break;
-      }
-    }
-  }
-  return comm;
+// Per layer and direction: pipelined stages each move bytes / stages and hide behind the share
+// of attention computed meanwhile (1 / (stages + 1): TransformerEngine's ring at its best, the
+// next stage's transfer fully overlapped with the current stage's compute).
+double pipelined_exposed(double bytes, int stages, double hidden_attention, const LegTimes& t) {
+  if (stages <= 0 || bytes <= 0.0) return 0.0;
+  return stages * std::max(0.0, bytes / stages / t.bandwidth + t.latency - hidden_attention / (stages + 1));
+}
+double collective_time(double bytes, int messages, const LegTimes& t) {
+  return bytes <= 0.0 ? 0.0 : bytes / t.bandwidth + messages * t.latency;
 }
 }  // namespace
 
@@ -73,8 +37,8 @@ double single_rank_work_s(std::int64_t length, const CostContext& c) {
   const auto& m = c.model;
   const auto& hw = c.hardware;
   const double linear = c.attention_only ? 0.0 : m.linear_flops_per_token();
-  return static_cast<double>(length) * linear * kLinearTrainingFactor / hw.matmul_flops +
-         causal_pairs(length) * m.attention_flops_per_pair() * kAttentionTrainingFactor / hw.attention_flops;
+  return static_cast<double>(length) * linear * m.linear_executed_factor() / hw.matmul_flops +
+         causal_pairs(length) * m.attention_flops_per_pair() * m.attention_executed_factor() / hw.attention_flops;
 }
 
 PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
@@ -99,43 +63,40 @@ PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
         }
         for (int i = 0; i < p; ++i) {
           auto& r = now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)])];
-          r.tokens += zigzag::tokens(length, p, i);
-          // Head-parallel (all-to-all) ranks compute every pair for 1/P of the heads.
-          r.mask_pairs += group.comm == CommScheme::all_to_all ? causal_pairs(length) / p : zigzag::area(length, p, i);
+          const auto share = member_share(length, group, i);
+          r.tokens += share.tokens;
+          r.mask_pairs += share.mask_pairs;
         }
       }
     }
     for (auto& r : now) {
       r.linear_s = c.attention_only ? 0.0
-                                    : static_cast<double>(r.tokens) * m.linear_flops_per_token() * kLinearTrainingFactor /
+                                    : static_cast<double>(r.tokens) * m.linear_flops_per_token() * m.linear_executed_factor() /
                                           hw.matmul_flops;
-      r.attention_s = r.mask_pairs * m.attention_flops_per_pair() * kAttentionTrainingFactor / hw.attention_flops;
+      r.attention_s = r.mask_pairs * m.attention_flops_per_pair() * m.attention_executed_factor() / hw.attention_flops;
     }
     // Pass 2: communication, overlapped with each member's attention where the scheme allows.
+    // A recomputed attention forward (activation checkpointing) moves its data again.
+    const double forward_passes = m.attention_forward_passes();
     for (const auto& group : groups) {
       const int p = static_cast<int>(group.ranks.size());
       if (p < 2) continue;
-      const bool spans = c.cluster.node_of(group.ranks.front()) != c.cluster.node_of(group.ranks.back());
-      const double latency = spans ? hw.inter_latency : hw.intra_latency;
-      const double bandwidth = group.comm == CommScheme::all_to_all ? hw.a2a_bandwidth(p, spans)
-                                                                     : (spans ? hw.inter_bandwidth : hw.intra_bandwidth);
       const auto traffic = group_traffic(plan, group, c);
       for (int i = 0; i < p; ++i) {
         auto& r = now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)])];
-        const auto& t = traffic[static_cast<std::size_t>(i)];
-        if (t.forward_bytes + t.backward_bytes <= 0.0) continue;
-        r.bytes_sent += m.layers * (t.forward_bytes + t.backward_bytes);
-        double per_layer = 0.0;
-        if (group.comm == CommScheme::ring || group.comm == CommScheme::needed_kv) {
-          const double stages = p - 1;
-          const double attention_forward = r.attention_s / m.layers / kAttentionTrainingFactor;
-          const double hidden_forward = attention_forward / p, hidden_backward = 2.5 * attention_forward / p;
-          per_layer = stages * (std::max(0.0, t.forward_bytes / stages / bandwidth + latency - hidden_forward) +
-                                std::max(0.0, t.backward_bytes / stages / bandwidth + latency - hidden_backward));
-        } else {
-          per_layer = (t.forward_bytes + t.backward_bytes) / bandwidth + 2.0 * (p - 1) * latency;
-        }
-        r.exposed_comm_s += m.layers * per_layer;
+        const auto& pipe = traffic[static_cast<std::size_t>(i)].pipelined;
+        const auto& coll = traffic[static_cast<std::size_t>(i)].collective;
+        if (pipe.bytes() + coll.bytes() <= 0.0) continue;
+        r.bytes_sent += m.layers * (forward_passes * (pipe.forward_bytes + coll.forward_bytes) + pipe.backward_bytes +
+                                    coll.backward_bytes);
+        const double attention_forward = r.attention_s / m.layers / m.attention_executed_factor();
+        const auto pipe_t = leg_times(pipe, hw), coll_t = leg_times(coll, hw);
+        const double forward = pipelined_exposed(pipe.forward_bytes, pipe.forward_messages, attention_forward, pipe_t) +
+                               collective_time(coll.forward_bytes, coll.forward_messages, coll_t);
+        const double backward =
+            pipelined_exposed(pipe.backward_bytes, pipe.backward_messages, 2.5 * attention_forward, pipe_t) +
+            collective_time(coll.backward_bytes, coll.backward_messages, coll_t);
+        r.exposed_comm_s += m.layers * (forward_passes * forward + backward);
       }
     }
     double slowest = 0.0;
@@ -174,9 +135,9 @@ double lower_bound_step_s(const Batch& batch, const CostContext& c, std::int64_t
   return work / ranks + fewest_micro_batches * c.hardware.microbatch_overhead_s;
 }
 
-std::int64_t capacity_tokens(const ModelShape& model, const HardwareProfile& hw, int ranks) {
+std::int64_t capacity_tokens(const ModelShape& model, const HardwareProfile& hw, int ranks, double reserved_bytes) {
   const double states = model.state_bytes_per_param * model.parameters() / ranks;
-  const double usable = hw.memory_bytes * hw.usable_memory_fraction - states;
+  const double usable = hw.memory_bytes * hw.usable_memory_fraction - states - reserved_bytes;
   if (model.activation_bytes_per_token <= 0.0)
     throw ConfigError("model '" + model.name + "': activation_bytes_per_token must be > 0 for planning");
   if (usable < model.activation_bytes_per_token)

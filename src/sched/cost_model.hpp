@@ -51,8 +51,10 @@ double single_rank_work_s(std::int64_t length, const CostContext& context);
 // communication, plus the per-micro-batch overhead of the fewest micro-batches memory allows.
 double lower_bound_step_s(const Batch& batch, const CostContext& context, std::int64_t capacity_tokens);
 
-// Tokens one rank can hold: (usable memory - model states sharded over all ranks, ZeRO-3)
-// / activation bytes per token. Throws ConfigError when the model states alone do not fit.
-std::int64_t capacity_tokens(const ModelShape& model, const HardwareProfile& hardware, int ranks);
+// Tokens one rank can hold: (usable memory - model states sharded over all ranks, ZeRO-3 -
+// `reserved_bytes`, e.g. group communicators) / activation bytes per token. Throws ConfigError
+// when the model states alone do not fit.
+std::int64_t capacity_tokens(const ModelShape& model, const HardwareProfile& hardware, int ranks,
+                             double reserved_bytes = 0.0);
 
 }  // namespace flexcp::sched

@@ -21,9 +21,11 @@
 #include <numeric>
 #include <queue>
 
+#include "sched/flexsp_planner.hpp"
 #include "sched/free_ranks.hpp"
 #include "sched/planner.hpp"
 #include "sched/rank_set_history.hpp"
+#include "sched/static_layout.hpp"
 #include "sched/zigzag_math.hpp"
 
 namespace flexcp::sched {
@@ -32,11 +34,6 @@ namespace {
 int next_power_of_two(int x) {
   int p = 1;
   while (p < x) p *= 2;
-  return p;
-}
-int previous_power_of_two(int x) {
-  int p = 1;
-  while (p * 2 <= x) p *= 2;
   return p;
 }
 
@@ -60,7 +57,8 @@ constexpr std::size_t kGroupsScanned = 64;
 class FlexiblePlanner final : public Planner {
  public:
   FlexiblePlanner(const PlannerContext& context, bool power_of_two, CommScheme comm, std::string name)
-      : context_(context), power_of_two_(power_of_two), comm_(comm), name_(std::move(name)) {}
+      : context_(context), power_of_two_(power_of_two), comm_(comm), name_(std::move(name)),
+        largest_group_(largest_group(context, power_of_two)) {}
 
   std::string name() const override { return name_; }
 
@@ -69,10 +67,12 @@ class FlexiblePlanner final : public Planner {
     const std::int64_t cap = context_.capacity_tokens;
     const std::int64_t machine = cap * cluster.ranks();
     for (std::size_t d = 0; d < batch.doc_lengths.size(); ++d)
-      if (batch.doc_lengths[d] > machine || min_group(batch.doc_lengths[d]) > cluster.ranks())
+      if (batch.doc_lengths[d] > machine || min_group(batch.doc_lengths[d]) > largest_group_)
         throw ConfigError("document " + std::to_string(d) + " of " + std::to_string(batch.doc_lengths[d]) +
-                          " tokens cannot fit in any group of the machine: " + std::to_string(cluster.ranks()) +
-                          " ranks hold at most " + std::to_string(cap) + " tokens each");
+                          " tokens cannot fit in any group of the machine: groups of at most " +
+                          std::to_string(largest_group_) + " ranks" +
+                          (power_of_two_ ? " (head-parallel groups cannot split heads further)" : "") + ", each holding " +
+                          std::to_string(cap) + " tokens");
     std::vector<double> work(batch.doc_lengths.size());
     for (std::size_t d = 0; d < work.size(); ++d) work[d] = single_rank_work_s(batch.doc_lengths[d], context_.cost);
     std::vector<std::int32_t> order(batch.doc_lengths.size());
@@ -206,7 +206,7 @@ class FlexiblePlanner final : public Planner {
       const int g_min = min_group(length);
       int g = std::max(g_min, static_cast<int>(std::ceil(w / target - 1e-9)));
       g = std::min(g, ranks);
-      if (power_of_two_) g = std::min(next_power_of_two(g), previous_power_of_two(ranks));
+      if (power_of_two_) g = std::min(next_power_of_two(g), largest_group_);
       if (g < g_min) return std::nullopt;
       std::optional<std::vector<int>> block;
       if (g >= 2) block = free_ranks.take(g, history_);
@@ -337,10 +337,21 @@ class FlexiblePlanner final : public Planner {
     }
   }
 
+  // flexsp: Ulysses groups of a power-of-two size that splits whole heads; flexcp: any size.
+  static int largest_group(const PlannerContext& context, bool power_of_two) {
+    const int ranks = context.cost.cluster.ranks();
+    if (!power_of_two) return ranks;
+    int largest = 1;
+    for (int g = 2; g <= ranks; g *= 2)
+      if (ulysses_heads_problem(context.cost.model, g).empty()) largest = g;
+    return largest;
+  }
+
   PlannerContext context_;
   bool power_of_two_;
   CommScheme comm_;
   std::string name_;
+  int largest_group_;
   RankSetHistory history_;
 };
 }  // namespace
@@ -349,8 +360,8 @@ std::unique_ptr<Planner> make_flexcp_planner(const PlannerContext& context) {
   return std::make_unique<FlexiblePlanner>(context, false, CommScheme::needed_kv, "flexcp");
 }
 
-std::unique_ptr<Planner> make_flexsp_planner(const PlannerContext& context) {
-  return std::make_unique<FlexiblePlanner>(context, true, CommScheme::all_to_all, "flexsp");
+std::unique_ptr<Planner> make_flexsp_greedy_planner(const PlannerContext& context) {
+  return std::make_unique<FlexiblePlanner>(context, true, CommScheme::all_to_all, "flexsp-greedy");
 }
 
 }  // namespace flexcp::sched

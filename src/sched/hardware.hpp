@@ -23,6 +23,10 @@ struct HardwareProfile {
   double usable_memory_fraction = 0.9;
   double element_bytes = 2.0;        // activations and KV in bf16
   double microbatch_overhead_s = 0.0;  // fixed cost per micro-batch (launches, optimizer hooks)
+  // Creating group communicators: one round (an ncclCommSplit over the world, making every
+  // missing rank set of a micro-batch at once), and the memory each live one holds per member.
+  double communicator_create_s = 0.0;
+  double communicator_memory_bytes = 0.0;
 
   double a2a_bandwidth(int group_size, bool spans_nodes) const;
 };

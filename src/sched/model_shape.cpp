@@ -12,6 +12,15 @@ double per_layer_matmul_params(const ModelShape& m) {
 }
 }  // namespace
 
+const char* to_string(Checkpointing checkpointing) {
+  switch (checkpointing) {
+    case Checkpointing::none: return "none";
+    case Checkpointing::selective: return "selective";
+    case Checkpointing::full: return "full";
+  }
+  return "?";
+}
+
 double ModelShape::parameters() const {
   return layers * (per_layer_matmul_params(*this) + 2.0 * static_cast<double>(hidden)) +
          2.0 * static_cast<double>(vocab) * static_cast<double>(hidden);

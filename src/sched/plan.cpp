@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "sched/zigzag_math.hpp"
+#include "sched/split_share.hpp"
 
 namespace flexcp::sched {
 
@@ -14,6 +14,7 @@ const char* to_string(CommScheme scheme) {
     case CommScheme::needed_kv: return "needed-kv";
     case CommScheme::all_gather: return "all-gather";
     case CommScheme::all_to_all: return "all-to-all";
+    case CommScheme::hierarchical: return "a2a+p2p";
   }
   return "?";
 }
@@ -27,7 +28,8 @@ std::vector<std::int64_t> tokens_per_rank(const Plan& plan, std::size_t mb, int 
       if (d.sharding == Sharding::whole) {
         tokens[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(d.owner)])] += length;
       } else {
-        for (int i = 0; i < p; ++i) tokens[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)])] += zigzag::tokens(length, p, i);
+        for (int i = 0; i < p; ++i)
+          tokens[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)])] += member_share(length, group, i).tokens;
       }
     }
   }

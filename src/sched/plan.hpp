@@ -19,6 +19,10 @@ enum class CommScheme : std::uint8_t {
   needed_kv,   // sharding-aware: each member receives only the KV its queries need, and returns its dK/dV
   all_gather,  // Llama-3 style: all-gather KV before attention, reduce-scatter dK/dV after
   all_to_all,  // Ulysses: all-to-all sequence <-> heads before and after attention
+  // Megatron-LM/TransformerEngine's a2a+p2p (and USP's Ulysses x ring): all-to-all over heads
+  // inside each block of `CpGroup::inner` consecutive members, then a KV ring across the blocks
+  // (member i is in block i / inner at ring position i / inner). Modelled; no executor yet.
+  hierarchical,
 };
 const char* to_string(CommScheme scheme);
 
@@ -32,6 +36,11 @@ struct CpGroup {
   std::vector<std::int32_t> ranks;  // ascending
   std::vector<DocAssignment> docs;
   CommScheme comm = CommScheme::ring;
+  int inner = 1;         // hierarchical: members per all-to-all block (divides the group size)
+  // THD layout (TransformerEngine): every split document is padded at its end to a multiple of
+  // this (2P for Megatron-LM's zigzag), so each member holds exactly L_padded / P tokens. The
+  // padding costs memory, linear-layer time and bytes, never attention (it is masked out).
+  int pad_multiple = 1;
 };
 
 struct MicroBatch {

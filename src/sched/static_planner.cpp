@@ -1,113 +1,127 @@
-// Static context parallelism as people run it today: a fixed degree c, DP = P / c data-parallel
-// replicas on consecutive ranks, documents packed in data-loader order into fixed-capacity
-// sequences (next fit: a document that does not fit the current sequence starts the next), one
-// sequence per replica per micro-batch, every document of a sequence split zigzag over its
-// replica's c ranks. The capacity is the batch's share per replica, T / DP, raised to the
-// longest document so no document is cut: every strategy computes the same attention. A degree
-// whose group cannot hold the longest document is infeasible for that batch. megatron-cp moves
-// KV around a ring (or all-gathers it); ulysses transposes sequence and heads with all-to-all.
+// Static context parallelism as people run it today (layouts in static_layout.hpp): DP = P / c
+// replicas of c consecutive ranks, the same groups every batch. Each micro-batch holds exactly
+// one packed sequence per replica, balanced by tokens as a good data pipeline packs them:
+// documents, longest first, go to the sequence with the fewest tokens (LPT), never cut, so every
+// strategy computes the same attention. Only when memory demands does a batch take more
+// micro-batches (m x DP sequences). Every document of a sequence is split over its replica's
+// group: zigzag 2c chunks, THD-padded to a multiple of 2c in `flexcp plan` (TransformerEngine's
+// requirement; the executors of `flexcp run` need no padding). A degree whose group cannot hold
+// a batch's longest document cannot run that batch.
 #include <algorithm>
+#include <numeric>
+#include <optional>
+#include <queue>
 
-#include "sched/planner.hpp"
-#include "sched/zigzag_math.hpp"
+#include "sched/split_share.hpp"
+#include "sched/static_layout.hpp"
 
 namespace flexcp::sched {
 namespace {
 
-std::string label(int degree, CommScheme comm) {
-  switch (comm) {
-    case CommScheme::all_to_all: return "ulysses-u" + std::to_string(degree);
-    case CommScheme::all_gather: return "megatron-cp-allgather-c" + std::to_string(degree);
-    default: return "megatron-cp-c" + std::to_string(degree);
-  }
-}
-
 class StaticPlanner final : public Planner {
  public:
-  StaticPlanner(const PlannerContext& context, int degree, CommScheme comm)
-      : context_(context), degree_(degree), comm_(comm) {
-    if (auto problem = static_degree_problem(context, degree, comm); !problem.empty()) throw ConfigError(problem);
+  StaticPlanner(const PlannerContext& context, const StaticLayout& layout) : context_(context), layout_(layout) {
+    if (auto problem = layout_problem(context, layout); !problem.empty()) throw ConfigError(problem);
+    group_.comm = layout.comm;
+    group_.inner = layout.inner;
+    group_.pad_multiple = context.thd_padding ? layout.pad_multiple() : 1;
+    for (int i = 0; i < layout.degree; ++i) group_.ranks.push_back(i);
   }
 
-  std::string name() const override { return label(degree_, comm_); }
+  std::string name() const override { return layout_.name(); }
 
   Plan plan(const Batch& batch) override {
-    const int replicas = context_.cost.cluster.ranks() / degree_;
-    const std::int64_t tokens = batch.total_tokens();
-    const std::int64_t longest = *std::max_element(batch.doc_lengths.begin(), batch.doc_lengths.end());
-    const std::int64_t group_capacity = context_.capacity_tokens * degree_;
-    if (2 * ((longest + 2 * degree_ - 1) / (2 * degree_)) > context_.capacity_tokens)
-      throw ConfigError(name() + ": a document of " + std::to_string(longest) + " tokens does not fit a CP group of " +
-                        std::to_string(degree_) + " ranks (" + std::to_string(group_capacity) +
-                        " tokens); this degree cannot run the batch");
-    const std::int64_t machine = group_capacity * replicas;
-    for (std::int64_t m = std::max<std::int64_t>(1, (tokens + machine - 1) / machine); m <= tokens; ++m) {
-      const std::int64_t capacity = std::max((tokens + replicas * m - 1) / (replicas * m), longest);
-      Plan plan = layout(batch, replicas, capacity);
-      bool fits = true;
-      for (std::size_t mb = 0; mb < plan.micro_batches.size() && fits; ++mb)
-        for (auto t : tokens_per_rank(plan, mb, context_.cost.cluster.ranks())) fits = fits && t <= context_.capacity_tokens;
-      if (fits) return plan;
+    const int replicas = context_.cost.cluster.ranks() / layout_.degree;
+    // Tokens the busiest member of a group holds for each document (padded shares).
+    std::vector<std::int64_t> held(batch.doc_lengths.size());
+    std::int64_t total = 0;
+    for (std::size_t d = 0; d < held.size(); ++d) {
+      held[d] = most_held(batch.doc_lengths[d]);
+      total += held[d];
+      if (held[d] > context_.capacity_tokens)
+        throw ConfigError(name() + ": a document of " + std::to_string(batch.doc_lengths[d]) +
+                          " tokens does not fit a CP group of " + std::to_string(layout_.degree) + " ranks (" +
+                          std::to_string(context_.capacity_tokens) + " tokens each); this degree cannot run the batch");
     }
+    std::vector<std::int32_t> order(held.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+      return batch.doc_lengths[static_cast<std::size_t>(a)] > batch.doc_lengths[static_cast<std::size_t>(b)];
+    });
+    const std::int64_t per_micro_batch = context_.capacity_tokens * replicas;
+    for (std::int64_t m = std::max<std::int64_t>(1, (total + per_micro_batch - 1) / per_micro_batch);
+         m <= static_cast<std::int64_t>(held.size()); ++m)
+      if (auto plan = pack(batch, order, held, replicas, static_cast<int>(m))) return *plan;
     throw ConfigError(name() + ": the batch does not fit at any micro-batch count");
   }
 
  private:
-  Plan layout(const Batch& batch, int replicas, std::int64_t capacity) const {
+  // The most tokens any member holds of one document: two zigzag chunks of the padded length,
+  // each at most ceil(L_padded / 2c) (exact when padded to 2c). O(1).
+  std::int64_t most_held(std::int64_t length) const {
+    const std::int64_t padded = padded_length(length, group_.pad_multiple), chunks = 2 * static_cast<std::int64_t>(layout_.degree);
+    return layout_.degree == 1 ? padded : 2 * ((padded + chunks - 1) / chunks);
+  }
+
+  // LPT of the documents into micro_batches x replicas sequences by tokens; nullopt when a
+  // sequence would overflow its group's memory.
+  std::optional<Plan> pack(const Batch& batch, const std::vector<std::int32_t>& order, const std::vector<std::int64_t>& held,
+                           int replicas, int micro_batches) const {
+    const auto sequences = static_cast<std::size_t>(replicas) * static_cast<std::size_t>(micro_batches);
+    std::vector<std::vector<std::int32_t>> docs(sequences);
+    std::vector<std::int64_t> busiest(sequences, 0);  // sum of each document's largest member share
+    using Entry = std::pair<std::int64_t, std::size_t>;  // (tokens, sequence): fewest tokens first, then index
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> lightest;
+    for (std::size_t s = 0; s < sequences; ++s) lightest.push({0, s});
+    for (auto d : order) {
+      auto [tokens, s] = lightest.top();
+      lightest.pop();
+      const auto i = static_cast<std::size_t>(d);
+      busiest[s] += held[i];
+      if (busiest[s] > context_.capacity_tokens) return std::nullopt;
+      docs[s].push_back(d);
+      lightest.push({tokens + batch.doc_lengths[i], s});
+    }
     Plan plan;
     plan.strategy = name();
     plan.batch = batch;
-    std::vector<std::vector<std::int32_t>> sequences(1);
-    std::int64_t used = 0;
-    for (std::size_t d = 0; d < batch.doc_lengths.size(); ++d) {
-      if (used + batch.doc_lengths[d] > capacity && !sequences.back().empty()) {
-        sequences.emplace_back();
-        used = 0;
-      }
-      sequences.back().push_back(static_cast<std::int32_t>(d));
-      used += batch.doc_lengths[d];
-    }
-    const std::size_t micro_batches = (sequences.size() + replicas - 1) / replicas;
-    for (std::size_t mb = 0; mb < micro_batches; ++mb) {
+    for (int mb = 0; mb < micro_batches; ++mb) {
       MicroBatch micro;
       for (int replica = 0; replica < replicas; ++replica) {
-        const std::size_t s = mb * static_cast<std::size_t>(replicas) + static_cast<std::size_t>(replica);
-        if (s >= sequences.size()) break;
-        CpGroup group;
-        group.comm = comm_;
-        for (int i = 0; i < degree_; ++i) group.ranks.push_back(replica * degree_ + i);
-        for (auto doc : sequences[s]) group.docs.push_back({doc, Sharding::split, 0});
+        auto& mine = docs[static_cast<std::size_t>(mb) * static_cast<std::size_t>(replicas) + static_cast<std::size_t>(replica)];
+        if (mine.empty()) continue;
+        std::sort(mine.begin(), mine.end());  // loader order inside a sequence
+        CpGroup group = group_;
+        for (auto& r : group.ranks) r += replica * layout_.degree;
+        for (auto doc : mine) group.docs.push_back({doc, Sharding::split, 0});
         micro.groups.push_back(std::move(group));
       }
       plan.micro_batches.push_back(std::move(micro));
     }
-    plan.rank_sets_used = degree_ > 1 ? replicas : 0;
+    plan.rank_sets_used = layout_.degree > 1 ? replicas : 0;
     return plan;
   }
 
   PlannerContext context_;
-  int degree_;
-  CommScheme comm_;
+  StaticLayout layout_;
+  CpGroup group_;  // replica 0's group, without documents
 };
+
+StaticLayout layout_of(int degree, CommScheme comm) {
+  return {comm == CommScheme::all_to_all ? StaticFamily::ulysses : StaticFamily::megatron, comm, degree, 1};
+}
 }  // namespace
 
 std::string static_degree_problem(const PlannerContext& context, int degree, CommScheme comm) {
-  const int ranks = context.cost.cluster.ranks();
-  if (degree < 1 || ranks % degree != 0)
-    return label(degree, comm) + ": degree " + std::to_string(degree) + " must divide the " + std::to_string(ranks) + " ranks";
-  if (comm == CommScheme::all_to_all) {
-    const auto& m = context.cost.model;
-    if (m.q_heads % degree != 0)
-      return label(degree, comm) + ": Ulysses splits heads, so its degree must divide H_q = " + std::to_string(m.q_heads);
-    if (degree % m.kv_heads != 0 && m.kv_heads % degree != 0)
-      return label(degree, comm) + ": degree must divide H_kv = " + std::to_string(m.kv_heads) +
-             " or be a multiple of it (KV heads replicated)";
-  }
-  return "";
+  return layout_problem(context, layout_of(degree, comm));
+}
+
+std::unique_ptr<Planner> make_static_planner(const PlannerContext& context, const StaticLayout& layout) {
+  return std::make_unique<StaticPlanner>(context, layout);
 }
 
 std::unique_ptr<Planner> make_static_planner(const PlannerContext& context, int degree, CommScheme comm) {
-  return std::make_unique<StaticPlanner>(context, degree, comm);
+  return make_static_planner(context, layout_of(degree, comm));
 }
 
 }  // namespace flexcp::sched

@@ -2,6 +2,7 @@
 // Closed forms for a document of L tokens split zigzag over P ranks (chunks [c L / 2P,
 // (c+1) L / 2P), rank r holding chunks r and 2P-1-r), shared by the planner, the cost model
 // and, through sched::zigzag_shards, the executor, so all three count the same tokens.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +23,16 @@ inline double area(std::int64_t length, int group, int rank) {
   auto chunk_area = [&](std::int64_t c) {
     const double b = static_cast<double>(chunk_begin(length, group, c));
     const double e = static_cast<double>(chunk_begin(length, group, c + 1));
+    return 0.5 * (e * (e + 1.0) - b * (b + 1.0));
+  };
+  return chunk_area(rank) + chunk_area(2 * group - 1 - rank);
+}
+// The same for a document of `real` tokens laid out as if it had `padded` >= real tokens (THD
+// padding at its end): chunk boundaries of the padded length; padding positions compute nothing.
+inline double real_area(std::int64_t padded, std::int64_t real, int group, int rank) {
+  auto chunk_area = [&](std::int64_t c) {
+    const double b = static_cast<double>(std::min(chunk_begin(padded, group, c), real));
+    const double e = static_cast<double>(std::min(chunk_begin(padded, group, c + 1), real));
     return 0.5 * (e * (e + 1.0) - b * (b + 1.0));
   };
   return chunk_area(rank) + chunk_area(2 * group - 1 - rank);

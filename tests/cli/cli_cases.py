@@ -270,7 +270,7 @@ def report_from_run_and_plan_files():
         report = os.path.join(d, "report")
         p = subprocess.run([REPORT] + files + ["--out", report], capture_output=True, text=True, timeout=TIMEOUT_S)
         check(p.returncode == 0, f"report: exit {p.returncode}: {p.stderr}")
-        for name in ("summary.md", "summary.csv", "scaling.md", "scaling.csv", "throughput.png", "speedup.png",
+        for name in ("summary.md", "summary.csv", "scaling.md", "scaling.csv", "throughput.png", "throughput_ratio.png",
                      "busy_run2.png", "busy_run4.png"):
             check(os.path.getsize(os.path.join(report, name)) > 0, f"report lacks {name}")
         import csv
@@ -279,8 +279,18 @@ def report_from_run_and_plan_files():
         check([int(r["gpus"]) for r in flex] == [2, 4] and float(flex[0]["efficiency"]) == 1.0, f"scaling rows: {flex}")
         summary = list(csv.DictReader(open(os.path.join(report, "summary.csv"))))
         ring = [r for r in summary if r["kind"] == "run" and r["strategy"] == "megatron-cp-ring"]
-        check(all(abs(float(r["speedup"]) - 1.0) < 1e-12 for r in ring), "the baseline's speedup is 1")
+        check(all(abs(float(r["throughput_ratio"]) - 1.0) < 1e-12 for r in ring), "the baseline's ratio is 1")
+        check(all(r["baseline"] == "megatron-cp-ring" for r in summary if r["kind"] == "run"), "run baseline named")
         check(any(r["kind"] == "plan" and r["strategy"] == "bound" for r in summary), "plan rows present")
+        # Plan rows: the headline from the step times (sum over sum), as the file's attribute has it.
+        import h5py
+        with h5py.File(os.path.join(d, "plan.h5"), "r") as f:
+            for r in summary:
+                if r["kind"] != "plan" or r["strategy"] not in ("flexcp", "megatron-cp-ring"):
+                    continue
+                expected = f["runs"][r["strategy"]].attrs["throughput_ratio"]
+                check(abs(float(r["throughput_ratio"]) - expected) < 1e-3 * expected, f"{r['strategy']}: {r}")
+                check(r["baseline"] == f.attrs["baseline"], "plan baseline named")
 
 
 @case
@@ -384,6 +394,7 @@ nodes = 2
 ranks_per_node = 4
 [plan]
 batches = 3
+flexsp_time_limit_s = 0.5
 """
 
 
@@ -450,6 +461,27 @@ def plan_document_longer_than_machine():
 
 
 @case
+def plan_set_applies_before_includes():
+    import h5py
+    inputs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs")
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "plan.h5")
+        p = run_plan([plan_input(d), "--out", out, "--set", "plan.batches=1",
+                      "--set", "model.file=" + os.path.join(inputs, "models", "gpt-7b.toml"),
+                      "--set", "cluster.hardware=" + os.path.join(inputs, "hardware", "a100-flexsp.toml"),
+                      "--set", "hardware.inter_node_gbps=1.5"])
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        with h5py.File(out, "r") as f:
+            resolved = f.attrs["config_toml"]
+            check(f.attrs["hardware"] == "a100-flexsp", f"hardware profile not replaced: {f.attrs['hardware']}")
+        for fragment in ("name = 'gpt-7b'", "inter_node_gbps = 1.5", "matmul_tflops = 170"):
+            check(fragment in resolved, f"resolved input lacks {fragment!r}:\n{resolved}")
+        hw = write(d, "hw.toml", "[hardware]\nname = 'x'\nmatmul_tflops = 1\nattention_tflops = 1\nintra_node_gbps = 1\n"
+                                 "inter_node_gbps = 1\na2a_intra_node_gbps = 1\nmemory_gib = 80\nlatency = 3\n")
+        expect_plan_error([plan_input(d), "--set", "cluster.hardware=" + hw], [hw + ": unknown key 'hardware.latency'"])
+
+
+@case
 def plan_writes_results():
     import h5py
     import numpy as np
@@ -462,16 +494,28 @@ def plan_writes_results():
             check(f.attrs["kind"] == "plan" and f.attrs["schema_version"] == 1, "root attributes")
             check(f.attrs["nranks"] == 18 and f.attrs["ranks_per_node"] == 6, "machine attributes")
             runs = f["runs"]
-            for name in ("flexcp", "flexsp", "megatron-cp-ring", "ulysses", "bound", "megatron-cp-ring-c1",
-                         "megatron-cp-ring-c2"):
+            for name in ("flexcp", "flexsp", "megatron-cp-ring", "megatron-cp-allgather", "megatron-cp-a2a", "ulysses", "usp",
+                         "bound", "megatron-cp-ring-c1", "megatron-cp-ring-c2", "megatron-cp-allgather-c2",
+                         "megatron-cp-a2a-c2", "ulysses-u2"):
                 check(name in runs, f"missing /runs/{name}")
             check("megatron-cp-ring-c4" not in runs, "4 does not divide 18 ranks")
+            baseline = f.attrs["baseline"]
+            check(baseline in runs and baseline.startswith("megatron-cp-"), f"baseline {baseline!r} names a configuration")
+            base_steps = runs[baseline + "/step_time_s"][()]
+            # The headline: the throughput ratio over the run, sum over sum; the per-batch mean beside it.
+            for name in ("flexcp", "flexsp", "megatron-cp-ring"):
+                steps = runs[name + "/step_time_s"][()]
+                ratio = base_steps.sum() / steps.sum()
+                check(abs(runs[name].attrs["throughput_ratio"] - ratio) < 1e-9 * ratio, f"{name} throughput ratio")
+                check(abs(runs[name].attrs["mean_batch_ratio"] - runs[name + "/speedup_vs_baseline"][()].mean()) < 1e-9,
+                      f"{name} mean of per-batch ratios")
+            check(f"throughput_ratio=" in p.stdout and f"baseline={baseline}" in p.stdout, "summary line names the headline")
             for name in ("flexcp", "megatron-cp-ring"):
                 g = runs[name]
                 for ds in ("step_time_s", "tokens_per_s", "tflops_per_gpu", "speedup_vs_baseline", "new_rank_sets"):
                     check(g[ds].shape == (3,), f"{name}/{ds} shape")
                     check("units" in g[ds].attrs, f"{name}/{ds} units")
-            check(np.allclose(runs["megatron-cp-ring/speedup_vs_baseline"][()], 1.0), "baseline speedup is 1")
+            check(np.allclose(runs[baseline + "/speedup_vs_baseline"][()], 1.0), "the baseline's per-batch ratio is 1")
             check(np.all(runs["flexcp/step_time_s"][()] >= runs["bound/step_time_s"][()] * (1 - 1e-9)),
                   "nothing beats the lower bound")
 

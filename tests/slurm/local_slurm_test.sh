@@ -151,7 +151,7 @@ run_file(single, 4, 2)                 # 2 Slurm nodes = 2 nodes to MPI (one per
 run_file(points[0], 2, 1)
 run_file(points[1], 4, 2)
 report = os.path.join(sweep_dir, "report")
-for name in ("summary.md", "summary.csv", "scaling.md", "scaling.csv", "throughput.png", "speedup.png"):
+for name in ("summary.md", "summary.csv", "scaling.md", "scaling.csv", "throughput.png", "throughput_ratio.png"):
     check(os.path.exists(os.path.join(report, name)), f"report lacks {name}")
 scaling = open(os.path.join(report, "scaling.csv")).read()
 check(scaling.count("flexcp") == 2, f"scaling.csv should hold flexcp at 2 and 4 ranks:\n{scaling}")

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "comm/launch_check.hpp"
@@ -113,6 +114,67 @@ TEST(Config, OverridesAreTomlOrStrings) {
   EXPECT_THROW(apply_override(root, "no-equals-sign"), ConfigError);
   apply_override(root, "run.stpes=2");  // grafted, then rejected as an unknown key
   EXPECT_THROW(config_from_table(root, "t", ".", true, 1), ConfigError);
+}
+
+namespace {
+// An input that includes a model file and a hardware profile, in a fresh directory.
+struct IncludingInput {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("flexcp_includes_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  IncludingInput() {
+    std::filesystem::create_directories(dir);
+    write("m.toml", "[model]\nq_heads = 8\nkv_heads = 2\nhead_dim = 64\nlayers = 2\n");
+    write("m2.toml", "[model]\nq_heads = 16\nkv_heads = 4\nhead_dim = 32\n");
+    write("h.toml", "[hardware]\nname = 'h'\nmatmul_tflops = 1\nattention_tflops = 1\nintra_node_gbps = 100\n"
+                    "inter_node_gbps = 10\na2a_intra_node_gbps = 50\nmemory_gib = 80\n");
+    write("in.toml", "[model]\nfile = 'm.toml'\nlayers = 4\n[batch]\nlengths = [8, 8]\n[cluster]\nhardware = 'h.toml'\n");
+  }
+  ~IncludingInput() { std::filesystem::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
+  // What `flexcp plan` does: parse, --set overrides, then includes.
+  Config load(const std::vector<std::string>& overrides) const {
+    auto root = parse_toml_file(dir / "in.toml", "input file");
+    for (const auto& o : overrides) apply_override(root, o);
+    const auto origins = resolve_includes(root, dir, (dir / "in.toml").string());
+    return config_from_table(root, (dir / "in.toml").string(), dir, true, 1, origins);
+  }
+};
+}  // namespace
+
+TEST(Config, IncludedFilesAreTheBaseAndEveryKeyCanBeOverridden) {
+  const IncludingInput input;
+  const auto plain = input.load({});
+  EXPECT_EQ(plain.model.shape.layers, 4);  // the input's key wins over the model file's
+  EXPECT_EQ(plain.model.heads.q_heads, 8);
+  EXPECT_DOUBLE_EQ(plain.hardware.intra_bandwidth, 100e9);
+  // Any key of an included file, and the included file itself, through --set.
+  const auto set = input.load({"hardware.intra_node_gbps=7", "model.file=m2.toml", "cluster.hardware=h.toml"});
+  EXPECT_DOUBLE_EQ(set.hardware.intra_bandwidth, 7e9);
+  EXPECT_DOUBLE_EQ(set.hardware.inter_bandwidth, 10e9);  // the rest still from the profile
+  EXPECT_EQ(set.model.heads.q_heads, 16);
+  EXPECT_EQ(set.model.shape.layers, 4);
+  EXPECT_EQ(set.resolved_toml.find("file"), std::string::npos) << "the resolved input is self-contained";
+}
+
+TEST(Config, ErrorsInAnIncludedFileNameThatFile) {
+  const IncludingInput input;
+  auto expect_error = [&](const std::vector<std::string>& overrides, const std::string& file, const std::string& key) {
+    try {
+      input.load(overrides);
+      FAIL() << "accepted";
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find((input.dir / file).string() + ": "), std::string::npos) << what;
+      EXPECT_NE(what.find(key), std::string::npos) << what;
+    }
+  };
+  input.write("m.toml", "[model]\nq_heads = 8\nkv_heads = 2\nhead_dim = 64\nlayerz = 2\n");
+  expect_error({}, "m.toml", "model.layerz");
+  input.write("h.toml", "[hardware]\nname = 'h'\nmatmul_tflops = 'fast'\n");
+  expect_error({"model.file=m2.toml"}, "h.toml", "hardware.matmul_tflops");
+  // A value the input (or --set) gives is the input's: the error names the input.
+  expect_error({"model.file=m2.toml", "hardware.matmul_tflops=-1"}, "in.toml", "hardware.matmul_tflops");
 }
 
 TEST(LengthsFile, ParsesCommentsAndRejectsJunkWithTheLine) {

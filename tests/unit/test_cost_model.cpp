@@ -80,9 +80,83 @@ TEST(CostModel, AllToAllIsNotOverlapped) {
   Plan plan{"t", Batch{{4}}, {MicroBatch{{CpGroup{{0, 1}, {{0, Sharding::split, 0}}, CommScheme::all_to_all}}}}, 0, 0};
   const auto cost = evaluate_plan(plan, c);
   // Each rank holds 2 tokens; (2 H_q + 2 max(H_kv, P)) d b = (2 + 4) x 2 = 12 B per token; half goes
-  // to the peer: 12 B forward, 12 B backward, at 2 B/s, plus 2 (P-1) latencies.
-  EXPECT_DOUBLE_EQ(cost.ranks[0].exposed_comm_s, 24.0 / 2.0 + 2 * 0.5);
+  // to the peer: 12 B forward, 12 B backward, at 2 B/s, plus one latency per message: four
+  // all-to-alls each way (Q, K, V, O; dO, dQ, dK, dV) of P-1 messages.
+  EXPECT_DOUBLE_EQ(cost.ranks[0].exposed_comm_s, 24.0 / 2.0 + 8 * 0.5);
   EXPECT_DOUBLE_EQ(cost.ranks[0].mask_pairs, 5.0);  // head-parallel: half of the 10 pairs
+}
+
+TEST(CostModel, RecomputeFollowsTheCheckpointingSetting) {
+  auto m = unit_model();
+  const Batch batch{{4}};
+  Plan whole{"t", batch, {MicroBatch{{CpGroup{{0}, {{0, Sharding::whole, 0}}, CommScheme::ring}}}}, 0, 0};
+  // Full: the forward runs twice, linear 4 / 3 of a training step's work, attention 4.5 / 3.5.
+  m.checkpointing = Checkpointing::full;
+  const CostContext full{{1, 1}, m, unit_hardware()};
+  EXPECT_DOUBLE_EQ(evaluate_plan(whole, full).step_time_s, 4.0 * 4.0 / 3.0 + 10.0 * 4.5 / 3.5);
+  EXPECT_DOUBLE_EQ(single_rank_work_s(4, full), 4.0 * 4.0 / 3.0 + 10.0 * 4.5 / 3.5);
+  // Model FLOPs do not count recomputation (what TFLOPS/GPU reports, like MFU).
+  EXPECT_DOUBLE_EQ(evaluate_plan(whole, full).model_flops, 4 * 8.0 * 3.0 + 10 * 4.0 * 3.5);
+  // Selective: attention alone is recomputed, and its ring sends the forward KV again.
+  m.checkpointing = Checkpointing::selective;
+  const CostContext selective{{1, 2}, m, unit_hardware()};
+  Plan ring{"t", batch, {MicroBatch{{CpGroup{{0, 1}, {{0, Sharding::split, 0}}, CommScheme::ring}}}}, 0, 0};
+  const auto cost = evaluate_plan(ring, selective);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].linear_s, 2.0);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].attention_s, 5.0 * 4.5 / 3.5);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].bytes_sent, 2 * 8.0 + 8.0 + 16.0);
+}
+
+TEST(CostModel, ThdPaddingCostsTokensAndBytesButNoAttention) {
+  const CostContext c{{1, 2}, unit_model(), unit_hardware()};
+  // L = 5 padded to 8 over 2 ranks: chunks of 2; rank 0 holds positions {0, 1} and {6, 7} (padding),
+  // rank 1 holds {2, 3} and {4, 5} (5 is padding).
+  CpGroup padded{{0, 1}, {{0, Sharding::split, 0}}, CommScheme::ring};
+  padded.pad_multiple = 4;
+  Plan plan{"t", Batch{{5}}, {MicroBatch{{padded}}}, 0, 0};
+  const auto cost = evaluate_plan(plan, c);
+  EXPECT_EQ(cost.ranks[0].tokens, 4);
+  EXPECT_EQ(cost.ranks[1].tokens, 4);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].mask_pairs, 1.0 + 2.0);
+  EXPECT_DOUBLE_EQ(cost.ranks[1].mask_pairs, 3.0 + 4.0 + 5.0);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].bytes_sent, 4 * 4.0 + 4 * 4.0 + 8 * 4.0);  // padded shards travel
+  EXPECT_EQ(tokens_per_rank(plan, 0, 2), (std::vector<std::int64_t>{4, 4}));
+  // Unpadded, the same document: 3 and 2 tokens, all 15 pairs.
+  padded.pad_multiple = 1;
+  const auto plain = evaluate_plan(Plan{"t", Batch{{5}}, {MicroBatch{{padded}}}, 0, 0}, c);
+  EXPECT_EQ(plain.ranks[0].tokens, 3);
+  EXPECT_DOUBLE_EQ(plain.ranks[0].mask_pairs + plain.ranks[1].mask_pairs, 15.0);
+}
+
+TEST(CostModel, HierarchicalAllToAllInsideNodesRingAcross) {
+  auto m = unit_model();
+  m.q_heads = m.kv_heads = 2;  // KV 2 x 2 x 1 x 2 = 8 B per token
+  auto hw = unit_hardware();
+  hw.a2a_intra_bandwidth = 2.0;
+  const CostContext c{{2, 2}, m, hw};
+  // L = 8 over 4 ranks (chunks of 1: rank r holds positions r and 7 - r), all-to-all inside
+  // {0, 1} and {2, 3} (one node each), a ring of two blocks across the nodes.
+  CpGroup group{{0, 1, 2, 3}, {{0, Sharding::split, 0}}, CommScheme::hierarchical};
+  group.inner = 2;
+  const auto cost = evaluate_plan(Plan{"t", Batch{{8}}, {MicroBatch{{group}}}, 0, 0}, c);
+  // Attention: block 0 computes ring position 0's chunks (positions 0, 1, 6, 7: 18 pairs), block 1
+  // position 1's (2..5: 18 pairs), each member for one of the two heads.
+  for (int r = 0; r < 4; ++r) EXPECT_DOUBLE_EQ(cost.ranks[static_cast<std::size_t>(r)].mask_pairs, 9.0) << r;
+  // All-to-all (1 query head, 1 KV head per member, d b = 2 B): forward 2 tokens x 3 heads out and
+  // 2 peer tokens x 1 head of O back = 16 B; backward 2 x 1 out and 2 x 3 back = 16 B. Ring of the
+  // blocks' 4 tokens with this member's KV head (4 B per token): forward 16 B, backward 16 + 32 B.
+  for (int r = 0; r < 4; ++r) EXPECT_DOUBLE_EQ(cost.ranks[static_cast<std::size_t>(r)].bytes_sent, 16 + 16 + 16 + 48) << r;
+  // The all-to-all at the intra-node all-to-all rate (2 B/s) with 4 messages of 0.5 s each way; the
+  // ring's one inter-node stage (1 B/s, no latency) hides behind half the attention (2 query heads:
+  // 2 s per pair).
+  const double forward_attention = 2 * 9.0 / 3.5;
+  const double exposed = 2 * (16.0 / 2.0 + 4 * 0.5) + std::max(0.0, 16.0 - forward_attention / 2) +
+                         std::max(0.0, 48.0 - 2.5 * forward_attention / 2);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].exposed_comm_s, exposed);
+  // A flat ring of 4 over the same ranks sends more, and every stage crosses the nodes.
+  group.comm = CommScheme::ring;
+  const auto flat = evaluate_plan(Plan{"t", Batch{{8}}, {MicroBatch{{group}}}, 0, 0}, c);
+  EXPECT_DOUBLE_EQ(flat.ranks[0].bytes_sent, 6 * 8.0 + 6 * 8.0 + 8 * 8.0);
 }
 
 TEST(CostModel, MicroBatchesAddUp) {

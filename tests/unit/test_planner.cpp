@@ -7,41 +7,14 @@
 
 #include "sched/batch_sampler.hpp"
 #include "sched/planner.hpp"
+#include "sched/static_layout.hpp"
+#include "planner_fixtures.hpp"
 
 using namespace flexcp;
 using namespace flexcp::sched;
+using namespace flexcp::sched::fixtures;
 
 namespace {
-ModelShape small_model() {
-  ModelShape m;
-  m.name = "test";
-  m.layers = 4;
-  m.hidden = 512;
-  m.q_heads = 8;
-  m.kv_heads = 4;
-  m.head_dim = 64;
-  m.ffn_hidden = 1024;
-  m.activation_bytes_per_token = 1e5;
-  m.state_bytes_per_param = 0.0;
-  return m;
-}
-
-HardwareProfile test_hardware(double memory_bytes) {
-  HardwareProfile h;
-  h.name = "test";
-  h.matmul_flops = 100e12;
-  h.attention_flops = 50e12;
-  h.intra_bandwidth = 200e9;
-  h.inter_bandwidth = 20e9;
-  h.intra_latency = 5e-6;
-  h.inter_latency = 10e-6;
-  h.a2a_intra_bandwidth = 100e9;
-  h.a2a_inter_bandwidth = {{16, 10e9}, {64, 5e9}};
-  h.memory_bytes = memory_bytes;
-  h.usable_memory_fraction = 1.0;
-  return h;
-}
-
 Batch long_tailed(std::mt19937_64& rng, std::int64_t tokens) {
   std::vector<std::int64_t> samples;
   std::lognormal_distribution<double> length(6.0, 1.6);
@@ -158,17 +131,90 @@ TEST(StaticPlanner, UlyssesDegreeMustFitTheHeads) {
   EXPECT_NE(static_degree_problem(context, 3, CommScheme::ring).find("divide"), std::string::npos);
 }
 
-TEST(StaticPlanner, PacksInLoaderOrderWithoutCuttingDocuments) {
+TEST(StaticPlanner, PacksExactlyOneTokenBalancedSequencePerReplica) {
   const PlannerContext context{{Cluster{1, 4}, small_model(), test_hardware(1e12)}, 1 << 20};
-  const Batch batch{{30, 50, 30, 60, 30}};  // 200 tokens, DP 2 -> sequences of 100 tokens
+  const Batch batch{{30, 50, 30, 60, 30}};  // 200 tokens, DP 2
   const auto plan = make_static_planner(context, 2, CommScheme::ring)->plan(batch);
   EXPECT_EQ(plan.batch.doc_lengths, batch.doc_lengths);
-  // Next fit in loader order: [30 50] [30 60] [30]: three sequences on two replicas.
-  ASSERT_EQ(plan.micro_batches.size(), 2u);
-  EXPECT_EQ(plan.micro_batches[0].groups[0].docs.size(), 2u);
-  EXPECT_EQ(plan.micro_batches[0].groups[0].ranks, (std::vector<std::int32_t>{0, 1}));
-  EXPECT_EQ(plan.micro_batches[0].groups[1].ranks, (std::vector<std::int32_t>{2, 3}));
-  ASSERT_EQ(plan.micro_batches[1].groups.size(), 1u);
-  EXPECT_EQ(plan.micro_batches[1].groups[0].docs[0].doc, 4);
+  // Longest first onto the replica with fewer tokens: 60 | 50, 30 | 30, 30 | (110 vs 90; no split
+  // of {60, 50, 30, 30, 30} does better). Next fit into 100-token sequences would need 3.
+  ASSERT_EQ(plan.micro_batches.size(), 1u);
+  const auto& groups = plan.micro_batches[0].groups;
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].ranks, (std::vector<std::int32_t>{0, 1}));
+  EXPECT_EQ(groups[1].ranks, (std::vector<std::int32_t>{2, 3}));
+  auto docs = [](const CpGroup& g) {
+    std::vector<std::int32_t> out;
+    for (const auto& d : g.docs) out.push_back(d.doc);
+    return out;
+  };
+  EXPECT_EQ(docs(groups[0]), (std::vector<std::int32_t>{2, 3}));
+  EXPECT_EQ(docs(groups[1]), (std::vector<std::int32_t>{0, 1, 4}));
   EXPECT_TRUE(plan_problems(plan, 200, Cluster{1, 4}, 1 << 20, false).empty());
+}
+
+TEST(StaticPlanner, MoreMicroBatchesOnlyWhenMemoryDemands) {
+  // 40 tokens per rank: a group of 2 holds 80. The largest zigzag shares are 30, 25, 15, 15, 15
+  // (100 in all), so two micro-batches of two sequences: {60 | 50} then {30, 30 | 30}.
+  const PlannerContext context{{Cluster{1, 4}, small_model(), test_hardware(1e12)}, 40};
+  const Batch batch{{30, 50, 30, 60, 30}};
+  const auto plan = make_static_planner(context, 2, CommScheme::ring)->plan(batch);
+  ASSERT_EQ(plan.micro_batches.size(), 2u);
+  EXPECT_EQ(plan.micro_batches[0].groups.size(), 2u);
+  EXPECT_EQ(plan.micro_batches[1].groups.size(), 2u);
+  EXPECT_TRUE(plan_problems(plan, 200, Cluster{1, 4}, 40, false).empty());
+  // A document no group of 2 can hold is an error naming the degree.
+  EXPECT_THROW(make_static_planner(context, 2, CommScheme::ring)->plan(Batch{{100}}), ConfigError);
+}
+
+TEST(StaticPlanner, ThdPaddingToTwiceTheDegree) {
+  PlannerContext context{{Cluster{1, 4}, small_model(), test_hardware(1e12)}, 1 << 20};
+  context.thd_padding = true;
+  const StaticLayout megatron{StaticFamily::megatron, CommScheme::ring, 4, 1};
+  const auto plan = make_static_planner(context, megatron)->plan(Batch{{5, 9}});
+  ASSERT_EQ(plan.micro_batches.size(), 1u);
+  EXPECT_EQ(plan.micro_batches[0].groups[0].pad_multiple, 8);
+  EXPECT_EQ(tokens_per_rank(plan, 0, 4), (std::vector<std::int64_t>{2 + 4, 2 + 4, 2 + 4, 2 + 4}));  // 8 + 16 tokens
+  // Plain Ulysses splits the sequence, not zigzag chunks: no per-document padding.
+  const StaticLayout ulysses{StaticFamily::ulysses, CommScheme::all_to_all, 4, 1};
+  EXPECT_EQ(make_static_planner(context, ulysses)->plan(Batch{{5, 9}}).micro_batches[0].groups[0].pad_multiple, 1);
+}
+
+TEST(StaticPlanner, HeadSplitsMustBeWhole) {
+  const PlannerContext context{{Cluster{1, 16}, small_model(), test_hardware(1e12)}, 1 << 20};  // H_q 8, H_kv 4
+  EXPECT_EQ(static_degree_problem(context, 8, CommScheme::all_to_all), "");  // Ulysses replicates KV heads x2
+  EXPECT_NE(static_degree_problem(context, 16, CommScheme::all_to_all).find("H_q = 8"), std::string::npos);
+  EXPECT_NE(static_degree_problem(context, 3, CommScheme::ring).find("divide"), std::string::npos);
+  // TransformerEngine's a2a (Megatron-LM cp_comm_type a2a, and a2a+p2p's first level) cannot replicate.
+  EXPECT_NE(layout_problem(context, {StaticFamily::megatron, CommScheme::all_to_all, 8, 1}).find("H_kv = 4"),
+            std::string::npos);
+  EXPECT_EQ(layout_problem(context, {StaticFamily::megatron, CommScheme::all_to_all, 4, 1}), "");
+  EXPECT_NE(layout_problem(context, {StaticFamily::megatron, CommScheme::hierarchical, 16, 8}).find("H_kv = 4"),
+            std::string::npos);
+  EXPECT_EQ(layout_problem(context, {StaticFamily::usp, CommScheme::hierarchical, 16, 8}), "");  // Ulysses rules
+}
+
+TEST(StaticPlanner, CandidateLayoutsAreEveryConfigurationTheMachineAllows) {
+  const PlannerContext context{{Cluster{2, 4}, small_model(), test_hardware(1e12)}, 1 << 20};  // H_q 8, H_kv 4
+  auto names = [&](StaticFamily family) {
+    std::vector<std::string> out;
+    for (const auto& layout : candidate_layouts(context, family)) out.push_back(layout.name());
+    return out;
+  };
+  EXPECT_EQ(names(StaticFamily::megatron),
+            (std::vector<std::string>{"megatron-cp-ring-c1", "megatron-cp-ring-c2", "megatron-cp-allgather-c2",
+                                      "megatron-cp-a2a-c2", "megatron-cp-ring-c4", "megatron-cp-allgather-c4",
+                                      "megatron-cp-a2a-c4", "megatron-cp-ring-c8", "megatron-cp-allgather-c8",
+                                      "megatron-cp-a2a+p2p-c8"}));
+  EXPECT_EQ(names(StaticFamily::ulysses), (std::vector<std::string>{"ulysses-u2", "ulysses-u4", "ulysses-u8"}));
+  EXPECT_EQ(names(StaticFamily::usp), (std::vector<std::string>{"usp-u2-r2", "usp-u2-r4", "usp-u4-r2"}));
+  // plan.megatron_degrees: any degree dividing the ranks, powers of two or not.
+  const PlannerContext six{{Cluster{1, 6}, small_model(), test_hardware(1e12)}, 1 << 20};
+  std::vector<std::string> given;
+  for (const auto& layout : candidate_layouts(six, StaticFamily::megatron, {3})) given.push_back(layout.name());
+  EXPECT_EQ(given, (std::vector<std::string>{"megatron-cp-ring-c3", "megatron-cp-allgather-c3"}));  // 3 splits no heads
+  for (const auto& layout : candidate_layouts(context, StaticFamily::megatron))
+    if (layout.comm == CommScheme::hierarchical) {
+      EXPECT_EQ(layout.inner, 4) << "the node is the inner level";
+    }
 }

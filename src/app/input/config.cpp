@@ -18,8 +18,8 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-ModelConfig read_model(const toml::table& root, const std::string& source) {
-  TableReader in(root["model"].as_table(), "model", source);
+ModelConfig read_model(const toml::table& root, const std::string& source, const KeyOrigins& origins) {
+  TableReader in(root["model"].as_table(), "model", source, &origins);
   ModelConfig m;
   auto& shape = m.shape;
   shape.name = in.string("name").value_or("unnamed");
@@ -39,6 +39,11 @@ ModelConfig read_model(const toml::table& root, const std::string& source) {
   shape.vocab = in.integer("vocab_size", 0).value_or(0);
   shape.activation_bytes_per_token = in.number("activation_bytes_per_token", 0.0).value_or(0.0);
   shape.state_bytes_per_param = in.number("state_bytes_per_param", 0.0).value_or(16.0);
+  const auto checkpointing = in.string("activation_checkpointing").value_or("none");
+  if (checkpointing == "full") shape.checkpointing = sched::Checkpointing::full;
+  else if (checkpointing == "selective") shape.checkpointing = sched::Checkpointing::selective;
+  else if (checkpointing != "none")
+    in.fail("activation_checkpointing", "value \"" + checkpointing + "\" is not allowed: \"none\", \"selective\" or \"full\"");
   in.finish();
   return m;
 }
@@ -68,6 +73,7 @@ PlanSettings read_plan(const toml::table& root, const std::string& source) {
   for (auto d : in.integers("megatron_degrees", 1).value_or(std::vector<std::int64_t>{}))
     p.megatron_degrees.push_back(static_cast<int>(d));
   p.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
+  p.flexsp_time_limit_s = in.number("flexsp_time_limit_s", 0.0).value_or(10.0);
   p.output = in.string("output").value_or("");
   in.finish();
   return p;
@@ -130,17 +136,17 @@ RunSettings read_run(const toml::table& root, const std::string& source) {
 }  // namespace
 
 Config config_from_table(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
-                         bool load_dataset, int world_size) {
+                         bool load_dataset, int world_size, const KeyOrigins& origins) {
   check_top_level(root, {"model", "batch", "run", "cluster", "hardware", "plan"}, source);
   if (!root.contains("model")) throw ConfigError(source + ": missing section [model]");
   if (!root.contains("batch")) throw ConfigError(source + ": missing section [batch]");
   Config c;
-  c.model = read_model(root, source);
+  c.model = read_model(root, source, origins);
   c.batch = read_batch(root, source, input_dir, load_dataset);
   c.run = read_run(root, source);
   c.cluster = read_cluster(root, source);
   c.has_hardware = root.contains("hardware");
-  if (c.has_hardware) c.hardware = read_hardware(*root["hardware"].as_table(), source);
+  if (c.has_hardware) c.hardware = read_hardware(*root["hardware"].as_table(), source, origins);
   c.plan = read_plan(root, source);
   if (c.batch.tokens_per_batch < world_size)
     throw ConfigError(source + ": the batch holds " + std::to_string(c.batch.tokens_per_batch) + " tokens but the job has " +
@@ -163,28 +169,47 @@ toml::table parse_toml_file(const std::filesystem::path& path, const std::string
   }
 }
 
-void resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source) {
+namespace {
+// Merges the table `section` of the TOML file `path` into `root[section]`: the file's keys are
+// the base, the keys already in `root[section]` (written in the input, or set with --set) win.
+// Records the file as the origin of every key it contributed.
+void merge_included_table(toml::table& root, const std::string& section, const std::filesystem::path& path,
+                          const std::string& what, KeyOrigins& origins) {
+  auto file = parse_toml_file(path, what);
+  auto* base = file[section].as_table();
+  if (base == nullptr) throw ConfigError(path.string() + ": needs a [" + section + "] table");
+  toml::table merged = *base;
+  for (const auto& [key, node] : merged) origins[section + "." + std::string(key.str())] = path.string();
+  if (const auto* written = root[section].as_table())
+    for (const auto& [key, node] : *written) {
+      merged.insert_or_assign(key, node);
+      origins.erase(section + "." + std::string(key.str()));
+    }
+  root.insert_or_assign(section, std::move(merged));
+}
+
+std::filesystem::path included_path(const toml::table& root, const std::string& section, const std::string& key,
+                                    const std::string& what, const std::filesystem::path& input_dir,
+                                    const std::string& source) {
+  const auto* file = root[section][key].as_string();
+  if (file == nullptr)
+    throw ConfigError(source + ": key '" + section + "." + key + "': expected a string (path of " + what + ")");
+  return input_dir / file->get();
+}
+}  // namespace
+
+KeyOrigins resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source) {
+  KeyOrigins origins;
   if (auto* model = root["model"].as_table(); model != nullptr && model->contains("file")) {
-    const auto* file = (*model)["file"].as_string();
-    if (file == nullptr) throw ConfigError(source + ": key 'model.file': expected a string (path of a model shape file)");
-    const auto path = input_dir / file->get();
-    auto shape = parse_toml_file(path, source + ": key 'model.file': file");
-    auto* base = shape["model"].as_table();
-    if (base == nullptr) throw ConfigError(path.string() + ": a model shape file needs a [model] table");
-    toml::table merged = *base;
-    for (const auto& [key, node] : *model)
-      if (key.str() != "file") merged.insert_or_assign(key, node);
-    root.insert_or_assign("model", std::move(merged));
+    const auto path = included_path(root, "model", "file", "a model shape file", input_dir, source);
+    model->erase("file");
+    merge_included_table(root, "model", path, source + ": key 'model.file': file", origins);
   }
   if (auto* cluster = root["cluster"].as_table(); cluster != nullptr && cluster->contains("hardware")) {
-    const auto* file = (*cluster)["hardware"].as_string();
-    if (file == nullptr) throw ConfigError(source + ": key 'cluster.hardware': expected a string (path of a hardware profile)");
-    const auto path = input_dir / file->get();
-    auto profile = parse_toml_file(path, source + ": key 'cluster.hardware': file");
-    auto* table = profile["hardware"].as_table();
-    if (table == nullptr) throw ConfigError(path.string() + ": a hardware profile needs a [hardware] table");
-    if (!root.contains("hardware")) root.insert_or_assign("hardware", *table);
+    const auto path = included_path(root, "cluster", "hardware", "a hardware profile", input_dir, source);
+    merge_included_table(root, "hardware", path, source + ": key 'cluster.hardware': file", origins);
   }
+  return origins;
 }
 
 void apply_override(toml::table& root, const std::string& assignment) {

@@ -10,6 +10,7 @@
 #include "attn/tensor.hpp"
 #include "sched/cluster.hpp"
 #include "sched/hardware.hpp"
+#include "app/input/toml_reader.hpp"
 #include "sched/model_shape.hpp"
 
 namespace flexcp {
@@ -48,7 +49,8 @@ struct PlanSettings {
   std::int64_t batches = 10;
   double extreme_fraction = 0.0;      // share of "extreme" batches (longest document >= half the tokens)
   std::vector<int> megatron_degrees;  // empty: every power of two dividing the rank count
-  int ulysses_degree = 0;             // 0: the largest power of two that fits heads and a node
+  int ulysses_degree = 0;             // 0: every degree the heads and the rank count allow (tuned)
+  double flexsp_time_limit_s = 10.0;  // FlexSP's MILP limit per micro-batch (the paper's 10 s)
   std::string output;
 };
 
@@ -67,16 +69,19 @@ struct Config {
 // parser's message for invalid TOML.
 toml::table parse_toml_file(const std::filesystem::path& path, const std::string& what);
 
-// Rank 0's file step before config_from_table: replaces `model.file` and `cluster.hardware`
-// by the tables they name (keys written in the input win over the model file's), so the
-// resolved input is self-contained.
-void resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source);
+// Rank 0's file step before config_from_table, after the --set overrides: merges the tables
+// that `model.file` and `cluster.hardware` name into [model] and [hardware], the included file
+// as the base and every key written in the input (or set with --set) on top, so any included
+// key can be overridden and the resolved input is self-contained. Returns which keys came from
+// which included file, for error messages.
+KeyOrigins resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source);
 
-// Builds and validates a Config from a parsed input. `source` names the input in errors;
-// `input_dir` resolves batch.dataset; with `load_dataset` false the dataset is not read (ranks
-// other than 0 receive its samples by broadcast). `world_size` checks that every rank gets work.
+// Builds and validates a Config from a parsed input. `source` names the input in errors (and
+// `origins` the included file of a key that came from one); `input_dir` resolves
+// batch.dataset; with `load_dataset` false the dataset is not read (ranks other than 0 receive
+// its samples by broadcast). `world_size` checks that every rank gets work.
 Config config_from_table(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
-                         bool load_dataset, int world_size);
+                         bool load_dataset, int world_size, const KeyOrigins& origins = {});
 
 // Applies one `--set key=value` override to `root`. The value is TOML (`run.steps=2`,
 // `batch.lengths=[4,8]`); a value that is not valid TOML is taken as a string (`run.output=x.h5`).

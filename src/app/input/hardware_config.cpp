@@ -4,8 +4,8 @@
 
 namespace flexcp {
 
-sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source) {
-  TableReader in(&table, "hardware", source);
+sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source, const KeyOrigins& origins) {
+  TableReader in(&table, "hardware", source, &origins);
   sched::HardwareProfile h;
   auto required = [&](const char* key, const char* what) { return in.required(in.number(key, 0.0), key, what); };
   h.name = in.required(in.string("name"), "name", "a label for the profile");
@@ -23,6 +23,8 @@ sched::HardwareProfile read_hardware(const toml::table& table, const std::string
   if (h.usable_memory_fraction > 1.0) in.fail("usable_memory_fraction", "must be in (0, 1]");
   h.element_bytes = in.number("element_bytes", 0.0).value_or(2.0);
   h.microbatch_overhead_s = 1e-3 * in.number("microbatch_overhead_ms", -1.0).value_or(0.0);
+  h.communicator_create_s = 1e-3 * in.number("communicator_create_ms", -1.0).value_or(0.0);
+  h.communicator_memory_bytes = 1048576.0 * in.number("communicator_memory_mib", -1.0).value_or(0.0);
   in.finish();
   return h;
 }

@@ -5,10 +5,12 @@
 
 #include <string>
 
+#include "app/input/toml_reader.hpp"
 #include "sched/hardware.hpp"
 
 namespace flexcp {
 
-sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source);
+// `origins`: the profile file of keys that came from cluster.hardware (named in errors).
+sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source, const KeyOrigins& origins = {});
 
 }  // namespace flexcp

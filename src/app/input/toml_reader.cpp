@@ -27,10 +27,16 @@ std::string join(const std::set<std::string>& items) {
 }
 }  // namespace
 
-TableReader::TableReader(const toml::table* table, std::string prefix, std::string source)
-    : table_(table), prefix_(std::move(prefix)), source_(std::move(source)) {}
+TableReader::TableReader(const toml::table* table, std::string prefix, std::string source, const KeyOrigins* origins)
+    : table_(table), prefix_(std::move(prefix)), source_(std::move(source)), origins_(origins) {}
 
 std::string TableReader::full(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+
+const std::string& TableReader::source_of(const std::string& key) const {
+  if (origins_ != nullptr)
+    if (auto it = origins_->find(full(key)); it != origins_->end()) return it->second;
+  return source_;
+}
 
 bool TableReader::has(const std::string& key) const { return table_ != nullptr && table_->contains(key); }
 
@@ -40,7 +46,7 @@ const toml::node* TableReader::find(const std::string& key) {
 }
 
 void TableReader::fail(const std::string& key, const std::string& problem) const {
-  throw ConfigError(source_ + ": key '" + full(key) + "': " + problem);
+  throw ConfigError(source_of(key) + ": key '" + full(key) + "': " + problem);
 }
 
 void TableReader::fail_missing(const std::string& key, const std::string& what) const {
@@ -135,7 +141,7 @@ void TableReader::finish() const {
   for (const auto& [key, node] : *table_) {
     const std::string name(key.str());
     if (!asked_.count(name))
-      throw ConfigError(source_ + ": unknown key '" + full(name) + "'; allowed keys in [" + prefix_ + "]: " + join(asked_));
+      throw ConfigError(source_of(name) + ": unknown key '" + full(name) + "'; allowed keys in [" + prefix_ + "]: " + join(asked_));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,10 +13,15 @@
 
 namespace flexcp {
 
+// Which file each key of an included table came from ("model.layers" -> ".../llama3-8b.toml"),
+// so that an error in an included file names that file, not the input that included it.
+using KeyOrigins = std::map<std::string, std::string>;
+
 class TableReader {
  public:
   // `table` may be null (section absent). `prefix` is the dotted path of the table ("run").
-  TableReader(const toml::table* table, std::string prefix, std::string source);
+  // Errors name `source`, or the key's file in `origins` when it came from an included file.
+  TableReader(const toml::table* table, std::string prefix, std::string source, const KeyOrigins* origins = nullptr);
 
   bool has(const std::string& key) const;
   std::optional<std::int64_t> integer(const std::string& key, std::int64_t min_value);
@@ -40,9 +46,11 @@ class TableReader {
   [[noreturn]] void fail_missing(const std::string& key, const std::string& what) const;
   const toml::node* find(const std::string& key);
   std::string full(const std::string& key) const;
+  const std::string& source_of(const std::string& key) const;
 
   const toml::table* table_;
   std::string prefix_, source_;
+  const KeyOrigins* origins_;
   std::set<std::string> asked_;
 };
 

@@ -1,6 +1,9 @@
 #include "app/output/comparison.hpp"
 
 #include <algorithm>
+#include <cmath>
+
+#include "sched/throughput.hpp"
 
 namespace flexcp {
 namespace {
@@ -12,7 +15,6 @@ double sum_of(const std::vector<double>& v) {
   for (double x : v) s += x;
   return s;
 }
-double ratio(double num, double den) { return den > 0.0 ? num / den : 0.0; }
 }  // namespace
 
 std::size_t baseline_index(const std::vector<StrategyResult>& results) {
@@ -44,11 +46,22 @@ std::vector<StrategySummary> summarize(const std::vector<StrategyResult>& result
     out.push_back(s);
   }
   if (out.empty()) return out;
-  const auto b = out[baseline_index(results)];
-  for (auto& s : out) {
-    s.speedup = ratio(b.step_s, s.step_s);
-    s.busy_speedup = ratio(b.busy_max_s, s.busy_max_s);
-    s.modelled_speedup = ratio(b.modelled_step_s, s.modelled_step_s);
+  // Throughput ratios over the steps both ran (the same batches): sum over sum.
+  const auto& base = results[baseline_index(results)];
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto common = std::min(base.steps.size(), results[i].steps.size());
+    auto ratio_of = [&](auto get) {
+      std::vector<double> b, s;
+      for (std::size_t k = 0; k < common; ++k) {
+        b.push_back(get(base.steps[k]));
+        s.push_back(get(results[i].steps[k]));
+      }
+      const double r = sched::throughput_ratio(b, s);
+      return std::isfinite(r) ? r : 0.0;
+    };
+    out[i].speedup = ratio_of([](const StepRecord& r) { return r.step_time(); });
+    out[i].busy_speedup = ratio_of([](const StepRecord& r) { return r.max_busy(); });
+    out[i].modelled_speedup = ratio_of([](const StepRecord& r) { return r.modelled.step_s; });
   }
   return out;
 }
@@ -56,12 +69,13 @@ std::vector<StrategySummary> summarize(const std::vector<StrategyResult>& result
 void print_comparison(std::FILE* out, const std::vector<StrategyResult>& results) {
   const auto rows = summarize(results);
   if (rows.empty()) return;
-  std::fprintf(out, "# Side by side on the same batches (means over measured steps; speedups over %s).\n",
+  std::fprintf(out, "# Side by side on the same batches (means over measured steps). Ratios: throughput over the run vs %s,\n"
+                    "# the sum of its step times / the sum of the strategy's, over the steps both ran.\n",
                rows[baseline_index(results)].name.c_str());
   std::fprintf(out, "# Measured: wall step time, and the busiest rank's kernel CPU time (the figure that\n"
                     "# counts when ranks share cores). Modelled: the cost model on the same plans.\n");
-  std::fprintf(out, "# %-22s %9s %7s %9s %7s %6s %9s | %9s %7s %9s | %6s %6s %5s %5s\n", "strategy", "time(ms)", "speedup",
-               "busy(ms)", "speedup", "imbal", "sent(MiB)", "model(ms)", "speedup", "sent(MiB)", "groups", "split",
+  std::fprintf(out, "# %-22s %9s %7s %9s %7s %6s %9s | %9s %7s %9s | %6s %6s %5s %5s\n", "strategy", "time(ms)", "ratio",
+               "busy(ms)", "ratio", "imbal", "sent(MiB)", "model(ms)", "ratio", "sent(MiB)", "groups", "split",
                "hits", "miss");
   for (const auto& s : rows)
     std::fprintf(out, "  %-22s %9.2f %7.2f %9.2f %7.2f %6.3f %9.2f | %9.2f %7.2f %9.2f | %6.1f %6.1f %5lld %5lld\n",

@@ -127,12 +127,14 @@ void print_footer(std::FILE* out, const std::vector<StrategyResult>& results, co
     const auto& s = summaries[i];
     std::fprintf(out,
                  "flexcp-summary strategy=%s ranks=%d nodes=%d steps=%zu tokens_per_s=%.1f step_time_s=%.6f "
-                 "busy_max_s=%.6f busy_imbalance=%.4f bytes_per_step=%.0f attn_gflops=%.3f speedup=%.3f "
-                 "busy_speedup=%.3f modelled_step_time_s=%.6f modelled_speedup=%.3f check=%s\n",
+                 "busy_max_s=%.6f busy_imbalance=%.4f bytes_per_step=%.0f attn_gflops=%.3f baseline=%s "
+                 "throughput_ratio=%.3f busy_throughput_ratio=%.3f modelled_step_time_s=%.6f "
+                 "modelled_throughput_ratio=%.3f check=%s\n",
                  r.name.c_str(), topology.world_size, topology.nodes, r.steps.size(), mean_tokens_per_s(r.steps),
                  s.step_s, s.busy_max_s, s.busy_imbalance, s.bytes,
                  1e-9 * mean_of(r.steps, &StepRecord::total_flops) / mean_of(r.steps, &StepRecord::step_time),
-                 s.speedup, s.busy_speedup, s.modelled_step_s, s.modelled_speedup,
+                 results[baseline_index(results)].name.c_str(), s.speedup, s.busy_speedup, s.modelled_step_s,
+                 s.modelled_speedup,
                  !r.check.ran ? "skipped" : (r.check.passed ? "pass" : "fail"));
   }
   std::fprintf(out, "# Results written to %s\n", output_path.c_str());

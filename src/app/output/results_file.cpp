@@ -64,9 +64,12 @@ void write_plan_summary(hid_t parent, const StrategyResult& result, const std::v
   h5::dataset(cache.get(), "live", cache_counts(&CacheCounts::live), steps, "1", "group communicators cached after the step");
 }
 
-void write_strategy(hid_t runs, const StrategyResult& result, int nranks) {
+void write_strategy(hid_t runs, const StrategyResult& result, const StrategySummary& summary, int nranks) {
   auto g = h5::create_group(runs, result.name);
   h5::string_attribute(g.get(), "description", result.description);
+  // The headline: throughput over the run vs the baseline (steps both ran), measured and modelled.
+  h5::double_attribute(g.get(), "throughput_ratio", summary.speedup);
+  h5::double_attribute(g.get(), "modelled_throughput_ratio", summary.modelled_speedup);
   const std::vector<hsize_t> steps{static_cast<hsize_t>(result.steps.size())};
   const std::vector<hsize_t> steps_ranks{steps[0], static_cast<hsize_t>(nranks)};
 
@@ -177,7 +180,8 @@ void write_results_file(const std::filesystem::path& path, const RunMetadata& me
     h5::int_attribute(root, "steps_requested", meta.steps_requested);
     auto runs = h5::create_group(root, "runs");
     if (!results.empty()) h5::string_attribute(runs.get(), "baseline", results[baseline_index(results)].name);
-    for (const auto& r : results) write_strategy(runs.get(), r, meta.nranks);
+    const auto summaries = summarize(results);
+    for (std::size_t i = 0; i < results.size(); ++i) write_strategy(runs.get(), results[i], summaries[i], meta.nranks);
   });
 }
 

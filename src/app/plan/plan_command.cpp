@@ -16,7 +16,8 @@ int plan_command(const PlanOptions& options, comm::World& world) {
     if (world.rank() != 0) return;
     toml::table root = parse_toml_file(options.input, "input file");
     const auto input_dir = std::filesystem::path(options.input).parent_path();
-    resolve_includes(root, input_dir, options.input);
+    // Overrides first, includes after: --set may name another included file (model.file,
+    // cluster.hardware) or any key of one (hardware.intra_node_gbps), and wins over the file.
     for (const auto& assignment : options.overrides) apply_override(root, assignment);
     if (options.nodes > 0) apply_override(root, "cluster.nodes=" + std::to_string(options.nodes));
     if (options.ranks_per_node > 0) apply_override(root, "cluster.ranks_per_node=" + std::to_string(options.ranks_per_node));
@@ -28,7 +29,8 @@ int plan_command(const PlanOptions& options, comm::World& world) {
       const auto absolute = std::filesystem::absolute(options.lengths).string();
       apply_override(root, "batch.dataset=" + absolute);
     }
-    const Config config = config_from_table(root, options.input, input_dir, true, 1);
+    const auto origins = resolve_includes(root, input_dir, options.input);
+    const Config config = config_from_table(root, options.input, input_dir, true, 1, origins);
     if (!config.has_hardware)
       throw ConfigError(options.input + ": planning needs a hardware profile: set cluster.hardware = \"hardware/NAME.toml\" "
                                         "or give a [hardware] table");

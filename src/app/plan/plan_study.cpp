@@ -1,19 +1,31 @@
 #include "app/plan/plan_study.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "app/strategies.hpp"
 #include "common/clock.hpp"
 #include "sched/batch_sampler.hpp"
+#include "sched/communicator_accounting.hpp"
+#include "sched/flexsp_planner.hpp"
+#include "sched/static_layout.hpp"
 
 namespace flexcp {
 
-double ModeledSeries::mean_step_s() const {
+double ModeledSeries::total_step_s() const {
   double sum = 0.0;
   for (const auto& b : batches) sum += b.step_s;
-  return batches.empty() ? 0.0 : sum / static_cast<double>(batches.size());
+  return sum;
+}
+
+std::vector<double> ModeledSeries::step_times() const {
+  std::vector<double> out;
+  for (const auto& b : batches) out.push_back(b.step_s);
+  return out;
 }
 
 const ModeledSeries* PlanStudy::find(const std::string& name) const {
@@ -24,31 +36,58 @@ const ModeledSeries* PlanStudy::find(const std::string& name) const {
 
 namespace {
 
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds);
+  return text;
+}
+
 bool wanted(const Config& c, const std::string& name) {
   return std::find(c.plan.strategies.begin(), c.plan.strategies.end(), name) != c.plan.strategies.end();
 }
 
-// Static degrees that cannot hold a batch's longest document are recorded as infeasible (an
-// infinite step time) and never chosen as the baseline; a flexible planner that cannot place a
-// document is an input error.
-ModeledBatch measure(sched::Planner& planner, const sched::Batch& batch, const sched::CostContext& cost,
-                     bool infeasible_allowed) {
-  const WallTimer timer;
+// One strategy being modelled: its planner, its communicators, its results.
+struct Entry {
+  std::unique_ptr<sched::Planner> planner;
+  sched::CommunicatorAccounting communicators;
+  ModeledSeries series;
+  std::optional<sched::StaticLayout> layout;  // static configurations
+  const StrategyInfo* row = nullptr;          // ... and the strategy (family) they belong to
+  bool may_be_unable = false;  // a batch it cannot plan is a result (+inf), not an input error
+  bool cannot_run = false;     // a static configuration that could not run some batch: not eligible
+};
+
+// Static configurations that cannot hold a batch's longest document are recorded as infeasible
+// (an infinite step time) and never chosen; after the first such batch they are not planned
+// again (NaN). A flexible planner that cannot place a document is an input error, except FlexSP, whose
+// groups cannot split heads further than the model has (its step time is then infinite too).
+ModeledBatch measure(Entry& e, const sched::Batch& batch, const sched::CostContext& cost) {
   ModeledBatch out;
+  out.tokens = static_cast<double>(batch.total_tokens());
+  out.step_s = std::numeric_limits<double>::infinity();
+  if (e.cannot_run) {  // not planned: the configuration is out of the running already
+    out.step_s = std::numeric_limits<double>::quiet_NaN();
+    return out;
+  }
+  const WallTimer timer;
   sched::Plan plan;
   try {
-    plan = planner.plan(batch);
+    plan = e.planner->plan(batch);
   } catch (const ConfigError&) {
-    if (!infeasible_allowed) throw;
-    out.step_s = std::numeric_limits<double>::infinity();
-    out.tokens = static_cast<double>(batch.total_tokens());
+    if (!e.may_be_unable) throw;
+    e.cannot_run = e.layout.has_value();
     return out;
   }
   out.planning_s = timer.seconds();
+  const auto solver = e.planner->last_solver_report();
+  out.solver_ran = solver.ran;
+  out.solver_kept = solver.kept;
+  const auto charge = e.communicators.charge(plan);
+  out.communicator_s = charge.rounds * cost.hardware.communicator_create_s;
+  out.communicators_created = charge.created;
   const auto evaluated = sched::evaluate_plan(plan, cost);
-  out.step_s = evaluated.step_time_s;
-  out.tokens = static_cast<double>(batch.total_tokens());
-  out.tflops_per_rank = evaluated.model_flops / evaluated.step_time_s / cost.cluster.ranks() * 1e-12;
+  out.step_s = evaluated.step_time_s + out.communicator_s;
+  out.tflops_per_rank = evaluated.model_flops / out.step_s / cost.cluster.ranks() * 1e-12;
   out.busy_imbalance = evaluated.busy_imbalance;
   out.bytes_sent = evaluated.bytes_sent;
   out.new_rank_sets = plan.new_rank_sets;
@@ -62,18 +101,51 @@ ModeledBatch measure(sched::Planner& planner, const sched::Batch& batch, const s
   return out;
 }
 
-std::vector<int> powers_of_two_dividing(int ranks) {
-  std::vector<int> out;
-  for (int c = 1; c <= ranks; c *= 2)
-    if (ranks % c == 0) out.push_back(c);
+// Rank sets a static layout's groups need, created once at start-up.
+std::vector<sched::RankSet> static_rank_sets(const sched::PlannerContext& context, const sched::StaticLayout& layout) {
+  std::vector<sched::RankSet> sets;
+  const int ranks = context.cost.cluster.ranks();
+  for (int first = 0; first + layout.degree <= ranks; first += layout.degree) {
+    sched::CpGroup group{{}, {}, layout.comm, layout.inner, 1};
+    for (int i = 0; i < layout.degree; ++i) group.ranks.push_back(first + i);
+    for (auto& set : sched::communicator_sets(group)) sets.push_back(std::move(set));
+  }
+  return sets;
+}
+
+// The static configurations of a strategy row: every one its family allows here (Megatron-LM
+// rows: of the row's comm type), narrowed by plan.megatron_degrees and plan.ulysses_degree.
+std::vector<sched::StaticLayout> layouts_of(const StrategyInfo& row, const Config& c, const sched::PlannerContext& context) {
+  using sched::StaticFamily;
+  const int ranks = c.cluster.ranks();
+  std::vector<sched::StaticLayout> out;
+  if (row.family == StaticFamily::ulysses && c.plan.ulysses_degree > 0) {
+    const sched::StaticLayout fixed{StaticFamily::ulysses, row.scheme, c.plan.ulysses_degree, 1};
+    if (auto problem = sched::layout_problem(context, fixed); !problem.empty()) throw ConfigError("plan.ulysses_degree: " + problem);
+    return {fixed};
+  }
+  if (row.family == StaticFamily::megatron)
+    for (int d : c.plan.megatron_degrees)
+      if (ranks % d != 0)
+        throw ConfigError("plan.megatron_degrees: megatron-cp degree " + std::to_string(d) + " must divide the " +
+                          std::to_string(ranks) + " ranks");
+  for (const auto& layout : sched::candidate_layouts(context, row.family, c.plan.megatron_degrees))
+    if (row.family != StaticFamily::megatron || layout.comm == row.scheme) out.push_back(layout);
   return out;
 }
 
-int default_ulysses_degree(const Config& c) {
-  int best = 1;
-  for (int u = 1; u <= std::min(c.cluster.ranks_per_node, c.cluster.ranks()); u *= 2) {
-    sched::PlannerContext context{{c.cluster, c.model.shape, c.hardware}, 1};
-    if (sched::static_degree_problem(context, u, sched::CommScheme::all_to_all).empty()) best = u;
+// The configuration a user would pick for a whole run: the highest throughput over the stream
+// (least total step time) among those that can run every batch; the first when none can.
+template <class Member>
+const ModeledSeries* best_of(const std::vector<Entry>& entries, Member member) {
+  auto total = [](const ModeledSeries& s) {
+    const double t = s.total_step_s();
+    return std::isfinite(t) ? t : std::numeric_limits<double>::infinity();
+  };
+  const ModeledSeries* best = nullptr;
+  for (const auto& e : entries) {
+    if (!e.layout || !member(e)) continue;
+    if (best == nullptr || total(e.series) < total(*best)) best = &e.series;
   }
   return best;
 }
@@ -83,48 +155,49 @@ PlanStudy run_plan_study(const Config& c) {
   PlanStudy study;
   study.cluster = c.cluster;
   const sched::CostContext cost{c.cluster, c.model.shape, c.hardware};
-  study.capacity_tokens = sched::capacity_tokens(c.model.shape, c.hardware, c.cluster.ranks());
-  const sched::PlannerContext context{cost, study.capacity_tokens};
+  const int ranks = c.cluster.ranks();
+  study.capacity_tokens = sched::capacity_tokens(c.model.shape, c.hardware, ranks);
+  const auto cache = static_cast<std::size_t>(c.run.comm_cache_size);
 
-  struct Entry {
-    std::unique_ptr<sched::Planner> planner;
-    ModeledSeries series;
-  };
   std::vector<Entry> entries;
-  auto add = [&](std::unique_ptr<sched::Planner> planner, std::string name, std::string description, int degree) {
-    entries.push_back({std::move(planner), {std::move(name), std::move(description), degree, {}}});
+  // Each strategy's memory holds the communicators it may keep; what is left holds tokens.
+  auto add = [&](auto make, sched::CommunicatorAccounting communicators, bool creates_at_run_time, std::string name,
+                 std::string description, std::optional<sched::StaticLayout> layout, const StrategyInfo* row,
+                 bool may_be_unable) {
+    sched::PlannerContext context{cost, 0, true};
+    context.capacity_tokens = sched::capacity_tokens(
+        c.model.shape, c.hardware, ranks,
+        static_cast<double>(communicators.held_per_rank(creates_at_run_time)) * c.hardware.communicator_memory_bytes);
+    ModeledSeries series{std::move(name), std::move(description), layout ? layout->degree : 0, context.capacity_tokens, {}};
+    entries.push_back({make(context), std::move(communicators), std::move(series), layout, row, may_be_unable, false});
   };
-  const auto& ring = *find_strategy("megatron-cp-ring");
-  const auto& allgather = *find_strategy("megatron-cp-allgather");
-  for (const char* name : {"flexcp", "flexsp"})
-    if (wanted(c, name)) {
-      const auto& row = *find_strategy(name);
-      add(make_planner(row, context, 0), row.name, row.summary, 0);
-    }
-  if (wanted(c, "ulysses")) {
-    const auto& row = *find_strategy("ulysses");
-    const int u = c.plan.ulysses_degree > 0 ? c.plan.ulysses_degree : default_ulysses_degree(c);
-    if (auto problem = sched::static_degree_problem(context, u, row.scheme); !problem.empty())
-      throw ConfigError("plan.ulysses_degree: " + problem);
-    add(make_planner(row, context, u), row.name, row.summary + ", degree " + std::to_string(u), u);
+  const sched::PlannerContext base{cost, study.capacity_tokens, true};
+  if (wanted(c, "flexcp")) {
+    const auto& row = *find_strategy("flexcp");
+    add([](const sched::PlannerContext& ctx) { return sched::make_flexcp_planner(ctx); }, {{}, cache}, false, row.name,
+        row.summary, std::nullopt, &row, false);
   }
-  // Every ring degree is modelled (the best one is the baseline), whether listed or not.
-  auto degrees = c.plan.megatron_degrees.empty() ? powers_of_two_dividing(c.cluster.ranks()) : c.plan.megatron_degrees;
-  for (int d : degrees)
-    if (auto problem = sched::static_degree_problem(context, d, ring.scheme); !problem.empty())
-      throw ConfigError("plan.megatron_degrees: " + problem);
-  auto degree_text = [&](int d) {
-    return ", degree " + std::to_string(d) + ", DP " + std::to_string(c.cluster.ranks() / d);
-  };
-  const std::size_t first_megatron = entries.size();
-  for (int d : degrees)
-    add(make_planner(ring, context, d), ring.name + "-c" + std::to_string(d), ring.summary + degree_text(d), d);
-  const std::size_t first_allgather = entries.size();
-  if (wanted(c, allgather.name))
-    for (int d : degrees)
-      add(make_planner(allgather, context, d), allgather.name + "-c" + std::to_string(d), allgather.summary + degree_text(d), d);
+  if (wanted(c, "flexsp")) {
+    const auto& row = *find_strategy("flexsp");
+    sched::FlexspOptions options;
+    options.limits = {c.plan.flexsp_time_limit_s, -1};
+    add([&](const sched::PlannerContext& ctx) { return sched::make_flexsp_planner(ctx, options); },
+        {sched::aligned_blocks(sched::flexsp_group_sizes(base), ranks), cache}, true, row.name,
+        row.summary + " (" + seconds_text(c.plan.flexsp_time_limit_s) + " s limit)", std::nullopt, &row, true);
+  }
+  // Static rows: every configuration of every Megatron-LM row is modelled, listed or not (the
+  // best of them is the baseline); Ulysses and USP when listed.
+  const std::size_t first_static = entries.size();
+  for (const auto& row : strategy_table()) {
+    if (!row.plans || row.planner != PlannerKind::static_degree) continue;
+    if (row.family != sched::StaticFamily::megatron && !wanted(c, row.name)) continue;
+    for (const auto& layout : layouts_of(row, c, base))
+      add([&](const sched::PlannerContext& ctx) { return sched::make_static_planner(ctx, layout); },
+          {static_rank_sets(base, layout), 0}, false, layout.name(), layout.description(ranks), layout, &row, true);
+  }
 
-  ModeledSeries bound{"bound", find_strategy("bound")->summary, 0, {}};
+  ModeledSeries bound{"bound", "lower bound: the batch's work perfectly balanced, no communication", 0,
+                      study.capacity_tokens, {}};
   sched::BatchSampler sampler(c.batch.uses_dataset() ? c.batch.samples : c.batch.lengths, c.batch.tokens_per_batch,
                               c.batch.seed);
   for (std::int64_t k = 0; k < c.plan.batches; ++k) {
@@ -137,7 +210,7 @@ PlanStudy run_plan_study(const Config& c) {
                                : extreme               ? sampler.extreme_batch(index)
                                                        : sampler.batch(index);
     for (auto& e : entries) {
-      e.series.batches.push_back(measure(*e.planner, batch, cost, e.series.degree > 0));
+      e.series.batches.push_back(measure(e, batch, cost));
       e.series.batches.back().extreme = extreme;
     }
     ModeledBatch b;
@@ -145,34 +218,29 @@ PlanStudy run_plan_study(const Config& c) {
     b.tokens = static_cast<double>(batch.total_tokens());
     b.extreme = extreme;
     sched::Plan whole{"bound", batch, {}, 0, 0};
-    b.tflops_per_rank = sched::evaluate_plan(whole, cost).model_flops / b.step_s / c.cluster.ranks() * 1e-12;
+    b.tflops_per_rank = sched::evaluate_plan(whole, cost).model_flops / b.step_s / ranks * 1e-12;
     bound.batches.push_back(b);
   }
 
-  // The baseline a user would pick: the ring degree with the lowest mean step time.
-  auto best_of = [&](std::size_t begin, std::size_t end) {
-    std::size_t best = begin;
-    for (std::size_t i = begin; i < end; ++i)
-      if (entries[i].series.mean_step_s() < entries[best].series.mean_step_s()) best = i;
-    return best;
-  };
-  const auto best_ring = best_of(first_megatron, first_allgather);
-  study.baseline = entries[best_ring].series.name;
-  ModeledSeries megatron = entries[best_ring].series;
-  megatron.name = ring.name;
-  megatron.description = "best ring degree for this batch stream: " + entries[best_ring].series.description;
-  std::vector<ModeledSeries> extra;
-  if (wanted(c, allgather.name) && first_allgather < entries.size()) {
-    ModeledSeries ag = entries[best_of(first_allgather, entries.size())].series;
-    ag.description = "best all-gather degree: " + ag.description;
-    ag.name = allgather.name;
-    extra.push_back(std::move(ag));
+  // Each static row's best configuration on the stream, under the row's name, the configuration
+  // named; the best Megatron-LM configuration of all is the baseline.
+  std::vector<ModeledSeries> families;
+  for (const auto& row : strategy_table()) {
+    if (row.planner != PlannerKind::static_degree || !wanted(c, row.name)) continue;
+    const auto* best = best_of(entries, [&](const Entry& e) { return e.row == &row; });
+    if (best == nullptr) continue;
+    ModeledSeries s = *best;
+    s.name = row.name;
+    s.description = "best on this stream: " + best->name + ": " + best->description;
+    families.push_back(std::move(s));
   }
-  for (std::size_t i = 0; i < first_megatron; ++i) study.series.push_back(std::move(entries[i].series));
-  study.series.push_back(std::move(megatron));
-  for (auto& s : extra) study.series.push_back(std::move(s));
+  if (const auto* best = best_of(entries, [](const Entry& e) { return e.layout->family == sched::StaticFamily::megatron; }))
+    study.baseline = best->name;
+
+  for (std::size_t i = 0; i < first_static; ++i) study.series.push_back(std::move(entries[i].series));
+  for (auto& s : families) study.series.push_back(std::move(s));
   if (wanted(c, "bound")) study.series.push_back(std::move(bound));
-  for (std::size_t i = first_megatron; i < entries.size(); ++i) study.series.push_back(std::move(entries[i].series));
+  for (std::size_t i = first_static; i < entries.size(); ++i) study.series.push_back(std::move(entries[i].series));
   return study;
 }
 

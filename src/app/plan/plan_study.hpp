@@ -1,6 +1,8 @@
 #pragma once
 // `flexcp plan`'s engine: plans a stream of batches with every requested strategy on a
-// simulated machine and evaluates each plan with the cost model. No MPI, no execution.
+// simulated machine and evaluates each plan with the cost model. No MPI, no execution. Static
+// baselines are tuned on the stream as a user would: every configuration of each family is
+// modelled, and the one with the highest throughput over the whole stream stands for it.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,33 +13,39 @@
 namespace flexcp {
 
 struct ModeledBatch {
-  double step_s = 0.0;
+  double step_s = 0.0;  // includes communicator creation
   double tokens = 0.0;
   double tflops_per_rank = 0.0;
   double busy_imbalance = 1.0;
   double bytes_sent = 0.0;
   double planning_s = 0.0;
+  double communicator_s = 0.0;  // creating communicators not yet made (part of step_s)
+  long long communicators_created = 0;
   long long new_rank_sets = 0;
   long long rank_sets = 0;
   long long micro_batches = 0;
   long long groups = 0;
   long long split_documents = 0;
-  bool extreme = false;  // an extreme batch of the stream
+  bool extreme = false;     // an extreme batch of the stream
+  bool solver_ran = false;  // an optimising planner (FlexSP's MILP) called its solver
+  bool solver_kept = false; // ... and kept its plan
 };
 
 struct ModeledSeries {
   std::string name;
   std::string description;
   int degree = 0;  // static strategies
+  std::int64_t capacity_tokens = 0;  // per rank, after the strategy's communicator memory
   std::vector<ModeledBatch> batches;
-  double mean_step_s() const;
+  double total_step_s() const;  // +inf when a batch cannot run
+  std::vector<double> step_times() const;
 };
 
 struct PlanStudy {
   sched::Cluster cluster;
-  std::int64_t capacity_tokens = 0;
-  std::vector<ModeledSeries> series;  // requested strategies, then every ring (all-gather) degree tried
-  std::string baseline;               // name of the best ring degree's series, e.g. megatron-cp-ring-c64
+  std::int64_t capacity_tokens = 0;  // per rank, before communicator memory
+  std::vector<ModeledSeries> series;  // requested strategies, then every static configuration tried
+  std::string baseline;  // the best Megatron-LM CP configuration, whose series every ratio is against
   const ModeledSeries* find(const std::string& name) const;
 };
 

@@ -30,8 +30,8 @@ Config load_run_input(const RunOptions& options, comm::World& world) {
     for (const auto& assignment : options.overrides) apply_override(root, assignment);
     if (!options.output.empty()) apply_override(root, "run.output=" + options.output);
     const auto input_dir = std::filesystem::path(options.input).parent_path();
-    resolve_includes(root, input_dir, options.input);
-    Config config = config_from_table(root, options.input, input_dir, true, world.size());
+    const auto origins = resolve_includes(root, input_dir, options.input);
+    Config config = config_from_table(root, options.input, input_dir, true, world.size(), origins);
     check_run_strategies(config, world.size());
     check_output_path(config.run.output, options.force);
     resolved = config.resolved_toml;

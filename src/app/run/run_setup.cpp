@@ -29,6 +29,7 @@ double executor_bytes_per_token(const attn::HeadLayout& l) {
 sched::PlannerContext run_planner_context(const Config& config, const sched::Cluster& cluster) {
   sched::CostContext cost{cluster, config.model.shape, config.hardware, true};
   cost.model.layers = 1;
+  cost.model.checkpointing = sched::Checkpointing::none;  // the executor keeps its activations: nothing recomputed
   if (cost.model.activation_bytes_per_token <= 0.0)
     cost.model.activation_bytes_per_token = executor_bytes_per_token(config.model.heads);
   return {cost, sched::capacity_tokens(cost.model, cost.hardware, cluster.ranks())};

@@ -1,0 +1,76 @@
+#include "sched/communicator_accounting.hpp"
+
+#include <algorithm>
+
+namespace flexcp::sched {
+
+std::vector<RankSet> communicator_sets(const CpGroup& group) {
+  const int p = static_cast<int>(group.ranks.size());
+  if (p < 2) return {};
+  switch (group.comm) {
+    case CommScheme::all_gather:
+    case CommScheme::all_to_all: return {RankSet(group.ranks.begin(), group.ranks.end())};
+    case CommScheme::hierarchical: {
+      const int inner = std::max(1, group.inner);
+      if (inner < 2) return {};
+      std::vector<RankSet> blocks;
+      for (int first = 0; first < p; first += inner)
+        blocks.emplace_back(group.ranks.begin() + first, group.ranks.begin() + std::min(p, first + inner));
+      return blocks;
+    }
+    case CommScheme::ring:
+    case CommScheme::needed_kv: break;
+  }
+  return {};
+}
+
+std::vector<RankSet> aligned_blocks(const std::vector<int>& sizes, int ranks) {
+  std::vector<RankSet> blocks;
+  for (int s : sizes) {
+    if (s < 2) continue;
+    for (int first = 0; first + s <= ranks; first += s) {
+      RankSet block(static_cast<std::size_t>(s));
+      for (int i = 0; i < s; ++i) block[static_cast<std::size_t>(i)] = first + i;
+      blocks.push_back(std::move(block));
+    }
+  }
+  return blocks;
+}
+
+CommunicatorAccounting::CommunicatorAccounting(std::vector<RankSet> precreated, std::size_t cache_capacity)
+    : cache_capacity_(cache_capacity) {
+  std::map<int, std::size_t> per_rank;
+  for (auto& set : precreated) {
+    for (int r : set) most_precreated_per_rank_ = std::max(most_precreated_per_rank_, ++per_rank[r]);
+    precreated_.insert(std::move(set));
+  }
+}
+
+CommunicatorCharge CommunicatorAccounting::charge(const Plan& plan) {
+  CommunicatorCharge charge;
+  for (const auto& mb : plan.micro_batches) {
+    int missing = 0;
+    for (const auto& group : mb.groups)
+      for (auto& set : communicator_sets(group)) {
+        if (precreated_.count(set)) continue;
+        missing += cached_.insert_or_assign(std::move(set), ++clock_).second ? 1 : 0;
+      }
+    if (missing > 0) {
+      charge.rounds += 1;
+      charge.created += missing;
+    }
+    // Beyond capacity, the least recently used sets go (their communicators are freed).
+    while (cached_.size() > cache_capacity_) {
+      auto oldest = std::min_element(cached_.begin(), cached_.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+      cached_.erase(oldest);
+    }
+  }
+  return charge;
+}
+
+std::size_t CommunicatorAccounting::held_per_rank(bool creates_at_run_time) const {
+  return most_precreated_per_rank_ + (creates_at_run_time ? cache_capacity_ : 0);
+}
+
+}  // namespace flexcp::sched

@@ -1,0 +1,117 @@
+#include "sched/group_traffic.hpp"
+
+#include <algorithm>
+
+#include "sched/split_share.hpp"
+#include "sched/zigzag_math.hpp"
+
+namespace flexcp::sched {
+namespace {
+
+// A ring of `shards` (tokens per ring position) passing KV of `kv` bytes per token: P-1 stages
+// forward, each sending the shard received last (all but the next position's); backward the KV
+// again plus every position's dK/dV partial.
+TrafficLeg ring_leg(const std::vector<double>& shards, std::size_t position, double kv, bool spans) {
+  const std::size_t n = shards.size();
+  double total = 0.0;
+  for (double t : shards) total += t;
+  const double next = shards[(position + 1) % n];
+  TrafficLeg leg;
+  leg.forward_bytes = (total - next) * kv;
+  leg.backward_bytes = (total - next) * kv + total * kv;
+  leg.forward_messages = leg.backward_messages = static_cast<int>(n) - 1;
+  leg.group_size = static_cast<int>(n);
+  leg.spans_nodes = spans;
+  return leg;
+}
+
+// Ulysses over `members` ranks (DeepSpeed-Ulysses, TransformerEngine's a2a): forward, this
+// member's tokens go to each peer with that peer's Q, K and V heads and O of every peer's tokens
+// comes back for this member's heads; backward, dO out the same way and dQ, dK, dV back. Four
+// all-to-alls each way (Q, K, V, O; dO, dQ, dK, dV), P-1 messages each. KV heads are replicated
+// when P > H_kv.
+TrafficLeg all_to_all_leg(double mine, double others, int members, const ModelShape& m, double element_bytes,
+                          bool spans) {
+  const double q_heads = static_cast<double>(m.q_heads) / members;
+  const double kv_heads = static_cast<double>(std::max(m.kv_heads, members)) / members;
+  const double unit = m.head_dim * element_bytes;
+  TrafficLeg leg;
+  leg.forward_bytes = ((members - 1) * mine * (q_heads + 2.0 * kv_heads) + others * q_heads) * unit;
+  leg.backward_bytes = ((members - 1) * mine * q_heads + others * (q_heads + 2.0 * kv_heads)) * unit;
+  leg.forward_messages = leg.backward_messages = 4 * (members - 1);
+  leg.group_size = members;
+  leg.spans_nodes = spans;
+  leg.all_to_all = true;
+  return leg;
+}
+}  // namespace
+
+std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& c) {
+  const int p = static_cast<int>(group.ranks.size());
+  std::vector<MemberTraffic> traffic(static_cast<std::size_t>(p));
+  std::vector<double> shard(static_cast<std::size_t>(p), 0.0), needed(shard.size(), 0.0), served(shard.size(), 0.0);
+  bool any_split = false;
+  for (const auto& d : group.docs) {
+    if (d.sharding != Sharding::split) continue;
+    any_split = true;
+    const auto length = plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)];
+    for (int i = 0; i < p; ++i) shard[static_cast<std::size_t>(i)] += static_cast<double>(member_share(length, group, i).tokens);
+    if (group.comm == CommScheme::needed_kv) zigzag::add_kv_exchange(length, p, needed, served);
+  }
+  if (!any_split || p == 1) return traffic;
+  const auto& cluster = c.cluster;
+  auto spans = [&](int first, int last) {
+    return cluster.node_of(group.ranks[static_cast<std::size_t>(first)]) !=
+           cluster.node_of(group.ranks[static_cast<std::size_t>(last)]);
+  };
+  const bool group_spans = spans(0, p - 1);
+  const double kv = c.model.kv_bytes_per_token(c.hardware.element_bytes);
+  double total = 0.0;
+  for (double t : shard) total += t;
+  for (int i = 0; i < p; ++i) {
+    const auto me = static_cast<std::size_t>(i);
+    auto& out = traffic[me];
+    switch (group.comm) {
+      case CommScheme::ring: out.pipelined = ring_leg(shard, me, kv, group_spans); break;
+      case CommScheme::needed_kv:  // serve what peers need, twice; return dK/dV of what was received
+        out.pipelined.forward_bytes = served[me] * kv;
+        out.pipelined.backward_bytes = served[me] * kv + needed[me] * kv;
+        out.pipelined.forward_messages = out.pipelined.backward_messages = p - 1;
+        out.pipelined.group_size = p;
+        out.pipelined.spans_nodes = group_spans;
+        break;
+      case CommScheme::all_gather:  // ring all-gather forward (all but the next member's shard),
+                                    // ring reduce-scatter of dK/dV backward (all but its own)
+        out.collective.forward_bytes = (total - shard[static_cast<std::size_t>((i + 1) % p)]) * kv;
+        out.collective.backward_bytes = (total - shard[me]) * kv;
+        out.collective.forward_messages = out.collective.backward_messages = p - 1;
+        out.collective.group_size = p;
+        out.collective.spans_nodes = group_spans;
+        break;
+      case CommScheme::all_to_all:
+        out.collective = all_to_all_leg(shard[me], total - shard[me], p, c.model, c.hardware.element_bytes, group_spans);
+        break;
+      case CommScheme::hierarchical: {
+        // All-to-all inside this member's block, then a ring over the blocks carrying the KV of
+        // this member's share of the heads (1/inner of them, replicated if inner > H_kv).
+        const int inner = std::max(1, group.inner);
+        const int block = i / inner, first = block * inner;
+        double block_tokens = 0.0;
+        for (int j = first; j < first + inner; ++j) block_tokens += shard[static_cast<std::size_t>(j)];
+        out.collective = all_to_all_leg(shard[me], block_tokens - shard[me], inner, c.model, c.hardware.element_bytes,
+                                        spans(first, first + inner - 1));
+        if (inner == 1) out.collective = {};
+        std::vector<double> ring(static_cast<std::size_t>(p / inner), 0.0);
+        for (int j = 0; j < p; ++j) ring[static_cast<std::size_t>(j / inner)] += shard[static_cast<std::size_t>(j)];
+        const double kv_heads = static_cast<double>(std::max(c.model.kv_heads, inner)) / inner;
+        if (ring.size() > 1)
+          out.pipelined = ring_leg(ring, static_cast<std::size_t>(block),
+                                   kv * kv_heads / c.model.kv_heads, group_spans);
+        break;
+      }
+    }
+  }
+  return traffic;
+}
+
+}  // namespace flexcp::sched

@@ -1,0 +1,23 @@
+#pragma once
+// One member's part of one split document under its group's layout: the tokens it holds (its
+// zigzag share of the document, THD-padded to the group's multiple) and the causal (query, key)
+// pairs whose queries it computes: its own zigzag chunks (ring, needed-KV, all-gather); every
+// pair for 1/P of the heads (all-to-all); its ring position's chunks for 1/inner of the heads
+// (hierarchical a2a+p2p). Shared by the cost model, the traffic model and the plan checks.
+#include <cstdint>
+
+#include "sched/plan.hpp"
+
+namespace flexcp::sched {
+
+struct MemberShare {
+  std::int64_t tokens = 0;
+  double mask_pairs = 0.0;
+};
+
+// `length` rounded up to a multiple of `multiple` (>= 1).
+std::int64_t padded_length(std::int64_t length, int multiple);
+
+MemberShare member_share(std::int64_t length, const CpGroup& group, int member);
+
+}  // namespace flexcp::sched
