@@ -33,12 +33,20 @@ double collective_time(double bytes, int messages, const LegTimes& t) {
 }
 }  // namespace
 
+AttentionPassTimes attention_pass_times(double pairs, SliceMask mask, double slice_length, const CostContext& c) {
+  const double forward_flops = pairs * c.model.attention_flops_per_pair();
+  const double backward_flops = (kAttentionTrainingFactor - 1.0) * forward_flops;
+  const auto& kernel = c.hardware.attention_kernel;
+  if (kernel.empty()) return {forward_flops / c.hardware.attention_flops, backward_flops / c.hardware.attention_flops};
+  return {forward_flops / kernel.forward(mask, slice_length), backward_flops / kernel.backward(mask, slice_length)};
+}
+
 double single_rank_work_s(std::int64_t length, const CostContext& c) {
   const auto& m = c.model;
-  const auto& hw = c.hardware;
   const double linear = c.attention_only ? 0.0 : m.linear_flops_per_token();
-  return static_cast<double>(length) * linear * m.linear_executed_factor() / hw.matmul_flops +
-         causal_pairs(length) * m.attention_flops_per_pair() * m.attention_executed_factor() / hw.attention_flops;
+  const auto attention = attention_pass_times(causal_pairs(length), SliceMask::causal, static_cast<double>(length), c);
+  return static_cast<double>(length) * linear * m.linear_executed_factor() / c.hardware.matmul_flops +
+         m.attention_forward_passes() * attention.forward_s + attention.backward_s;
 }
 
 PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
@@ -55,17 +63,22 @@ PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
       const int p = static_cast<int>(group.ranks.size());
       for (const auto& d : group.docs) {
         const auto length = plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)];
+        auto add = [&](RankCost& r, std::int64_t tokens, double pairs, SliceMask mask, double slice_length) {
+          r.tokens += tokens;
+          r.mask_pairs += pairs;
+          const auto t = attention_pass_times(pairs, mask, slice_length, c);
+          r.attention_forward_s += t.forward_s;
+          r.attention_backward_s += t.backward_s;
+        };
         if (d.sharding == Sharding::whole) {
-          auto& r = now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(d.owner)])];
-          r.tokens += length;
-          r.mask_pairs += causal_pairs(length);
+          add(now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(d.owner)])], length, causal_pairs(length),
+              SliceMask::causal, static_cast<double>(length));
           continue;
         }
         for (int i = 0; i < p; ++i) {
-          auto& r = now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)])];
           const auto share = member_share(length, group, i);
-          r.tokens += share.tokens;
-          r.mask_pairs += share.mask_pairs;
+          add(now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)])], share.tokens, share.mask_pairs,
+              share.mask, share.slice_length);
         }
       }
     }
@@ -73,7 +86,7 @@ PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
       r.linear_s = c.attention_only ? 0.0
                                     : static_cast<double>(r.tokens) * m.linear_flops_per_token() * m.linear_executed_factor() /
                                           hw.matmul_flops;
-      r.attention_s = r.mask_pairs * m.attention_flops_per_pair() * m.attention_executed_factor() / hw.attention_flops;
+      r.attention_s = m.attention_forward_passes() * r.attention_forward_s + r.attention_backward_s;
     }
     // Pass 2: communication, overlapped with each member's attention where the scheme allows.
     // A recomputed attention forward (activation checkpointing) moves its data again.
@@ -89,12 +102,12 @@ PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
         if (pipe.bytes() + coll.bytes() <= 0.0) continue;
         r.bytes_sent += m.layers * (forward_passes * (pipe.forward_bytes + coll.forward_bytes) + pipe.backward_bytes +
                                     coll.backward_bytes);
-        const double attention_forward = r.attention_s / m.layers / m.attention_executed_factor();
+        const double attention_forward = r.attention_forward_s / m.layers, attention_backward = r.attention_backward_s / m.layers;
         const auto pipe_t = leg_times(pipe, hw), coll_t = leg_times(coll, hw);
         const double forward = pipelined_exposed(pipe.forward_bytes, pipe.forward_messages, attention_forward, pipe_t) +
                                collective_time(coll.forward_bytes, coll.forward_messages, coll_t);
         const double backward =
-            pipelined_exposed(pipe.backward_bytes, pipe.backward_messages, 2.5 * attention_forward, pipe_t) +
+            pipelined_exposed(pipe.backward_bytes, pipe.backward_messages, attention_backward, pipe_t) +
             collective_time(coll.backward_bytes, coll.backward_messages, coll_t);
         r.exposed_comm_s += m.layers * (forward_passes * forward + backward);
       }
@@ -107,6 +120,8 @@ PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
       total.mask_pairs += now[i].mask_pairs;
       total.linear_s += now[i].linear_s;
       total.attention_s += now[i].attention_s;
+      total.attention_forward_s += now[i].attention_forward_s;
+      total.attention_backward_s += now[i].attention_backward_s;
       total.exposed_comm_s += now[i].exposed_comm_s;
       total.bytes_sent += now[i].bytes_sent;
     }

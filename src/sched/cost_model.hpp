@@ -27,7 +27,9 @@ struct RankCost {
   std::int64_t tokens = 0;        // summed over micro-batches
   double mask_pairs = 0.0;        // visible (query, key) pairs whose query this rank computes
   double linear_s = 0.0;
-  double attention_s = 0.0;
+  double attention_s = 0.0;            // every attention pass of the step (recompute included)
+  double attention_forward_s = 0.0;    // one forward pass, all layers
+  double attention_backward_s = 0.0;   // the backward pass, all layers
   double exposed_comm_s = 0.0;
   double bytes_sent = 0.0;
   double busy_s() const { return linear_s + attention_s; }
@@ -43,6 +45,14 @@ struct PlanCost {
 };
 
 PlanCost evaluate_plan(const Plan& plan, const CostContext& context);
+
+// One forward and one backward pass of attention over `pairs` visible pairs of slices of
+// `slice_length` (all layers): from the hardware's kernel table where it has one, else from its
+// flat attention rate (backward = 2.5 forwards, flash-attention's count).
+struct AttentionPassTimes {
+  double forward_s = 0.0, backward_s = 0.0;
+};
+AttentionPassTimes attention_pass_times(double pairs, SliceMask mask, double slice_length, const CostContext& context);
 
 // Training compute of one whole document on one rank, in seconds (no communication).
 double single_rank_work_s(std::int64_t length, const CostContext& context);

@@ -5,12 +5,16 @@
 #include <utility>
 #include <vector>
 
+#include "sched/attention_kernel.hpp"
+
 namespace flexcp::sched {
 
 struct HardwareProfile {
   std::string name;
   double matmul_flops = 1.0;       // achieved dense FLOP/s per rank, linear layers
-  double attention_flops = 1.0;    // achieved FLOP/s per rank, attention kernels
+  double attention_flops = 1.0;    // achieved FLOP/s per rank, attention kernels (no kernel table)
+  // Measured attention rates by slice shape; when present they replace attention_flops.
+  AttentionKernelRates attention_kernel{};
   double intra_bandwidth = 1.0;    // point-to-point bytes/s per rank per direction, same node
   double inter_bandwidth = 1.0;    // point-to-point bytes/s per rank per direction, across nodes
   double intra_latency = 0.0;      // seconds per message

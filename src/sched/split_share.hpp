@@ -6,6 +6,7 @@
 // (hierarchical a2a+p2p). Shared by the cost model, the traffic model and the plan checks.
 #include <cstdint>
 
+#include "sched/attention_kernel.hpp"
 #include "sched/plan.hpp"
 
 namespace flexcp::sched {
@@ -13,6 +14,11 @@ namespace flexcp::sched {
 struct MemberShare {
   std::int64_t tokens = 0;
   double mask_pairs = 0.0;
+  // The slices the member's kernels see: zigzag chunks of slice_length rows against as many keys
+  // (mostly fully visible blocks), or the whole causal document for a subset of the heads
+  // (all-to-all); what a kernel's rate depends on (sched/attention_kernel.hpp).
+  double slice_length = 0.0;
+  SliceMask mask = SliceMask::causal;
 };
 
 // `length` rounded up to a multiple of `multiple` (>= 1).

@@ -213,3 +213,39 @@ TEST(LaunchCheck, RanksPerNodeVariable) {
   EXPECT_EQ(comm::parse_ranks_per_node("3"), 3);
   for (const char* bad : {"0", "-2", "x", "3x"}) EXPECT_THROW(comm::parse_ranks_per_node(bad), ConfigError) << bad;
 }
+
+// [hardware.attention_kernel]: `use` picks flexcp's measured series or the reference ones; a
+// malformed table is refused naming the profile file and the key.
+TEST(Config, AttentionKernelTablePicksItsSeriesAndRefusesMalformedOnes) {
+  const IncludingInput input;
+  const std::string profile =
+      "[hardware]\nname = 'h'\nmatmul_tflops = 1\nattention_tflops = 1\nintra_node_gbps = 100\n"
+      "inter_node_gbps = 10\na2a_intra_node_gbps = 50\nmemory_gib = 80\n"
+      "[hardware.attention_kernel]\nsource = 'test'\nlengths = [16, 1024]\n"
+      "forward_causal_tflops = [1, 2]\nforward_full_tflops = [3, 4]\nbackward_causal_tflops = [5, 6]\n"
+      "backward_full_tflops = [7, 8]\nreference_forward_causal_tflops = [10, 20]\nreference_forward_full_tflops = [30, 40]\n"
+      "reference_backward_causal_tflops = [50, 60]\nreference_backward_full_tflops = [70, 80]\n";
+  input.write("h.toml", profile);
+  const auto measured = input.load({});
+  ASSERT_FALSE(measured.hardware.attention_kernel.empty());
+  EXPECT_DOUBLE_EQ(measured.hardware.attention_kernel.forward(sched::SliceMask::causal, 1024), 2e12);
+  input.write("h.toml", profile + "use = 'reference'\n");
+  EXPECT_DOUBLE_EQ(input.load({}).hardware.attention_kernel.backward(sched::SliceMask::full, 16), 70e12);
+
+  auto expect_error = [&](const std::string& text, const std::string& key) {
+    input.write("h.toml", text);
+    try {
+      input.load({});
+      FAIL() << "accepted a table with a bad " << key;
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find((input.dir / "h.toml").string()), std::string::npos) << what;
+      EXPECT_NE(what.find(key), std::string::npos) << what;
+    }
+  };
+  expect_error(profile + "use = 'fastest'\n", "use");
+  expect_error(profile + "speed = 3\n", "speed");
+  std::string short_series = profile;
+  short_series.replace(short_series.find("forward_full_tflops = [3, 4]"), 28, "forward_full_tflops = [3]   ");
+  expect_error(short_series, "forward_full_tflops");
+}

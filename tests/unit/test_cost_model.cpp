@@ -55,6 +55,32 @@ TEST(CostModel, WholeDocumentOnOneRank) {
   EXPECT_DOUBLE_EQ(lower_bound_step_s(Batch{{4}}, c, 100), 14.0);
 }
 
+// With a kernel table, attention time follows the slice shape: a whole document is one causal
+// slice of its length, a zigzag member's work is fully visible chunks of padded / 2p rows; the
+// forward at the forward rate, the backward (2.5x its FLOPs) at the backward rate.
+TEST(CostModel, KernelTableChargesEachSliceShapeItsOwnRate) {
+  auto hardware = unit_hardware();
+  auto& k = hardware.attention_kernel;
+  k.lengths = {2, 8};
+  k.forward_causal = {2.0, 8.0};
+  k.forward_full = {1.0, 4.0};
+  k.backward_causal = {5.0, 10.0};
+  k.backward_full = {2.5, 5.0};
+  const CostContext c{{1, 2}, unit_model(), hardware};
+  // Whole 8-token document: 36 pairs x 4 FLOPs = 144 forward FLOPs at 8/s, 360 backward at 10/s.
+  const double whole = 144.0 / 8.0 + 360.0 / 10.0;
+  Plan one{"t", Batch{{8}}, {MicroBatch{{CpGroup{{0}, {{0, Sharding::whole, 0}}, CommScheme::ring}}}}, 0, 0};
+  EXPECT_DOUBLE_EQ(evaluate_plan(one, c).ranks[0].attention_s, whole);
+  EXPECT_DOUBLE_EQ(single_rank_work_s(8, c), 8.0 + whole);
+  // Split over 2 ranks: chunks of 2 rows, fully visible blocks; rank 0's pairs at the full rates of length 2.
+  Plan split{"t", Batch{{8}}, {MicroBatch{{CpGroup{{0, 1}, {{0, Sharding::split, 0}}, CommScheme::ring}}}}, 0, 0};
+  const auto cost = evaluate_plan(split, c);
+  const double pairs0 = cost.ranks[0].mask_pairs;
+  EXPECT_DOUBLE_EQ(cost.ranks[0].attention_s, pairs0 * 4.0 / 1.0 + 2.5 * pairs0 * 4.0 / 2.5);
+  EXPECT_GT(cost.ranks[0].attention_s + cost.ranks[1].attention_s, whole)
+      << "splitting into short slices costs more than the whole document's one long slice";
+}
+
 TEST(CostModel, RingOfTwoExposesWhatComputeCannotHide) {
   const CostContext c{{1, 2}, unit_model(), unit_hardware()};
   // L = 4 over 2 ranks: chunks of 1 token; rank 0 holds positions {0, 3}, rank 1 {1, 2}.

@@ -3,6 +3,42 @@
 #include "app/input/toml_reader.hpp"
 
 namespace flexcp {
+namespace {
+constexpr double kTera = 1e12;
+
+// [hardware.attention_kernel]: measured TFLOP/s by slice length, flexcp's kernels and the
+// reference (the best kernels measured on the same machine); `use` picks the set the cost model
+// applies to every strategy.
+sched::AttentionKernelRates read_attention_kernel(TableReader& in, const KeyOrigins& origins) {
+  const std::string key = "attention_kernel";
+  const auto* table = in.subtable(key);
+  if (table == nullptr) return {};
+  TableReader k(table, in.prefix() + "." + key, in.origin(key), &origins);
+  sched::AttentionKernelRates rates;
+  rates.source = k.required(k.string("source"), "source", "where the figures were measured (machine, date, command)");
+  rates.lengths = k.required(k.numbers("lengths", 0.0), "lengths", "slice lengths, ascending");
+  const auto use = k.string("use").value_or("flexcp");
+  if (use != "flexcp" && use != "reference") k.fail("use", "\"" + use + "\" is not allowed: \"flexcp\" or \"reference\"");
+  const std::string series_prefix = use == "reference" ? "reference_" : "";
+  auto series = [&](const std::string& name) {
+    std::vector<double> tflops = k.required(k.numbers(series_prefix + name, 0.0), series_prefix + name,
+                                            "TFLOP/s at each length (use = \"" + use + "\")");
+    for (auto& v : tflops) v *= kTera;
+    return tflops;
+  };
+  rates.forward_causal = series("forward_causal_tflops");
+  rates.forward_full = series("forward_full_tflops");
+  rates.backward_causal = series("backward_causal_tflops");
+  rates.backward_full = series("backward_full_tflops");
+  // The other set stays in the file for comparison; read it so finish() accepts it.
+  const std::string other = use == "reference" ? "" : "reference_";
+  for (const char* name : {"forward_causal_tflops", "forward_full_tflops", "backward_causal_tflops", "backward_full_tflops"})
+    k.numbers(other + name, 0.0);
+  k.finish();
+  rates.validate(in.origin(key) + ": [" + in.prefix() + "." + key + "]");
+  return rates;
+}
+}  // namespace
 
 sched::HardwareProfile read_hardware(const toml::table& table, const std::string& source, const KeyOrigins& origins) {
   TableReader in(&table, "hardware", source, &origins);
@@ -25,6 +61,7 @@ sched::HardwareProfile read_hardware(const toml::table& table, const std::string
   h.microbatch_overhead_s = 1e-3 * in.number("microbatch_overhead_ms", -1.0).value_or(0.0);
   h.communicator_create_s = 1e-3 * in.number("communicator_create_ms", -1.0).value_or(0.0);
   h.communicator_memory_bytes = 1048576.0 * in.number("communicator_memory_mib", -1.0).value_or(0.0);
+  h.attention_kernel = read_attention_kernel(in, origins);
   in.finish();
   return h;
 }

@@ -136,6 +136,29 @@ std::optional<std::vector<std::pair<std::int64_t, double>>> TableReader::size_va
   return out;
 }
 
+std::optional<std::vector<double>> TableReader::numbers(const std::string& key, double exclusive_min) {
+  const auto* node = find(key);
+  if (node == nullptr) return std::nullopt;
+  const auto* array = node->as_array();
+  if (array == nullptr) fail(key, "expected an array of numbers, got " + describe(*node));
+  std::vector<double> out;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const auto value = (*array)[i].is_number() ? (*array)[i].value<double>() : std::nullopt;
+    if (!value || !(*value > exclusive_min))
+      fail(key, "element " + std::to_string(i) + " is " + describe((*array)[i]) + ": every element must be a number > " +
+                    std::to_string(exclusive_min));
+    out.push_back(*value);
+  }
+  return out;
+}
+
+const toml::table* TableReader::subtable(const std::string& key) {
+  const auto* node = find(key);
+  if (node == nullptr) return nullptr;
+  if (!node->is_table()) fail(key, "expected a table ([" + full(key) + "]), got " + describe(*node));
+  return node->as_table();
+}
+
 void TableReader::finish() const {
   if (table_ == nullptr) return;
   for (const auto& [key, node] : *table_) {

@@ -32,6 +32,12 @@ class TableReader {
   std::optional<std::vector<std::string>> strings(const std::string& key);
   // [[size, value], ...] with integer sizes >= 1 in ascending order and values > 0.
   std::optional<std::vector<std::pair<std::int64_t, double>>> size_value_pairs(const std::string& key);
+  std::optional<std::vector<double>> numbers(const std::string& key, double exclusive_min);
+  // A nested table ([hardware.attention_kernel]), or null when absent; a reader for it is
+  // TableReader(table, prefix() + "." + key, origin(key), origins).
+  const toml::table* subtable(const std::string& key);
+  const std::string& prefix() const { return prefix_; }
+  const std::string& origin(const std::string& key) const { return source_of(key); }
 
   template <class T>
   T required(std::optional<T> value, const std::string& key, const std::string& what) const {
