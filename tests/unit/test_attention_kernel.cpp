@@ -10,15 +10,14 @@ using namespace flexcp;
 using sched::SliceMask;
 
 namespace {
-sched::AttentionKernelRates table() {
-  sched::AttentionKernelRates k;
-  k.lengths = {16, 64, 256, 1024};
-  k.forward_causal = {4, 40, 160, 150};  // a dip at 1024
-  k.forward_full = {8, 80, 200, 300};
-  k.backward_causal = {6, 50, 100, 190};
-  k.backward_full = {10, 100, 180, 190};
-  return k;
+sched::AttentionKernelRates::Series series() {
+  return {.forward_causal = {4, 40, 160, 150},  // a dip at 1024
+          .forward_full = {8, 80, 200, 300},
+          .backward_causal = {6, 50, 100, 190},
+          .backward_full = {10, 100, 180, 190}};
 }
+const std::vector<double> kLengths{16, 64, 256, 1024};
+sched::AttentionKernelRates table() { return {"test", kLengths, series(), "h"}; }
 }  // namespace
 
 TEST(AttentionKernelRates, MeasuredPointsInterpolationAndEnds) {
@@ -42,20 +41,19 @@ TEST(AttentionKernelRates, LongerSlicesAreNeverSlower) {
 }
 
 TEST(AttentionKernelRates, MalformedTablesAreRefusedByName) {
-  auto k = table();
-  k.backward_full.pop_back();
-  EXPECT_THROW(k.validate("hardware.attention_kernel"), ConfigError);
+  auto bad = series();
+  bad.backward_full.pop_back();
   try {
-    k.validate("hardware.attention_kernel");
+    sched::AttentionKernelRates("test", kLengths, bad, "hardware.attention_kernel");
+    FAIL() << "a short series was accepted";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("backward_full_tflops"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("hardware.attention_kernel.backward_full_tflops"), std::string::npos) << e.what();
   }
-  k = table();
-  k.lengths = {16, 64, 64, 1024};
-  EXPECT_THROW(k.validate("h"), ConfigError);
-  k = table();
-  k.forward_full[2] = 0.0;
-  EXPECT_THROW(k.validate("h"), ConfigError);
-  EXPECT_NO_THROW(table().validate("h"));
-  EXPECT_NO_THROW(sched::AttentionKernelRates{}.validate("h")) << "no table is allowed: the flat rate applies";
+  EXPECT_THROW(sched::AttentionKernelRates("test", {16, 64, 64, 1024}, series(), "h"), ConfigError);
+  EXPECT_THROW(sched::AttentionKernelRates("test", {}, {}, "h"), ConfigError);
+  bad = series();
+  bad.forward_full[2] = 0.0;
+  EXPECT_THROW(sched::AttentionKernelRates("test", kLengths, bad, "h"), ConfigError);
+  EXPECT_FALSE(table().empty());
+  EXPECT_TRUE(sched::AttentionKernelRates{}.empty()) << "no table: the flat rate applies";
 }

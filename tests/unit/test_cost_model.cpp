@@ -60,12 +60,10 @@ TEST(CostModel, WholeDocumentOnOneRank) {
 // forward at the forward rate, the backward (2.5x its FLOPs) at the backward rate.
 TEST(CostModel, KernelTableChargesEachSliceShapeItsOwnRate) {
   auto hardware = unit_hardware();
-  auto& k = hardware.attention_kernel;
-  k.lengths = {2, 8};
-  k.forward_causal = {2.0, 8.0};
-  k.forward_full = {1.0, 4.0};
-  k.backward_causal = {5.0, 10.0};
-  k.backward_full = {2.5, 5.0};
+  hardware.attention_kernel = AttentionKernelRates(
+      "test", {2, 8},
+      {.forward_causal = {2.0, 8.0}, .forward_full = {1.0, 4.0}, .backward_causal = {5.0, 10.0}, .backward_full = {2.5, 5.0}},
+      "h");
   const CostContext c{{1, 2}, unit_model(), hardware};
   // Whole 8-token document: 36 pairs x 4 FLOPs = 144 forward FLOPs at 8/s, 360 backward at 10/s.
   const double whole = 144.0 / 8.0 + 360.0 / 10.0;

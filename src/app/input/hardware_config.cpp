@@ -14,9 +14,8 @@ sched::AttentionKernelRates read_attention_kernel(TableReader& in, const KeyOrig
   const auto* table = in.subtable(key);
   if (table == nullptr) return {};
   TableReader k(table, in.prefix() + "." + key, in.origin(key), &origins);
-  sched::AttentionKernelRates rates;
-  rates.source = k.required(k.string("source"), "source", "where the figures were measured (machine, date, command)");
-  rates.lengths = k.required(k.numbers("lengths", 0.0), "lengths", "slice lengths, ascending");
+  auto source = k.required(k.string("source"), "source", "where the figures were measured (machine, date, command)");
+  const auto lengths = k.required(k.numbers("lengths", 0.0), "lengths", "slice lengths, ascending");
   const auto use = k.string("use").value_or("flexcp");
   if (use != "flexcp" && use != "reference") k.fail("use", "\"" + use + "\" is not allowed: \"flexcp\" or \"reference\"");
   const std::string series_prefix = use == "reference" ? "reference_" : "";
@@ -26,6 +25,7 @@ sched::AttentionKernelRates read_attention_kernel(TableReader& in, const KeyOrig
     for (auto& v : tflops) v *= kTera;
     return tflops;
   };
+  sched::AttentionKernelRates::Series rates;
   rates.forward_causal = series("forward_causal_tflops");
   rates.forward_full = series("forward_full_tflops");
   rates.backward_causal = series("backward_causal_tflops");
@@ -35,8 +35,7 @@ sched::AttentionKernelRates read_attention_kernel(TableReader& in, const KeyOrig
   for (const char* name : {"forward_causal_tflops", "forward_full_tflops", "backward_causal_tflops", "backward_full_tflops"})
     k.numbers(other + name, 0.0);
   k.finish();
-  rates.validate(in.origin(key) + ": [" + in.prefix() + "." + key + "]");
-  return rates;
+  return {std::move(source), lengths, rates, in.origin(key) + ": " + in.prefix() + "." + key};
 }
 }  // namespace
 
