@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/input/emulation_config.hpp"
 #include "attn/tensor.hpp"
 #include "sched/cluster.hpp"
 #include "sched/hardware.hpp"
@@ -59,6 +61,7 @@ struct Config {
   sched::Cluster cluster;             // [cluster] nodes x ranks_per_node (plan); run uses the real one
   sched::HardwareProfile hardware;    // [hardware], usually from cluster.hardware = "file"
   bool has_hardware = false;
+  std::optional<EmulatedNetwork> emulation;  // from cluster.emulation: the run executes on it
   PlanSettings plan;
   std::string resolved_toml;  // the input after overrides, as every rank agreed on it
 };
@@ -68,7 +71,9 @@ struct Config {
 toml::table parse_toml_file(const std::filesystem::path& path, const std::string& what);
 
 // Rank 0's file step before config_from_table: replaces `model.file` and `cluster.hardware`
-// by the tables they name (keys written in the input win over the model file's), so the
+// by the tables they name (keys written in the input win over the model file's), and
+// `cluster.emulation` by its [emulation] table and its dilated [hardware] profile (which wins
+// over any other: the run is planned and modelled for the network it executes on), so the
 // resolved input is self-contained.
 void resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source);
 
