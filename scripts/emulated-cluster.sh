@@ -210,7 +210,7 @@ make_cgroups() {
 calibrate() {
   [ -x "$flexcp" ] || die "flexcp executable '$flexcp' not found: build first (cmake --build --preset release) or pass --flexcp"
   local out="$state/calibration.h5" log="$state/calibration.log"
-  calibration_command="$flexcp run $calibrate_input --set run.strategies=[\"megatron-cp-ring\"] --set run.steps=1 --set run.warmup_steps=0 --set run.check=false"
+  calibration_command="$flexcp run $calibrate_input --set 'run.strategies=[\"megatron-cp-ring\"]' --set run.steps=1 --set run.warmup_steps=0 --set run.check=false"
   in_head /bin/sh -c "echo \$\$ > $cgroup/calibration/cgroup.procs && exec mpirun -np 1 $calibration_command --out $out" \
     > "$log" 2>&1 || { cat "$log" >&2; die "calibration run failed (log above)"; }
   rate="$(/usr/bin/python3 -c "
