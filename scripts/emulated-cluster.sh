@@ -12,8 +12,10 @@
 #                                                  up for this command alone, and down after, if not up
 #   emulated-cluster.sh down [--name NAME]         remove everything `up` made
 #   emulated-cluster.sh status [--name NAME]
+#   emulated-cluster.sh can-run                    exit 0 if this machine can emulate a cluster, else say why
 #
-# Options: --name NAME (default fcp) --nodes N (2) --ranks-per-node G (2)
+# Options: --name NAME (default fcp) --nodes N (2) --ranks-per-node G (2; `run` on a cluster that
+#   is up takes its shape)
 #   --profile FILE   hardware profile emulated (inputs/hardware/h100-dgx.toml)
 #   --machine FILE   this machine's profile, for the unshaped shared memory (inputs/hardware/cpu-dev.toml)
 #   --cpu-quota F    CPU cores per rank (default 0.8 x cores / ranks, at most 1)
@@ -34,12 +36,12 @@ cgroup_root=/sys/fs/cgroup/cpu
 
 say() { echo "emulated-cluster: $*" >&2; }
 die() { say "$*"; exit 1; }
-usage() { say "$*"; sed -n '8,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { say "$*"; sed -n '10,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [ $# -ge 1 ] || usage "missing subcommand (up, run, down or status)"
 action="$1"
 shift
-name=fcp nodes=2 per_node=2 quota="" rate=""
+name=fcp nodes="" per_node="" quota="" rate=""
 profile="$repo/inputs/hardware/h100-dgx.toml"
 machine="$repo/inputs/hardware/cpu-dev.toml"
 calibrate_input="$repo/inputs/demo.toml"
@@ -61,11 +63,20 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$name" =~ ^[a-z0-9]{1,8}$ ]] || usage "--name '$name': 1-8 lower-case letters or digits"
+state="$state_root/$name"
+# A cluster that is up has its shape; options that say otherwise are an error.
+shape_of_state() { awk -F' = ' -v key="$1" '$1 == key {print $2}' "$state/network.toml"; }
+if [ -f "$state/network.toml" ] && [ "$action" = run ]; then
+  [ "${nodes:-$(shape_of_state nodes)}" = "$(shape_of_state nodes)" ] &&
+    [ "${per_node:-$(shape_of_state ranks_per_node)}" = "$(shape_of_state ranks_per_node)" ] ||
+    usage "cluster '$name' is up with $(shape_of_state nodes) node(s) x $(shape_of_state ranks_per_node) rank(s), not $nodes x $per_node"
+  nodes="$(shape_of_state nodes)" per_node="$(shape_of_state ranks_per_node)"
+fi
+nodes="${nodes:-2}" per_node="${per_node:-2}"
 [[ "$nodes" =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 16 ] || usage "--nodes '$nodes': 1 to 16"
 [[ "$per_node" =~ ^[0-9]+$ ]] && [ "$per_node" -ge 1 ] && [ "$per_node" -le 8 ] || usage "--ranks-per-node '$per_node': 1 to 8"
 ranks=$((nodes * per_node))
 head_ns="fcp-$name-head"
-state="$state_root/$name"
 cgroup="$cgroup_root/flexcp-$name"
 export FLEXCP_EMU_NAME="$name"
 export FLEXCP_EMULATED_NETWORK="$state/network.toml"
@@ -259,15 +270,9 @@ cmd_up() {
 
 cmd_run() {
   [ ${#command[@]} -gt 0 ] || usage "run needs a command after --"
-  if is_up; then
-    [ "$(awk -F' = ' '$1 == "nodes" {print $2}' "$state/network.toml")" = "$nodes" ] &&
-      [ "$(awk -F' = ' '$1 == "ranks_per_node" {print $2}' "$state/network.toml")" = "$per_node" ] ||
-      die "cluster '$name' is up with another shape: pass the same --nodes and --ranks-per-node as to up"
-  else
-    cmd_up  # for this command alone: removed on exit (remove_on_exit stays 1)
-  fi
+  is_up || cmd_up  # for this command alone: removed on exit (remove_on_exit stays 1)
   local dilation
-  dilation="$(awk -F' = ' '$1 == "dilation" {printf "%.0f", $2}' "$state/network.toml")"
+  dilation="$(printf %.0f "$(shape_of_state dilation)")"
   if [[ "${command[0]}" == *flexcp && "${command[1]:-}" == run ]]; then
     command+=(--set "cluster.emulation=$state/network.toml")
   fi

@@ -29,16 +29,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 fail() { echo "FAIL: $*"; exit 1; }
 
-# Nothing of cluster $1 is left: namespaces, cgroups, state, processes (the delay line).
+# Nothing of cluster $1 is left: namespaces, cgroups, state, processes (the delay line), and
+# none of its links or addresses ever appeared in this namespace.
 assert_gone() {
+  ! ip -o link show | awk '{print $2}' | grep -Eq '^(n[0-9]+(r[0-9]+|m)|delay|mgmt)[:@]' || fail "cluster links in this namespace"
+  ! ip -o addr show | grep -Eq ' 198\.1[89]\.' || fail "cluster addresses in this namespace"
   ! ip netns list | grep -q "^fcp-$1-" || fail "namespaces of cluster $1 left: $(ip netns list | grep "^fcp-$1-")"
   [ ! -e "/sys/fs/cgroup/cpu/flexcp-$1" ] || fail "cgroup /sys/fs/cgroup/cpu/flexcp-$1 left"
   [ ! -e "/run/flexcp-emulated/$1" ] || fail "state /run/flexcp-emulated/$1 left"
   ! pgrep -f "flexcp-emulated/$1/delay-line" > /dev/null || fail "delay line of cluster $1 still running"
 }
 
-# A test profile: with --rate 10 (GFLOP/s per rank) the dilation is 1,000 / 10 = 100, so links
-# run at 0.02 GB/s / 100 = 2 MB/s... times byte_scale 1 (4-byte elements), with 0.5 ms x 100 = 50 ms.
+# A test profile: with --rate 10 (GFLOP/s per rank) the dilation is 1,000 / 10 = 100, so links run
+# at 0.2 GB/s / 100 = 2 MB/s (byte scale 1: the profile has 4-byte elements) with 0.5 ms x 100 = 50 ms.
 cat > "$tmp/profile.toml" << 'EOF'
 [hardware]
 name = "netem-test"
