@@ -9,7 +9,8 @@ model has it for the same plans, with the ratio measured / modelled (/runs/<s>/p
 against the baseline's and the busy-time imbalance. Files from an emulated cluster state its
 dilation, and the CPU share the ranks got inside kernels (thread CPU time / kernel wall time) as a
 fraction of their quota: below 1, the machine was busier than the quotas add up to, and measured
-compute exceeds the model by about 1 / share. The last line per file is flexcp's speedup over the
+compute exceeds the model by about 1 / share; `cpu/model` takes that out (the busiest rank's kernel
+CPU time / quota, against the modelled compute). The last line per file is flexcp's speedup over the
 strongest static strategy (by measured time), measured and modelled.
 """
 import sys
@@ -54,14 +55,17 @@ def print_file(path):
         print(f"# {path}: {where}; times in ms, means over measured steps; bytes relative to {baseline}")
         print(f"# {'strategy':22s} {'compute':>9s} {'model':>9s} {'ratio':>6s} | {'exposed':>9s} {'model':>9s} "
               f"{'ratio':>6s} | {'step':>9s} {'model':>9s} {'ratio':>6s} | {'imbal':>6s} {'of base':>7s}"
-              + (f" {'share':>6s}" if quota else ""))
+              + (f" {'share':>6s} {'cpu/model':>9s}" if quota else ""))
         steps = {}
         for name, g in runs.items():
             measured, modelled = phase_means(g)
             steps[name] = (measured[2], modelled[2])
             sent = g["kv_bytes_sent"][()].sum(axis=1).mean()
             cells = " | ".join(f"{1e3 * m:9.1f} {1e3 * p:9.1f} {ratio(m, p):6.2f}" for m, p in zip(measured, modelled))
-            share = f" {(g['busy_s'][()] / g['compute_s'][()]).mean() / quota:6.2f}" if quota else ""
+            share = ""
+            if quota:
+                at_quota = (g["busy_s"][()].max(axis=1) / quota).mean()
+                share = f" {(g['busy_s'][()] / g['compute_s'][()]).mean() / quota:6.2f} {ratio(at_quota, modelled[0]):9.2f}"
             print(f"  {name:22s} {cells} | {g['busy_imbalance'][()].mean():6.3f} {sent / base_bytes:7.1%}{share}")
         static = [s for s in STATIC if s in steps]
         if "flexcp" in steps and static:
