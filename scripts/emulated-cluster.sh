@@ -181,11 +181,11 @@ make_network() {
 # Every rank link is rate-limited both ways (tbf: out of the rank's node, and from the head
 # namespace into it), so a rank sends and receives at most the link rate; the delay line adds the
 # one-way latency once per packet. Queues are long enough never to drop (a fabric with credit flow
-# control does not drop either).
-# TCP's own dynamics must not add to what the profile says a message costs (latency + size /
-# rate): the congestion window of every rank's route is fixed at 1.5x the bandwidth-delay product
-# (full rate from the first byte, no slow start, a bounded queue), and the minimum retransmission
-# timeout sits above the longest queueing delay (no spurious retransmissions).
+# control does not drop either). TCP's own dynamics must not add to what the profile says a
+# message costs (latency + size / rate): the congestion window of every rank's route is fixed at
+# 1.5x the bandwidth-delay product (full rate from the first byte, no slow start, a bounded
+# queue), and the minimum retransmission timeout sits above the longest queueing delay (no
+# spurious retransmissions).
 shape_links() {
   local n k burst limit window rto_ms
   burst=$((link_bits_per_s / 8 / 500 > 18000 ? link_bits_per_s / 8 / 500 : 18000))  # 2 ms of traffic, >= 2 frames
