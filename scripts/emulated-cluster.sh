@@ -262,6 +262,12 @@ cmd_up() {
   eval "$(/usr/bin/python3 "$helpers/network.py" "$profile" "$machine" "$rate" "$quota" "$nodes" "$per_node" "$name" \
     "$state/network.toml" "$calibration_command")"
   shape_links
+  # The delay line is one Python process: it forwards about 8 MB/s in all on this project's
+  # 2-core VM (measured without shaping), so the links together must stay well below that.
+  if [ $((link_bits_per_s / 8 * ranks)) -gt 4000000 ]; then
+    say "warning: $ranks links of $((link_bits_per_s / 8)) B/s exceed what the delay line forwards reliably (~4 MB/s in all):" \
+      "transfers may be slower than the profile says"
+  fi
   say "cluster '$name' up: $nodes node(s) x $per_node rank(s), CPU quota $quota core per rank," \
     "kernel rate $rate GFLOP/s per rank; dilation x$(printf %.0f "$dilation") of $(basename "$profile");" \
     "rank links $(/usr/bin/python3 -c "print(f'{$link_bits_per_s / 8e6:.3f}')") MB/s each way, one-way delay" \
