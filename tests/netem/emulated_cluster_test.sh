@@ -41,20 +41,20 @@ assert_gone() {
 }
 
 # A test profile: with --rate 10 (GFLOP/s per rank) the dilation is 1,000 / 10 = 100, so links run
-# at 0.2 GB/s / 100 = 2 MB/s (byte scale 1: the profile has 4-byte elements) with 0.5 ms x 100 = 50 ms.
+# at 0.1 GB/s / 100 = 1 MB/s (byte scale 1: the profile has 4-byte elements) with 0.5 ms x 100 = 50 ms.
 cat > "$tmp/profile.toml" << 'EOF'
 [hardware]
 name = "netem-test"
 matmul_tflops = 1
 attention_tflops = 1
 intra_node_gbps = 5
-inter_node_gbps = 0.2
+inter_node_gbps = 0.1
 inter_node_latency_us = 500
 a2a_intra_node_gbps = 3
 memory_gib = 4
 element_bytes = 4
 EOF
-rate_expected=2000000 delay_expected=0.050
+rate_expected=1000000 delay_expected=0.050
 start=$SECONDS
 bash "$cluster" up --name "$name" --nodes 2 --ranks-per-node 2 --profile "$tmp/profile.toml" --rate 10 --cpu-quota 0.4 \
   2> "$tmp/up.log" || { cat "$tmp/up.log"; fail "up failed"; }
@@ -80,7 +80,7 @@ done
 ip netns exec "fcp-$name-n1" timeout 60 /usr/bin/python3 "$probe" recv 198.18.0.3 5201 &
 receiver=$!
 sleep 0.5
-measured="$(ip netns exec "fcp-$name-n0" timeout 60 /usr/bin/python3 "$probe" send 198.18.0.1 198.18.0.3 5201 4000000)"
+measured="$(ip netns exec "fcp-$name-n0" timeout 60 /usr/bin/python3 "$probe" send 198.18.0.1 198.18.0.3 5201 2000000)"
 wait "$receiver"
 eval "$measured"
 echo "link: $measured (shaped: $rate_expected B/s, one-way $delay_expected s)"
@@ -116,7 +116,7 @@ with h5py.File(path) as f:
     e = f["emulation"].attrs
     assert abs(e["dilation"] - 100) < 1e-9 and e["nodes"] == 2 and e["ranks_per_node"] == 2, dict(e)
     assert e["namespaces"] == f"fcp-{name}-head fcp-{name}-n0 fcp-{name}-n1", e["namespaces"]
-    assert abs(e["link_gbps"] - 0.002) < 1e-12 and abs(e["link_delay_ms"] - 50) < 1e-9, dict(e)
+    assert abs(e["link_gbps"] - 0.001) < 1e-12 and abs(e["link_delay_ms"] - 50) < 1e-9, dict(e)
     assert "dilated x100" in f.attrs["config_toml"], "the run was not planned on the dilated profile"
     assert f.attrs["nnodes"] == 2
     for name in ("megatron-cp-ring", "megatron-cp-allgather", "ulysses", "flexsp", "flexcp"):
