@@ -29,7 +29,7 @@ else
 fi
 
 if [ -z "$why_not" ]; then
-  echo "+ on an emulated cluster of 2 nodes x $((np / 2)) ranks (H100 profile, time-dilated; a few minutes):"
+  echo "+ on an emulated cluster of 2 nodes x $((np / 2)) ranks (H100 profile, time-dilated; about 10 minutes):"
   echo "+ scripts/emulated-cluster.sh run --name demo --nodes 2 --ranks-per-node $((np / 2)) --calibrate inputs/demo.toml -- ${demo[*]}"
   bash scripts/emulated-cluster.sh run --name demo --nodes 2 --ranks-per-node $((np / 2)) --calibrate inputs/demo.toml -- "${demo[@]}"
   exit
