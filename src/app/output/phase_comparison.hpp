@@ -6,6 +6,7 @@
 // measured and modelled for the same plans. On an emulated cluster the dilation is stated.
 #include <cstdio>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "app/input/emulation_config.hpp"
@@ -24,6 +25,9 @@ struct PhaseTimes {
 // of modelled compute; modelled step less that).
 PhaseTimes measured_phases(const StepRecord& step);
 PhaseTimes modelled_phases(const StepRecord& step);
+
+// measured / modelled, 0 where the model says 0 (nothing to compare with).
+double phase_ratio(double measured, double modelled);
 
 struct PhaseSummary {
   PhaseTimes measured, modelled;  // means over the measured steps

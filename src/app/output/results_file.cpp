@@ -44,7 +44,7 @@ void write_phases(hid_t parent, const StrategyResult& result, const std::vector<
     for (const auto& s : result.steps) {
       measured.push_back(measured_phases(s).*field);
       modelled.push_back(modelled_phases(s).*field);
-      ratio.push_back(modelled.back() > 0.0 ? measured.back() / modelled.back() : 0.0);
+      ratio.push_back(phase_ratio(measured.back(), modelled.back()));
     }
     const std::string n = name;
     h5::dataset(g.get(), ("measured_" + n + "_s").c_str(), measured, steps, "s", ("measured: " + std::string(what)).c_str());
