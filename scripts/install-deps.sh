@@ -14,6 +14,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-h5py python3-numpy python3-matplotlib   # results read back; flexcp-report tables and plots
   slurm-wlm munge                     # job scripts, tested on a local Slurm (ctest label slurm)
+  iproute2 util-linux                 # emulated cluster: ip, tc (namespaces, links, shaping), nsenter, unshare
 )
 
 missing=()

@@ -398,6 +398,68 @@ flexsp_time_limit_s = 0.5
 """
 
 
+def emulated_network_file(d, nodes=2, ranks_per_node=2):
+    """The network file scripts/emulated-cluster.sh writes (its own arithmetic): the H100 profile
+    dilated to a per-rank rate of 10 GFLOP/s, D = 450e12 / 10e9 = 45,000."""
+    out = os.path.join(d, "network.toml")
+    script = os.path.join(INPUTS, "..", "scripts", "emulated-cluster", "network.py")
+    p = subprocess.run([sys.executable, script, os.path.join(INPUTS, "hardware", "h100-dgx.toml"),
+                        os.path.join(INPUTS, "hardware", "cpu-dev.toml"), "10", "0.4", str(nodes), str(ranks_per_node),
+                        "cli", out, "given"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    check(p.returncode == 0 and "dilation=45000" in p.stdout, f"network.py: {p.returncode} {p.stdout} {p.stderr}")
+    return out
+
+
+@case
+def emulated_network_recorded():
+    # Not a real emulated cluster (no root needed): 4 ranks as 2 nodes of 2 on shared memory, so
+    # only the input, the planning profile, the output and the file are checked (ctest -L netem
+    # runs the real one).
+    import h5py
+    import numpy as np
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        out = os.path.join(d, "r.h5")
+        net = emulated_network_file(d)
+        p = mpirun(4, ["run", inp, "--out", out, "--set", f"cluster.emulation={net}", "--set",
+                       'run.strategies=["megatron-cp-ring","flexcp"]'], {"FLEXCP_RANKS_PER_NODE": "2"})
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        check("# Emulated cluster: h100-dgx dilated x45000 " in p.stdout, p.stdout)
+        check("# On an emulated cluster: h100-dgx dilated x45000 (2 node(s) x 2 rank(s); rank links 2.000 MB/s, 675.0 ms)"
+              in p.stdout, p.stdout)
+        check("flexcp over the strongest static strategy (megatron-cp-ring" in p.stdout, p.stdout)
+        with h5py.File(out, "r") as f:
+            e = f["emulation"].attrs
+            check(abs(e["dilation"] - 45000) < 1e-6 and e["nodes"] == 2 and e["ranks_per_node"] == 2, dict(e))
+            check(abs(e["link_gbps"] - 45 / 45000 * 2) < 1e-12 and abs(e["link_delay_ms"] - 675) < 1e-9, dict(e))
+            check(e["namespaces"] == "fcp-cli-head fcp-cli-n0 fcp-cli-n1" and e["byte_scale"] == 2, dict(e))
+            check("attention_tflops = 0.01" in f.attrs["config_toml"], "not planned on the dilated profile")
+            for name in ("megatron-cp-ring", "flexcp"):
+                g = f["runs"][name]
+                ph = g["phases"]
+                check(np.allclose(ph["modelled_step_s"][()], g["modelled_step_time_s"][()]), "modelled step")
+                check(np.allclose(ph["modelled_compute_s"][()], g["modelled_busy_s"][()].max(axis=1)), "modelled compute")
+                check(np.allclose(ph["measured_compute_s"][()], g["compute_s"][()].max(axis=1)), "measured compute")
+                execution = (g["rank_step_s"][()] - g["plan_s"][()]).max(axis=1)
+                check(np.allclose(ph["measured_step_s"][()], execution), "measured step excludes planning")
+                check(np.allclose(ph["measured_exposed_comm_s"][()], execution - ph["measured_compute_s"][()]), "exposed")
+                check(np.allclose(ph["step_ratio"][()], ph["measured_step_s"][()] / ph["modelled_step_s"][()]), "ratio")
+
+
+@case
+def bad_emulated_network_shape():
+    with tempfile.TemporaryDirectory() as d:
+        net = emulated_network_file(d)
+        expect_config_error(VALID, ["describes 2 node(s) x 2 rank(s)", "3 rank(s) on 1 node(s)"],
+                            extra_args=["--set", f"cluster.emulation={net}"])
+
+
+@case
+def bad_emulated_network_file():
+    expect_config_error(VALID.replace("[cluster]", '[cluster]\nemulation = "net.toml"'),
+                        ["net.toml", "[hardware] and [emulation]"], files={"net.toml": "[hardware]\nname = 'x'\n"})
+
+
 def plan_input(d, **replace):
     inputs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs")
     text = PLAN_INPUT.format(models=os.path.join(inputs, "models"), datasets=os.path.join(inputs, "datasets"),

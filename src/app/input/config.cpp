@@ -54,6 +54,7 @@ sched::Cluster read_cluster(const toml::table& root, const std::string& source) 
   c.nodes = static_cast<int>(in.integer("nodes", 1).value_or(1));
   c.ranks_per_node = static_cast<int>(in.integer("ranks_per_node", 1).value_or(8));
   if (in.has("hardware")) in.string("hardware");  // already resolved into [hardware] by rank 0
+  if (in.has("emulation")) in.string("emulation");  // already resolved into [emulation] and [hardware]
   in.finish();
   return c;
 }
@@ -137,7 +138,7 @@ RunSettings read_run(const toml::table& root, const std::string& source) {
 
 Config config_from_table(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
                          bool load_dataset, int world_size, const KeyOrigins& origins) {
-  check_top_level(root, {"model", "batch", "run", "cluster", "hardware", "plan"}, source);
+  check_top_level(root, {"model", "batch", "run", "cluster", "hardware", "emulation", "plan"}, source);
   if (!root.contains("model")) throw ConfigError(source + ": missing section [model]");
   if (!root.contains("batch")) throw ConfigError(source + ": missing section [batch]");
   Config c;
@@ -147,6 +148,7 @@ Config config_from_table(const toml::table& root, const std::string& source, con
   c.cluster = read_cluster(root, source);
   c.has_hardware = root.contains("hardware");
   if (c.has_hardware) c.hardware = read_hardware(*root["hardware"].as_table(), source, origins);
+  if (const auto* emulation = root["emulation"].as_table()) c.emulation = read_emulation(*emulation, source);
   c.plan = read_plan(root, source);
   if (c.batch.tokens_per_batch < world_size)
     throw ConfigError(source + ": the batch holds " + std::to_string(c.batch.tokens_per_batch) + " tokens but the job has " +
@@ -208,6 +210,21 @@ KeyOrigins resolve_includes(toml::table& root, const std::filesystem::path& inpu
   if (auto* cluster = root["cluster"].as_table(); cluster != nullptr && cluster->contains("hardware")) {
     const auto path = included_path(root, "cluster", "hardware", "a hardware profile", input_dir, source);
     merge_included_table(root, "hardware", path, source + ": key 'cluster.hardware': file", origins);
+  }
+  if (auto* cluster = root["cluster"].as_table(); cluster != nullptr && cluster->contains("emulation")) {
+    // The emulated network's dilated profile replaces any other: the run is planned and modelled
+    // for the network it executes on.
+    const auto path = included_path(root, "cluster", "emulation", "the network file of scripts/emulated-cluster.sh",
+                                    input_dir, source);
+    auto network = parse_toml_file(path, source + ": key 'cluster.emulation': file");
+    auto* hardware = network["hardware"].as_table();
+    auto* emulation = network["emulation"].as_table();
+    if (hardware == nullptr || emulation == nullptr)
+      throw ConfigError(path.string() + ": an emulated network file needs [hardware] and [emulation] tables "
+                        "(scripts/emulated-cluster.sh up writes one)");
+    for (const auto& [key, node] : *hardware) origins["hardware." + std::string(key.str())] = path.string();
+    root.insert_or_assign("hardware", *hardware);
+    root.insert_or_assign("emulation", *emulation);
   }
   return origins;
 }

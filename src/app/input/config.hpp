@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/input/emulation_config.hpp"
 #include "attn/tensor.hpp"
 #include "sched/cluster.hpp"
 #include "sched/hardware.hpp"
@@ -61,6 +63,7 @@ struct Config {
   sched::Cluster cluster;             // [cluster] nodes x ranks_per_node (plan); run uses the real one
   sched::HardwareProfile hardware;    // [hardware], usually from cluster.hardware = "file"
   bool has_hardware = false;
+  std::optional<EmulatedNetwork> emulation;  // from cluster.emulation: the run executes on it
   PlanSettings plan;
   std::string resolved_toml;  // the input after overrides, as every rank agreed on it
 };
@@ -72,7 +75,9 @@ toml::table parse_toml_file(const std::filesystem::path& path, const std::string
 // Rank 0's file step before config_from_table, after the --set overrides: merges the tables
 // that `model.file` and `cluster.hardware` name into [model] and [hardware], the included file
 // as the base and every key written in the input (or set with --set) on top, so any included
-// key can be overridden and the resolved input is self-contained. Returns which keys came from
+// key can be overridden; and `cluster.emulation` by its [emulation] table and its dilated
+// [hardware] profile, which wins over any other (the run is planned and modelled for the
+// network it executes on). The resolved input is self-contained. Returns which keys came from
 // which included file, for error messages.
 KeyOrigins resolve_includes(toml::table& root, const std::filesystem::path& input_dir, const std::string& source);
 

@@ -78,6 +78,12 @@ void print_header(std::FILE* out, const Config& c, const comm::Topology& topolog
   print_versions(out);
   print_topology(out, topology);
   std::fprintf(out, "# Backend: %s\n", backend.c_str());
+  if (c.emulation) {
+    const auto& e = *c.emulation;
+    std::fprintf(out, "# Emulated cluster: %s dilated x%.0f (time runs %.0fx slower than on the profile's hardware): %d node(s) x %d "
+                      "rank(s), %.2f CPU core(s) and %.2f GFLOP/s per rank\n#   %s\n",
+                 e.profile.c_str(), e.dilation, e.dilation, e.nodes, e.ranks_per_node, e.cpu_quota, e.rank_gflops, e.links.c_str());
+  }
   std::fprintf(out, "# Resolved input:\n");
   std::istringstream lines(c.resolved_toml);
   for (std::string line; std::getline(lines, line);) std::fprintf(out, "#   %s\n", line.c_str());

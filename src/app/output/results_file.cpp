@@ -3,6 +3,7 @@
 #include "build_info.hpp"
 #include "app/output/comparison.hpp"
 #include "app/output/h5_helpers.hpp"
+#include "app/output/phase_comparison.hpp"
 
 namespace flexcp {
 namespace {
@@ -25,6 +26,55 @@ void write_modelled(hid_t g, const StrategyResult& result, const std::vector<hsi
               "cost model's communication time not hidden behind compute, each rank");
   h5::dataset(g, "modelled_bytes_sent", flatten(result, &ModelledStep::bytes_sent), steps_ranks, "bytes",
               "cost model's bytes sent by each rank (equal to kv_bytes_sent by construction; tested)");
+}
+
+void write_phases(hid_t parent, const StrategyResult& result, const std::vector<hsize_t>& steps) {
+  auto g = h5::create_group(parent, "phases");
+  struct Series {
+    const char* name;
+    double PhaseTimes::*field;
+    const char* what;
+  };
+  const Series series[] = {
+      {"compute", &PhaseTimes::compute_s, "the busiest rank's attention compute"},
+      {"exposed_comm", &PhaseTimes::exposed_comm_s, "step less the busiest rank's compute: communication not hidden"},
+      {"step", &PhaseTimes::step_s, "step time without planning"}};
+  for (const auto& [name, field, what] : series) {
+    std::vector<double> measured, modelled, ratio;
+    for (const auto& s : result.steps) {
+      measured.push_back(measured_phases(s).*field);
+      modelled.push_back(modelled_phases(s).*field);
+      ratio.push_back(phase_ratio(measured.back(), modelled.back()));
+    }
+    const std::string n = name;
+    h5::dataset(g.get(), ("measured_" + n + "_s").c_str(), measured, steps, "s", ("measured: " + std::string(what)).c_str());
+    h5::dataset(g.get(), ("modelled_" + n + "_s").c_str(), modelled, steps, "s",
+                ("cost model, same plan: " + std::string(what)).c_str());
+    h5::dataset(g.get(), (n + "_ratio").c_str(), ratio, steps, "1", "measured / modelled (0 where the model says 0)");
+  }
+  const auto mean = summarize_phases(result).ratio();
+  h5::double_attribute(g.get(), "mean_compute_ratio", mean.compute_s);
+  h5::double_attribute(g.get(), "mean_exposed_comm_ratio", mean.exposed_comm_s);
+  h5::double_attribute(g.get(), "mean_step_ratio", mean.step_s);
+}
+
+void write_emulation(hid_t root, const EmulatedNetwork& e) {
+  auto g = h5::create_group(root, "emulation");
+  h5::string_attribute(g.get(), "profile", e.profile);
+  h5::string_attribute(g.get(), "profile_file", e.profile_file);
+  h5::double_attribute(g.get(), "dilation", e.dilation);
+  h5::int_attribute(g.get(), "nodes", e.nodes);
+  h5::int_attribute(g.get(), "ranks_per_node", e.ranks_per_node);
+  std::string namespaces;
+  for (const auto& ns : e.namespaces) namespaces += (namespaces.empty() ? "" : " ") + ns;
+  h5::string_attribute(g.get(), "namespaces", namespaces);
+  h5::double_attribute(g.get(), "link_gbps", e.link_gbps);
+  h5::double_attribute(g.get(), "link_delay_ms", e.link_delay_ms);
+  h5::string_attribute(g.get(), "links", e.links);
+  h5::double_attribute(g.get(), "byte_scale", e.byte_scale);
+  h5::double_attribute(g.get(), "cpu_quota", e.cpu_quota);
+  h5::double_attribute(g.get(), "rank_gflops", e.rank_gflops);
+  h5::string_attribute(g.get(), "calibration", e.calibration);
 }
 
 void write_plan_summary(hid_t parent, const StrategyResult& result, const std::vector<hsize_t>& steps) {
@@ -124,6 +174,7 @@ void write_strategy(hid_t runs, const StrategyResult& result, const StrategySumm
   h5::dataset(g.get(), "comm_create_s", per_rank(&RankStepMetrics::comm_create_s), steps_ranks, "s",
               "wall time creating group communicators (cache misses)");
   write_modelled(g.get(), result, steps, steps_ranks);
+  write_phases(g.get(), result, steps);
   write_plan_summary(g.get(), result, steps);
 
   auto check = h5::create_group(g.get(), "check");
@@ -178,6 +229,7 @@ void write_results_file(const std::filesystem::path& path, const RunMetadata& me
     write_common_attributes(root, meta, "run");
     h5::string_attribute(root, "status", meta.status);
     h5::int_attribute(root, "steps_requested", meta.steps_requested);
+    if (meta.emulation) write_emulation(root, *meta.emulation);
     auto runs = h5::create_group(root, "runs");
     if (!results.empty()) h5::string_attribute(runs.get(), "baseline", results[baseline_index(results)].name);
     const auto summaries = summarize(results);

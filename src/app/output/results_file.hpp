@@ -4,9 +4,11 @@
 // never sees half a file and a crash leaves the previous result intact.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/input/emulation_config.hpp"
 #include "app/run/step_metrics.hpp"
 
 namespace flexcp {
@@ -26,6 +28,7 @@ struct RunMetadata {
   // (stopped by a signal at a step boundary); every completed step is in the file.
   std::string status = "complete";
   std::int64_t steps_requested = 0;  // measured steps asked for, per strategy
+  std::optional<EmulatedNetwork> emulation{};  // the emulated cluster the run executed on, if any
 };
 
 // Throws ConfigError when `path` exists and `force` is false, or its directory is missing.

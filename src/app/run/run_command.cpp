@@ -5,6 +5,7 @@
 #include "app/all_or_none.hpp"
 #include "app/commands.hpp"
 #include "app/output/comparison.hpp"
+#include "app/output/phase_comparison.hpp"
 #include "app/output/report.hpp"
 #include "app/output/results_file.hpp"
 #include "app/run/backend.hpp"
@@ -77,6 +78,8 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
   sched::PlannerContext context;
   ExecutionBackend backend;
   all_or_none(world, [&] {
+    if (config.emulation)
+      if (auto problem = emulation_shape_problem(*config.emulation, topology.nodes, size)) throw ConfigError(*problem);
     context = run_planner_context(config, cluster);
     backend = open_backend(config, world, topology);
   });
@@ -90,7 +93,7 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
   // time limit, or killed, keeps every completed step.
   RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), size, topology.nodes,
                    topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank,
-                   "running", config.run.steps};
+                   "running", config.run.steps, config.emulation};
   std::vector<StrategyResult> results;
   bool written = false;
   auto save = [&](const char* status) {
@@ -122,6 +125,7 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
   save(stopped ? "cut_short" : "complete");
   if (rank == 0) {
     print_comparison(stdout, results);
+    print_phase_comparison(stdout, results, config.emulation);
     print_footer(stdout, results, topology, config.run.output);
     if (stopped)
       std::printf("# Cut short by signal %d at a step boundary: the results file holds every completed step "
