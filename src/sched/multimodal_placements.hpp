@@ -46,7 +46,7 @@ struct PlacementCost {
   double llm_tokens = 0.0;
   int encoder_ranks = 0, llm_ranks = 0;
   int llm_micro_batches = 0;
-  int split_sequences = 0;      // encoder sequences spread over more than one rank
+  double split_sequences = 0;   // encoder sequences spread over more than one rank
 };
 
 PlacementCost model_llm_centric(const MultimodalBatch& batch, const MultimodalContext& context);

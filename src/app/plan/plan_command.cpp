@@ -5,6 +5,7 @@
 #include "app/commands.hpp"
 #include "app/input/config.hpp"
 #include "app/output/plan_report.hpp"
+#include "app/plan/multimodal_study.hpp"
 #include "app/plan/plan_study.hpp"
 #include "app/output/results_file.hpp"
 
@@ -36,6 +37,14 @@ int plan_command(const PlanOptions& options, comm::World& world) {
                                         "or give a [hardware] table");
     if (!config.batch.uses_dataset() && config.plan.extreme_fraction > 0.0)
       throw ConfigError(options.input + ": plan.extreme needs batch.dataset (extreme batches are drawn from a distribution)");
+    if (config.multimodal) {
+      if (!config.plan.output.empty())
+        throw ConfigError(options.input + ": plan.output: the results file is not written for [multimodal] yet (the table "
+                                          "and the 'placement' lines on stdout are the results)");
+      print_multimodal_study(stdout, run_multimodal_study(config), config);
+      std::fflush(stdout);
+      return;
+    }
     if (!config.plan.output.empty()) check_output_path(config.plan.output, options.force);
 
     const auto study = run_plan_study(config);

@@ -1,0 +1,132 @@
+#include "app/plan/multimodal_study.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/error.hpp"
+#include "sched/encoder_cost.hpp"
+
+namespace flexcp {
+
+double PlacementSeries::total(double sched::PlacementCost::*field) const {
+  double sum = 0.0;
+  for (const auto& b : batches) sum += b.*field;
+  return sum;
+}
+
+namespace {
+// Splits to try: every one on a small machine; on a large one, the whole-node splits within two
+// nodes of the share of the stream's FLOPs the encoder does (where its stage and the LLM's balance).
+std::vector<int> candidate_splits(const sched::Cluster& cluster, double encoder_share) {
+  auto all = sched::encoder_rank_choices(cluster);
+  if (all.size() <= 9) return all;
+  const int unit = cluster.nodes == 1 ? 1 : cluster.ranks_per_node;
+  const int guess = static_cast<int>(std::lround(encoder_share * cluster.ranks() / unit));
+  std::vector<int> out;
+  for (int u = guess - 2; u <= guess + 2; ++u)
+    if (u >= 1 && u * unit < cluster.ranks()) out.push_back(u * unit);
+  return out.empty() ? std::vector<int>{all.front()} : out;
+}
+}  // namespace
+
+MultimodalStudy run_multimodal_study(const Config& c) {
+  FLEXCP_CHECK(c.multimodal.has_value(), "a multimodal study needs [multimodal]");
+  const auto& mm = *c.multimodal;
+  const sched::MultimodalSampler sampler(mm.samples, mm.encoder.images, c.batch.tokens_per_batch, c.batch.seed);
+  const sched::MultimodalContext context{c.cluster, c.model.shape, mm.encoder, c.hardware, mm.pipeline_micro_batches};
+  MultimodalStudy study;
+  study.cluster = c.cluster;
+  std::vector<sched::MultimodalBatch> batches;
+  double image_tokens = 0.0, tokens = 0.0;
+  for (std::int64_t k = 0; k < c.plan.batches; ++k) {
+    batches.push_back(sampler.batch(static_cast<std::uint64_t>(k)));
+    image_tokens += static_cast<double>(batches.back().image_llm_tokens());
+    tokens += static_cast<double>(batches.back().llm.total_tokens());
+    study.images += static_cast<long long>(batches.back().images.size());
+    for (const auto& image : batches.back().images)
+      study.encoder_sequences += static_cast<long long>(image.encoded.sequence_patches.size());
+  }
+  study.image_token_share = image_tokens / tokens;
+
+  PlacementSeries centric{"llm-centric", {}}, colocated{"colocated", {}};
+  for (const auto& b : batches) {
+    centric.batches.push_back(sched::model_llm_centric(b, context));
+    colocated.batches.push_back(sched::model_colocated(b, context));
+  }
+  double encoder_flops = 0.0;
+  for (const auto& b : batches) encoder_flops += sched::encoder_model_flops(b, mm.encoder, c.model.shape.hidden);
+  study.encoder_flop_share = encoder_flops / centric.total(&sched::PlacementCost::model_flops);
+
+  // Non-colocated: the planner sizes the split once for the run.
+  const auto splits = mm.encoder_ranks > 0 ? std::vector<int>{mm.encoder_ranks}
+                                           : candidate_splits(c.cluster, study.encoder_flop_share);
+  PlacementSeries best{"non-colocated", {}};
+  double best_total = std::numeric_limits<double>::infinity();
+  for (int e : splits) {
+    PlacementSeries series{"non-colocated", {}};
+    double total = 0.0;
+    try {
+      for (const auto& b : batches) {
+        series.batches.push_back(sched::model_non_colocated(b, context, e));
+        total += series.batches.back().step_s;
+      }
+    } catch (const ConfigError&) {
+      if (mm.encoder_ranks > 0) throw;  // a split the user fixed must run
+      total = std::numeric_limits<double>::infinity();  // one side cannot hold its part: not a candidate
+    }
+    study.splits_tried.emplace_back(e, total);
+    if (total < best_total) {
+      best_total = total;
+      best = std::move(series);
+    }
+  }
+  if (!std::isfinite(best_total))
+    throw ConfigError("non-colocated: no split of the " + std::to_string(c.cluster.ranks()) +
+                      " ranks between encoder and LLM can hold the batches (tried " + std::to_string(splits.size()) + ")");
+  study.series = {std::move(centric), std::move(colocated), std::move(best)};
+  return study;
+}
+
+void print_multimodal_study(std::FILE* out, const MultimodalStudy& s, const Config& c) {
+  const auto& mm = *c.multimodal;
+  const auto& e = mm.encoder;
+  std::fprintf(out, "# flexcp plan, multimodal: modelled, not executed. %d nodes x %d ranks = %d ranks, hardware %s\n",
+               s.cluster.nodes, s.cluster.ranks_per_node, s.cluster.ranks(), c.hardware.name.c_str());
+  std::fprintf(out, "# LLM %s (%.2fB), encoder %s (%.2fB with projector, resize %s, patch %d, merge %d); dataset %s\n",
+               c.model.shape.name.c_str(), c.model.shape.parameters() * 1e-9, e.name.c_str(),
+               e.parameters(c.model.shape.hidden) * 1e-9, sched::to_string(e.images.resize), e.images.patch_size, e.images.merge,
+               mm.dataset.c_str());
+  std::fprintf(out, "# %lld batches of %lld LLM tokens: %lld images, %lld encoder sequences; image tokens %.1f%% of LLM tokens, "
+                    "encoder + projector %.1f%% of model FLOPs\n",
+               static_cast<long long>(c.plan.batches), static_cast<long long>(c.batch.tokens_per_batch), s.images,
+               s.encoder_sequences, 100.0 * s.image_token_share, 100.0 * s.encoder_flop_share);
+  std::fprintf(out, "# LLM: flexcp's plan in every placement; baseline: llm-centric (the encoder follows the LLM's token layout)\n");
+  std::fprintf(out, "# non-colocated splits tried (encoder ranks: total step s):");
+  for (const auto& [ranks, total] : s.splits_tried) std::fprintf(out, " %d: %.4g", ranks, total);
+  std::fprintf(out, "; pipeline of %d micro-batches\n", mm.pipeline_micro_batches);
+  std::fprintf(out, "# %-14s %10s %12s %10s %8s %11s %11s %10s %10s %8s %9s\n", "placement", "step(ms)", "tokens/s", "TFLOPS/GPU",
+               "ratio", "encoder(ms)", "boundary(ms)", "llm(ms)", "bound.GB", "enc/llm", "split-seq");
+  const auto& base = s.series.front();
+  const double base_total = base.total(&sched::PlacementCost::step_s);
+  const double n = static_cast<double>(c.plan.batches);
+  for (const auto& p : s.series) {
+    const double total = p.total(&sched::PlacementCost::step_s);
+    const double flops = p.total(&sched::PlacementCost::model_flops);
+    const double tokens = p.total(&sched::PlacementCost::llm_tokens);
+    std::fprintf(out, "  %-14s %10.2f %12.4g %10.1f %8.3f %11.2f %11.2f %10.2f %10.3f %4d/%-4d %9.1f\n", p.name.c_str(),
+                 1e3 * total / n, tokens / total, flops / total / s.cluster.ranks() * 1e-12, base_total / total,
+                 1e3 * p.total(&sched::PlacementCost::encoder_s) / n, 1e3 * p.total(&sched::PlacementCost::boundary_s) / n,
+                 1e3 * p.total(&sched::PlacementCost::llm_s) / n, p.total(&sched::PlacementCost::boundary_bytes) / n * 1e-9,
+                 p.batches.front().encoder_ranks, p.batches.front().llm_ranks,
+                 static_cast<double>(p.total(&sched::PlacementCost::split_sequences)) / n);
+  }
+  for (const auto& p : s.series) {
+    const double total = p.total(&sched::PlacementCost::step_s);
+    std::fprintf(out, "placement %s ratio_vs_llm_centric %.4f tflops_per_gpu %.2f tokens_per_s %.6g\n", p.name.c_str(),
+                 base_total / total, p.total(&sched::PlacementCost::model_flops) / total / s.cluster.ranks() * 1e-12,
+                 p.total(&sched::PlacementCost::llm_tokens) / total);
+  }
+}
+
+}  // namespace flexcp
