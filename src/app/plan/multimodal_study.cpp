@@ -15,20 +15,6 @@ double PlacementSeries::total(double sched::PlacementCost::*field) const {
   return sum;
 }
 
-namespace {
-// Splits to try: every one on a small machine; on a large one, the whole-node splits within two
-// nodes of the share of the stream's FLOPs the encoder does (where its stage and the LLM's balance).
-std::vector<int> candidate_splits(const sched::Cluster& cluster, double encoder_share) {
-  auto all = sched::encoder_rank_choices(cluster);
-  if (all.size() <= 9) return all;
-  const int unit = cluster.nodes == 1 ? 1 : cluster.ranks_per_node;
-  const int guess = static_cast<int>(std::lround(encoder_share * cluster.ranks() / unit));
-  std::vector<int> out;
-  for (int u = guess - 2; u <= guess + 2; ++u)
-    if (u >= 1 && u * unit < cluster.ranks()) out.push_back(u * unit);
-  return out.empty() ? std::vector<int>{all.front()} : out;
-}
-}  // namespace
 
 MultimodalStudy run_multimodal_study(const Config& c) {
   FLEXCP_CHECK(c.multimodal.has_value(), "a multimodal study needs [multimodal]");
@@ -58,32 +44,59 @@ MultimodalStudy run_multimodal_study(const Config& c) {
   for (const auto& b : batches) encoder_flops += sched::encoder_model_flops(b, mm.encoder, c.model.shape.hidden);
   study.encoder_flop_share = encoder_flops / centric.total(&sched::PlacementCost::model_flops);
 
-  // Non-colocated: the planner sizes the split once for the run.
-  const auto splits = mm.encoder_ranks > 0 ? std::vector<int>{mm.encoder_ranks}
-                                           : candidate_splits(c.cluster, study.encoder_flop_share);
-  PlacementSeries best{"non-colocated", {}};
-  double best_total = std::numeric_limits<double>::infinity();
-  for (int e : splits) {
+  // Non-colocated: the planner sizes the split once for the run. Total step time over the
+  // stream is close to convex in the encoder's share (its stage shrinks as the LLM's grows), so
+  // a descent from the split the FLOP share suggests, one unit (a node, or a rank on one node)
+  // at a time in the direction that improves, finds its minimum in few evaluations.
+  const auto choices = sched::encoder_rank_choices(c.cluster);
+  std::vector<PlacementSeries> evaluated(choices.size());
+  std::vector<double> totals(choices.size(), -1.0);
+  std::string why_not;  // the last split's reason for not running, for the error when none can
+  auto evaluate = [&](std::size_t i) {
+    if (totals[i] >= 0.0) return totals[i];
     PlacementSeries series{"non-colocated", {}};
     double total = 0.0;
     try {
       for (const auto& b : batches) {
-        series.batches.push_back(sched::model_non_colocated(b, context, e));
+        series.batches.push_back(sched::model_non_colocated(b, context, choices[i]));
         total += series.batches.back().step_s;
       }
-    } catch (const ConfigError&) {
-      if (mm.encoder_ranks > 0) throw;  // a split the user fixed must run
+    } catch (const ConfigError& e) {
       total = std::numeric_limits<double>::infinity();  // one side cannot hold its part: not a candidate
+      why_not = "with " + std::to_string(choices[i]) + " encoder ranks: " + e.message();
     }
-    study.splits_tried.emplace_back(e, total);
-    if (total < best_total) {
-      best_total = total;
-      best = std::move(series);
-    }
+    study.splits_tried.emplace_back(choices[i], total);
+    evaluated[i] = std::move(series);
+    return totals[i] = total;
+  };
+  std::size_t at = 0;
+  if (mm.encoder_ranks > 0) {
+    const auto it = std::find(choices.begin(), choices.end(), mm.encoder_ranks);
+    if (it == choices.end())
+      throw ConfigError(std::string("key 'multimodal.encoder_ranks': ") + std::to_string(mm.encoder_ranks) +
+                        " is not a split of this machine (whole nodes on several nodes, 1 to ranks - 1 on one)");
+    at = static_cast<std::size_t>(it - choices.begin());
+    if (!std::isfinite(evaluate(at)))
+      throw ConfigError(std::string("key 'multimodal.encoder_ranks': with ") + std::to_string(mm.encoder_ranks) +
+                        " encoder ranks one side cannot hold its part of a batch");
+  } else {
+    const double guess = study.encoder_flop_share * static_cast<double>(choices.size() + 1);
+    at = static_cast<std::size_t>(std::clamp(std::lround(guess) - 1, 0L, static_cast<long>(choices.size()) - 1));
+    // Infeasible splits (too little memory on one side) sit at the ends: walk inwards past them.
+    while (!std::isfinite(evaluate(at)) && at + 1 < choices.size() && at > 0) at += (at < choices.size() / 2) ? 1 : -1;
+    for (int direction : {-1, 1})
+      while (true) {
+        const long next = static_cast<long>(at) + direction;
+        if (next < 0 || next >= static_cast<long>(choices.size())) break;
+        if (evaluate(static_cast<std::size_t>(next)) >= totals[at]) break;
+        at = static_cast<std::size_t>(next);
+      }
+    if (!std::isfinite(totals[at]))
+      throw ConfigError("non-colocated: no split of the " + std::to_string(c.cluster.ranks()) +
+                        " ranks between encoder and LLM can hold the batches (" + why_not + ")");
   }
-  if (!std::isfinite(best_total))
-    throw ConfigError("non-colocated: no split of the " + std::to_string(c.cluster.ranks()) +
-                      " ranks between encoder and LLM can hold the batches (tried " + std::to_string(splits.size()) + ")");
+  std::sort(study.splits_tried.begin(), study.splits_tried.end());
+  PlacementSeries best = std::move(evaluated[at]);
   study.series = {std::move(centric), std::move(colocated), std::move(best)};
   return study;
 }
