@@ -44,6 +44,7 @@ int split_sequences(const ImageTokenLayout& layout) {
 
 void add_totals(PlacementCost& out, const MultimodalBatch& batch, const MultimodalContext& c, const PlanCost& llm) {
   out.llm_tokens = static_cast<double>(batch.llm.total_tokens());
+  out.llm_bytes = llm.bytes_sent;
   out.model_flops = llm.model_flops + encoder_model_flops(batch, c.encoder, c.llm.hidden);
 }
 

@@ -42,6 +42,7 @@ struct PlacementCost {
   double llm_s = 0.0;        // the LLM's plan alone
   double boundary_bytes = 0.0;  // forward + backward, all ranks
   double encoder_bytes = 0.0;   // context-parallel traffic of split image sequences
+  double llm_bytes = 0.0;       // the LLM plan's traffic
   double model_flops = 0.0;     // encoder + projector + LLM, training
   double llm_tokens = 0.0;
   int encoder_ranks = 0, llm_ranks = 0;

@@ -635,14 +635,30 @@ def expect_multimodal_error(text, samples, fragments, command="plan"):
 
 @case
 def multimodal_plan_models_three_placements():
+    import h5py
     with tempfile.TemporaryDirectory() as d:
         write(d, "mm.txt", MM_SAMPLES)
-        p = run_plan([write(d, "in.toml", MULTIMODAL)])
+        out = os.path.join(d, "mm.h5")
+        p = run_plan([write(d, "in.toml", MULTIMODAL), "--out", out])
         check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
         lines = [l.split() for l in p.stdout.splitlines() if l.startswith("placement ")]
         check([l[1] for l in lines] == ["llm-centric", "colocated", "non-colocated"], p.stdout)
         check(float(lines[0][3]) == 1.0 and all(float(l[5]) > 0 for l in lines), p.stdout)
         check("non-colocated splits tried" in p.stdout, p.stdout)
+        with h5py.File(out, "r") as f:
+            check(f.attrs["kind"] == "plan-multimodal" and f.attrs["baseline"] == "llm-centric", "root attributes")
+            for name, line in zip(("llm-centric", "colocated", "non-colocated"), lines):
+                g = f["runs"][name]
+                check(abs(g.attrs["throughput_ratio"] - float(line[3])) < 1e-3, f"{name}: ratio differs from stdout")
+                check(g["step_time_s"].shape == (2,) and g["encoder_s"].attrs["units"] == "s", f"{name}: datasets")
+            check(f["runs/llm-centric/boundary_bytes"][()].sum() == 0, "llm-centric moves nothing across a boundary")
+        r = subprocess.run(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                                           "flexcp-report"), out, "--out", os.path.join(d, "report")],
+                           capture_output=True, text=True, timeout=TIMEOUT_S)
+        check(r.returncode == 0, r.stderr)
+        table = open(os.path.join(d, "report", "placements.md")).read()
+        check(all(n in table for n in ("llm-centric", "colocated", "non-colocated")), table)
+        check(os.path.exists(os.path.join(d, "report", "placements.png")), "placements plot")
 
 
 @case
