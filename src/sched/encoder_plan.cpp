@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <queue>
+#include <utility>
 #include <string>
 
 #include "common/error.hpp"
@@ -64,6 +66,11 @@ ImageTokenLayout plan_encoder(const MultimodalBatch& batch, const EncoderPlanCon
   const double fair = total / c.ranks;
   const int per_node = std::min(c.ranks, c.cost.cluster.ranks_per_node);
   std::vector<double> load(static_cast<std::size_t>(c.ranks), 0.0);
+  // Least-loaded rank in O(log ranks): a min-heap of (load, rank) with stale entries skipped
+  // (a rank's entry is current only while its load is unchanged); ties go to the lowest rank.
+  using Entry = std::pair<double, int>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> least;
+  for (int r = 0; r < c.ranks; ++r) least.push({0.0, r});
   for (const auto& item : items) {
     const auto by_memory = (item.patches + c.capacity_patches - 1) / c.capacity_patches;
     const auto by_work = fair > 0.0 ? static_cast<std::int64_t>(std::ceil(item.work_s / fair - 1e-9)) : 1;
@@ -71,19 +78,27 @@ ImageTokenLayout plan_encoder(const MultimodalBatch& batch, const EncoderPlanCon
     const int g = static_cast<int>(std::min<std::int64_t>({std::max(by_memory, by_work), c.ranks,
                                                             std::max<std::int64_t>(item.llm_tokens, by_memory)}));
     const double share = item.work_s / g;
-    // The block of g consecutive ranks whose most-loaded member stays lowest; a block that fits in
-    // a node must not cross one.
     int best = 0;
-    double best_peak = std::numeric_limits<double>::infinity();
-    for (int start = 0; start + g <= c.ranks; ++start) {
-      if (g <= per_node && start / per_node != (start + g - 1) / per_node) continue;
-      const double peak = *std::max_element(load.begin() + start, load.begin() + start + g) + share;
-      if (peak < best_peak) {
-        best_peak = peak;
-        best = start;
+    if (g == 1) {
+      while (least.top().first != load[static_cast<std::size_t>(least.top().second)]) least.pop();
+      best = least.top().second;
+    } else {
+      // The block of g consecutive ranks whose most-loaded member stays lowest; a block that
+      // fits in a node must not cross one.
+      double best_peak = std::numeric_limits<double>::infinity();
+      for (int start = 0; start + g <= c.ranks; ++start) {
+        if (g <= per_node && start / per_node != (start + g - 1) / per_node) continue;
+        const double peak = *std::max_element(load.begin() + start, load.begin() + start + g) + share;
+        if (peak < best_peak) {
+          best_peak = peak;
+          best = start;
+        }
       }
     }
-    for (int m = 0; m < g; ++m) load[static_cast<std::size_t>(best + m)] += share;
+    for (int m = 0; m < g; ++m) {
+      load[static_cast<std::size_t>(best + m)] += share;
+      least.push({load[static_cast<std::size_t>(best + m)], best + m});
+    }
     layout[item.image][item.sequence] = pieces_over(item.llm_tokens, c.first_rank + best, g);
   }
   return layout;

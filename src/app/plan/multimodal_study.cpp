@@ -44,10 +44,8 @@ MultimodalStudy run_multimodal_study(const Config& c) {
   for (const auto& b : batches) encoder_flops += sched::encoder_model_flops(b, mm.encoder, c.model.shape.hidden);
   study.encoder_flop_share = encoder_flops / centric.total(&sched::PlacementCost::model_flops);
 
-  // Non-colocated: the planner sizes the split once for the run. Total step time over the
-  // stream is close to convex in the encoder's share (its stage shrinks as the LLM's grows), so
-  // a descent from the split the FLOP share suggests, one unit (a node, or a rank on one node)
-  // at a time in the direction that improves, finds its minimum in few evaluations.
+  // Non-colocated: the planner sizes the split once for the run, by the total step time over
+  // the stream (the encoder's stage shrinks as the LLM's grows).
   const auto choices = sched::encoder_rank_choices(c.cluster);
   std::vector<PlacementSeries> evaluated(choices.size());
   std::vector<double> totals(choices.size(), -1.0);
@@ -80,10 +78,21 @@ MultimodalStudy run_multimodal_study(const Config& c) {
       throw ConfigError(std::string("key 'multimodal.encoder_ranks': with ") + std::to_string(mm.encoder_ranks) +
                         " encoder ranks one side cannot hold its part of a batch");
   } else {
-    const double guess = study.encoder_flop_share * static_cast<double>(choices.size() + 1);
-    at = static_cast<std::size_t>(std::clamp(std::lround(guess) - 1, 0L, static_cast<long>(choices.size()) - 1));
-    // Infeasible splits (too little memory on one side) sit at the ends: walk inwards past them.
-    while (!std::isfinite(evaluate(at)) && at + 1 < choices.size() && at > 0) at += (at < choices.size() / 2) ? 1 : -1;
+    // The LLM's plan changes in steps (micro-batch counts), so the total is only roughly convex
+    // in the split: grids of up to 12 splits, each over the neighbourhood of the previous
+    // grid's best, down to single units, then a descent from the best, one unit at a time.
+    std::size_t lo = 0, hi = choices.size() - 1;
+    while (true) {
+      const std::size_t points = std::min<std::size_t>(12, hi - lo + 1);
+      const std::size_t step = points > 1 ? (hi - lo) / (points - 1) : 1;
+      for (std::size_t j = 0; j < points; ++j) {
+        const auto i = points == 1 ? lo : lo + j * (hi - lo) / (points - 1);
+        if (evaluate(i) < evaluate(at)) at = i;
+      }
+      if (step <= 1) break;
+      lo = at > step ? at - step : 0;
+      hi = std::min(choices.size() - 1, at + step);
+    }
     for (int direction : {-1, 1})
       while (true) {
         const long next = static_cast<long>(at) + direction;
