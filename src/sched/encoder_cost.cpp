@@ -16,12 +16,6 @@ double linear_s(double patches, double llm_tokens, const EncoderCostContext& c) 
   return flops * kLinearTrainingFactor / c.hardware.matmul_flops;
 }
 
-// n stages per layer and direction, each hidden behind 1/(n+1) of the layer's attention.
-double pipelined_exposed(double bytes, int stages, double hidden, double bandwidth, double latency) {
-  if (stages < 1 || bytes <= 0.0) return 0.0;
-  const double stage = bytes / stages / bandwidth + latency;
-  return stages * std::max(0.0, stage - hidden / (stages + 1));
-}
 }  // namespace
 
 double sequence_work_s(std::int64_t patches, std::int64_t llm_tokens, const EncoderCostContext& c) {
@@ -58,12 +52,12 @@ std::vector<EncoderRankCost> encoder_costs(const ImageTokenLayout& layout, const
         r.patches += h.first;
         r.compute_s += linear_s(h.first, h.second, c) + t.forward_s + t.backward_s;
         if (g == 1) continue;
-        // Every other member's K and V pass this rank once per layer forward; backward again
-        // plus the dK/dV partials travelling back.
-        const double forward_bytes = (n - h.first) * kv, backward_bytes = 2.0 * forward_bytes;
-        r.bytes_sent += e.layers * (forward_bytes + backward_bytes);
-        r.exposed_comm_s += e.layers * (pipelined_exposed(forward_bytes, g - 1, t.forward_s / e.layers, bandwidth, latency) +
-                                        pipelined_exposed(backward_bytes, g - 1, t.backward_s / e.layers, bandwidth, latency));
+        // All-gather CP, as attn::EncoderAttention executes it, per layer: forward, this rank's K
+        // and V to each of the g - 1 other members, theirs in; backward, the dK/dV partials of
+        // the other members' patches back to them, its own partials in. Not overlapped.
+        const double own = (g - 1) * h.first * kv, others = (n - h.first) * kv;
+        r.bytes_sent += e.layers * (own + others);
+        r.exposed_comm_s += e.layers * 2.0 * (std::max(own, others) / bandwidth + (g - 1) * latency);
       }
     }
   }

@@ -2,9 +2,10 @@
 // The encoder's cost on each rank for a layout of its image sequences (token_layout.hpp). A rank
 // holding q of a sequence's n patches computes q x n attention pairs (bidirectional: every patch
 // sees every patch of its sequence), its q patches' linear layers, and the projector for its LLM
-// tokens. A sequence spread over g > 1 ranks is context-parallel over them: its K and V pass
-// around a ring of g-1 stages per layer, pipelined behind attention as the LLM's ring is
-// (docs/cost-model.md); the backward moves K and V again plus the dK/dV partials.
+// tokens. A sequence spread over g > 1 ranks is context-parallel over them, all-gathered as
+// attn::EncoderAttention executes it (the bytes are exactly the executor's): each member sends
+// its K and V to the other g - 1 members, and in the backward the dK/dV partials of their
+// patches back to them; not overlapped with attention, like the LLM's all-gather scheme.
 #include <cstdint>
 #include <vector>
 

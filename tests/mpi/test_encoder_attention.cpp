@@ -1,7 +1,8 @@
 // The encoder's attention layer executed over both CPU transports at every rank count, against
 // a float64 bidirectional reference per image sequence: under the encoder's own layout (large
 // sequences split over several ranks by memory) and under the LLM-centric layout (sequences cut
-// into the LLM's zigzag chunks, several pieces per rank), forward (O) and backward (dQ, dK, dV).
+// into the LLM's zigzag chunks, several pieces per rank), forward (O) and backward (dQ, dK, dV);
+// every rank's bytes sent equal what the cost model charges it.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -14,6 +15,7 @@
 #include "attn/encoder_attention.hpp"
 #include "attn/host_backend.hpp"
 #include "sched/batch_sampler.hpp"
+#include "sched/encoder_cost.hpp"
 #include "sched/encoder_plan.hpp"
 #include "sched/planner.hpp"
 #include "transports.hpp"
@@ -173,6 +175,12 @@ TEST(EncoderAttention, MatchesFloat64ReferenceUnderEncoderAndLlmLayouts) {
         for (int t = 0; t < 4; ++t)
           EXPECT_LE(std::sqrt(err[t] / std::max(norm[t], 1e-300)), 1e-4)
               << kind << " trial " << trial << " layout " << which << " tensor " << t;
+        // Bytes: exactly what the cost model charges this rank for the layout (fp32, one layer).
+        sched::HardwareProfile fp32 = hw;
+        fp32.element_bytes = 4.0;
+        const auto modelled = sched::encoder_costs(layouts[which], batch, {machine, encoder, 16, fp32});
+        EXPECT_EQ(transport->stats().bytes_sent, modelled[static_cast<std::size_t>(me)].bytes_sent)
+            << kind << " layout " << which;
         int any_split = split ? 1 : 0, all = 0;
         MPI_Allreduce(&any_split, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
         if (me == 0 && std::getenv("FLEXCP_TEST_VERBOSE")) std::printf("layout %zu split %d\n", which, all);
