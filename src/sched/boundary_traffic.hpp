@@ -23,7 +23,7 @@ struct BoundaryTraffic {
   std::int64_t local_tokens = 0;              // tokens produced where they are used
 };
 
-// `ranks`: the machine's ranks (both layouts' ranks lie below it).
+// `cluster`: the whole machine (both layouts' ranks lie in it; node_of tells intra- from inter-node).
 BoundaryTraffic boundary_traffic(const ImageTokenLayout& from, const ImageTokenLayout& to, const Cluster& cluster);
 
 // One direction's time (forward or backward: the same bytes, mirrored) with `bytes_per_token`

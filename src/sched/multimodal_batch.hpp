@@ -48,8 +48,8 @@ class MultimodalSampler {
 
   // Batch `index` of the stream: samples drawn uniformly (seeded, platform-independent) until
   // exactly tokens_per_batch LLM tokens. The last sample is cut at its text, or before an image
-  // that does not fit; a budget left then that no image can use is filled with that sample's text
-  // continuing as text only, as a loader pads with the next sample's text.
+  // that does not fit (never inside one); what is left of the budget after such a cut becomes
+  // text tokens of that document, so every batch holds exactly the budget.
   MultimodalBatch batch(std::uint64_t index) const;
 
   // Sample s as LLM tokens: text runs and encoded images in order.
