@@ -14,3 +14,16 @@ run debian-copyright "Debian copyright and licence files (/usr/share/doc/*/copyr
 run c-headers "C and C++ headers (/usr/include, depth <= 3) installed by flexcp's build dependencies: a source-code corpus" \
   $(find /usr/include -maxdepth 3 -type f \( -name '*.h' -o -name '*.hpp' \) | sort) > $out/c-headers.txt
 for f in $out/*.txt; do sed -n 4,5p "$f"; done
+
+# Interleaved text-and-image samples (multimodal): the HTML manuals of two Debian packages,
+# unpacked (not installed: no dependencies pulled) into a temporary directory. Images with a
+# side below 64 px are navigation icons and bullets, dropped.
+docs=$(mktemp -d)
+trap 'rm -rf "$docs"' EXIT
+chmod 755 "$docs"  # apt-get download drops to the _apt user, which must write there
+(cd "$docs" && apt-get download gimp-help-en gimp-help-common octave-doc >/dev/null && for d in *.deb; do dpkg -x "$d" root; done)
+NODE_PATH=$tok/node_modules node tools/make_interleaved_dataset.mjs debian-html-manuals \
+  "HTML manuals shipped in Debian 12 packages gimp-help-en 2.10.34-2 (with gimp-help-common) and octave-doc 7.3.0-2, one sample per page" 64 \
+  $(cd "$docs/root" && find usr/share/gimp/2.0/help/en usr/share/doc/octave -type f -name '*.html' | sort | sed "s|^|$docs/root/|") \
+  | sed "s|$docs/root||g" > $out/debian-html-manuals.mm.txt
+sed -n 4,6p $out/debian-html-manuals.mm.txt

@@ -582,6 +582,109 @@ def plan_writes_results():
                   "nothing beats the lower bound")
 
 
+# Multimodal: a small LLM and encoder on one H100 node, interleaved samples written by the test.
+MULTIMODAL = """
+[model]
+name = "mm-llm"
+layers = 2
+hidden_size = 256
+q_heads = 4
+kv_heads = 2
+head_dim = 64
+activation_bytes_per_token = 1e5
+[encoder]
+name = "mm-vit"
+layers = 2
+hidden_size = 256
+heads = 4
+head_dim = 64
+patch_size = 14
+resize = "fixed"
+image_size = 336
+class_tokens = 1
+activation_bytes_per_patch = 1e5
+[multimodal]
+dataset = "mm.txt"
+[batch]
+tokens_per_batch = 8192
+[cluster]
+hardware = "HARDWARE"
+nodes = 2
+ranks_per_node = 4
+[plan]
+batches = 2
+""".replace("HARDWARE", os.path.join(INPUTS, "hardware", "h100-dgx.toml"))
+MM_SAMPLES = "# test samples\nt 100 i 640x480 t 20\nt 3000\ni 1024x768 i 200x100 t 5\n"
+
+
+def expect_multimodal_error(text, samples, fragments, command="plan"):
+    """A bad multimodal input: exit 2, the named error once, and no file written anywhere."""
+    with tempfile.TemporaryDirectory() as d:
+        write(d, "mm.txt", samples)
+        inp = write(d, "in.toml", text)
+        if command == "plan":
+            p = run_plan([inp])
+        else:
+            p = mpirun(2, ["run", inp, "--out", os.path.join(d, "out.h5")])
+        check(p.returncode == 2, f"exit {p.returncode}, expected 2\nstdout:{p.stdout}\nstderr:{p.stderr}")
+        for f in fragments:
+            check(f in p.stderr, f"stderr lacks {f!r}:\n{p.stderr}")
+        check(p.stderr.count("flexcp: error:") == 1, f"error printed more than once:\n{p.stderr}")
+        check(sorted(os.listdir(d)) == ["in.toml", "mm.txt"], f"files left behind: {os.listdir(d)}")
+
+
+@case
+def multimodal_plan_models_three_placements():
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        write(d, "mm.txt", MM_SAMPLES)
+        out = os.path.join(d, "mm.h5")
+        p = run_plan([write(d, "in.toml", MULTIMODAL), "--out", out])
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        lines = [l.split() for l in p.stdout.splitlines() if l.startswith("placement ")]
+        check([l[1] for l in lines] == ["llm-centric", "colocated", "non-colocated"], p.stdout)
+        check(float(lines[0][3]) == 1.0 and all(float(l[5]) > 0 for l in lines), p.stdout)
+        check("non-colocated splits tried" in p.stdout, p.stdout)
+        with h5py.File(out, "r") as f:
+            check(f.attrs["kind"] == "plan-multimodal" and f.attrs["baseline"] == "llm-centric", "root attributes")
+            for name, line in zip(("llm-centric", "colocated", "non-colocated"), lines):
+                g = f["runs"][name]
+                check(abs(g.attrs["throughput_ratio"] - float(line[3])) < 1e-3, f"{name}: ratio differs from stdout")
+                check(g["step_time_s"].shape == (2,) and g["encoder_s"].attrs["units"] == "s", f"{name}: datasets")
+            check(f["runs/llm-centric/boundary_bytes"][()].sum() == 0, "llm-centric moves nothing across a boundary")
+        r = subprocess.run(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                                           "flexcp-report"), out, "--out", os.path.join(d, "report")],
+                           capture_output=True, text=True, timeout=TIMEOUT_S)
+        check(r.returncode == 0, r.stderr)
+        table = open(os.path.join(d, "report", "placements.md")).read()
+        check(all(n in table for n in ("llm-centric", "colocated", "non-colocated")), table)
+        check(os.path.exists(os.path.join(d, "report", "placements.png")), "placements plot")
+
+
+@case
+def multimodal_bad_patch_size():
+    expect_multimodal_error(MULTIMODAL.replace("patch_size = 14", "patch_size = 0"), MM_SAMPLES,
+                            ["encoder.patch_size", "patch_size is 0"])
+
+
+@case
+def multimodal_missing_image_size():
+    expect_multimodal_error(MULTIMODAL, MM_SAMPLES + "t 5 i t 7\n", ["mm.txt:5:", "image 1 has no size"])
+    expect_multimodal_error(MULTIMODAL, MM_SAMPLES + "i 640x\n", ["mm.txt:5:", "image 1 has no size"])
+
+
+@case
+def multimodal_image_larger_than_any_group():
+    # 2 GB of activations per patch: a 577-patch image needs more than the 8 ranks hold.
+    expect_multimodal_error(MULTIMODAL.replace("activation_bytes_per_patch = 1e5", "activation_bytes_per_patch = 2e9"),
+                            MM_SAMPLES, ["larger than any group can hold", "577 patches"])
+
+
+@case
+def multimodal_run_refused():
+    expect_multimodal_error(MULTIMODAL, MM_SAMPLES, ["flexcp plan` only"], command="run")
+
+
 def main():
     global FLEXCP
     if len(sys.argv) != 3:

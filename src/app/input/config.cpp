@@ -5,6 +5,7 @@
 
 #include "app/strategies.hpp"
 #include "common/error.hpp"
+#include "app/input/interleaved_file.hpp"
 #include "app/input/lengths_file.hpp"
 #include "app/input/hardware_config.hpp"
 #include "app/input/toml_reader.hpp"
@@ -81,13 +82,20 @@ PlanSettings read_plan(const toml::table& root, const std::string& source) {
 }
 
 BatchConfig read_batch(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
-                       bool load_dataset) {
+                       bool load_dataset, bool multimodal) {
   TableReader in(root["batch"].as_table(), "batch", source);
   BatchConfig b;
   b.dataset = in.string("dataset").value_or("");
   b.lengths = in.integers("lengths", 1).value_or(std::vector<std::int64_t>{});
   auto tokens = in.integer("tokens_per_batch", 1);
   b.seed = static_cast<std::uint64_t>(in.integer("seed", 0).value_or(1));
+  if (multimodal) {  // the samples come from multimodal.dataset; only the budget and seed are read here
+    if (b.uses_dataset() || in.has("lengths"))
+      in.fail(b.uses_dataset() ? "dataset" : "lengths", "not allowed with [multimodal]: its dataset gives the samples");
+    b.tokens_per_batch = in.required(tokens, "tokens_per_batch", "LLM tokens per batch, an integer >= 1, with [multimodal]");
+    in.finish();
+    return b;
+  }
   if (b.uses_dataset() == in.has("lengths"))
     in.fail("dataset", "give exactly one of batch.dataset (a document-length file, sampled each step) or "
                        "batch.lengths (one fixed batch)");
@@ -101,6 +109,57 @@ BatchConfig read_batch(const toml::table& root, const std::string& source, const
   }
   in.finish();
   return b;
+}
+
+sched::EncoderShape read_encoder(const toml::table& root, const std::string& source, const KeyOrigins& origins) {
+  if (root["encoder"].as_table() == nullptr)
+    throw ConfigError(source + ": [multimodal] needs an [encoder] table (usually encoder.file = \"models/NAME.toml\")");
+  TableReader in(root["encoder"].as_table(), "encoder", source, &origins);
+  sched::EncoderShape e;
+  auto need = [&](const char* key, const char* what) { return in.required(in.integer(key, 1), key, what); };
+  e.name = in.string("name").value_or("encoder");
+  e.layers = static_cast<int>(need("layers", "encoder layers, an integer >= 1"));
+  e.hidden = need("hidden_size", "encoder width, an integer >= 1");
+  e.heads = static_cast<int>(need("heads", "attention heads, an integer >= 1"));
+  e.head_dim = static_cast<int>(need("head_dim", "head dimension, an integer >= 1"));
+  e.mlp_hidden = in.integer("mlp_hidden", 1).value_or(4 * e.hidden);
+  e.mlp_matrices = static_cast<int>(in.integer("mlp_matrices", 2).value_or(2));
+  if (e.mlp_matrices > 3) in.fail("mlp_matrices", "must be 2 (GELU MLP) or 3 (SwiGLU)");
+  e.projector_hidden = in.integer("projector_hidden", 0).value_or(0);
+  e.activation_bytes_per_patch = in.required(in.number("activation_bytes_per_patch", 0.0), "activation_bytes_per_patch",
+                                             "activation bytes per patch, all layers, a number > 0");
+  e.state_bytes_per_param = in.number("state_bytes_per_param", 0.0).value_or(16.0);
+  auto& p = e.images;
+  // patch_size is read with a floor of 0 so that 0 gets the policy's own message, not a range error.
+  p.patch_size = static_cast<int>(in.required(in.integer("patch_size", 0), "patch_size", "patch side in pixels, an integer >= 1"));
+  const auto resize = in.string("resize").value_or("fixed");
+  if (resize == "fixed") p.resize = sched::ResizePolicy::fixed;
+  else if (resize == "tiles") p.resize = sched::ResizePolicy::tiles;
+  else if (resize == "native") p.resize = sched::ResizePolicy::native;
+  else in.fail("resize", "value \"" + resize + "\" is not allowed: \"fixed\", \"tiles\" or \"native\"");
+  p.image_size = static_cast<int>(in.integer("image_size", 1).value_or(p.resize == sched::ResizePolicy::tiles ? 448 : 336));
+  p.max_tiles = static_cast<int>(in.integer("max_tiles", 1).value_or(12));
+  p.min_pixels = in.integer("min_pixels", 1).value_or(p.min_pixels);
+  p.max_pixels = in.integer("max_pixels", 1).value_or(p.max_pixels);
+  p.merge = static_cast<int>(in.integer("merge", 1).value_or(1));
+  p.class_tokens = static_cast<int>(in.integer("class_tokens", 0).value_or(0));
+  if (const auto problem = sched::image_policy_problem(p); !problem.empty())
+    in.fail(p.patch_size < 1 ? "patch_size" : "image_size", problem);
+  in.finish();
+  return e;
+}
+
+MultimodalConfig read_multimodal(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
+                                 bool load_dataset, const KeyOrigins& origins) {
+  TableReader in(root["multimodal"].as_table(), "multimodal", source);
+  MultimodalConfig m;
+  m.dataset = in.required(in.string("dataset"), "dataset", "an interleaved dataset file (inputs/datasets/*.mm.txt)");
+  m.pipeline_micro_batches = static_cast<int>(in.integer("pipeline_micro_batches", 1).value_or(4));
+  m.encoder_ranks = static_cast<int>(in.integer("encoder_ranks", 0).value_or(0));
+  in.finish();
+  m.encoder = read_encoder(root, source, origins);
+  if (load_dataset) m.samples = read_interleaved_file(input_dir / m.dataset);
+  return m;
 }
 
 RunSettings read_run(const toml::table& root, const std::string& source) {
@@ -138,12 +197,16 @@ RunSettings read_run(const toml::table& root, const std::string& source) {
 
 Config config_from_table(const toml::table& root, const std::string& source, const std::filesystem::path& input_dir,
                          bool load_dataset, int world_size, const KeyOrigins& origins) {
-  check_top_level(root, {"model", "batch", "run", "cluster", "hardware", "emulation", "plan"}, source);
+  check_top_level(root, {"model", "batch", "run", "cluster", "hardware", "emulation", "plan", "multimodal", "encoder"}, source);
   if (!root.contains("model")) throw ConfigError(source + ": missing section [model]");
   if (!root.contains("batch")) throw ConfigError(source + ": missing section [batch]");
   Config c;
   c.model = read_model(root, source, origins);
-  c.batch = read_batch(root, source, input_dir, load_dataset);
+  const bool multimodal = root.contains("multimodal");
+  if (!multimodal && root.contains("encoder"))
+    throw ConfigError(source + ": an [encoder] table needs a [multimodal] table (its interleaved dataset)");
+  c.batch = read_batch(root, source, input_dir, load_dataset, multimodal);
+  if (multimodal) c.multimodal = read_multimodal(root, source, input_dir, load_dataset, origins);
   c.run = read_run(root, source);
   c.cluster = read_cluster(root, source);
   c.has_hardware = root.contains("hardware");
@@ -206,6 +269,11 @@ KeyOrigins resolve_includes(toml::table& root, const std::filesystem::path& inpu
     const auto path = included_path(root, "model", "file", "a model shape file", input_dir, source);
     model->erase("file");
     merge_included_table(root, "model", path, source + ": key 'model.file': file", origins);
+  }
+  if (auto* encoder = root["encoder"].as_table(); encoder != nullptr && encoder->contains("file")) {
+    const auto path = included_path(root, "encoder", "file", "an encoder shape file", input_dir, source);
+    encoder->erase("file");
+    merge_included_table(root, "encoder", path, source + ": key 'encoder.file': file", origins);
   }
   if (auto* cluster = root["cluster"].as_table(); cluster != nullptr && cluster->contains("hardware")) {
     const auto path = included_path(root, "cluster", "hardware", "a hardware profile", input_dir, source);

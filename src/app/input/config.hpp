@@ -14,6 +14,8 @@
 #include "sched/hardware.hpp"
 #include "app/input/toml_reader.hpp"
 #include "sched/model_shape.hpp"
+#include "sched/encoder_shape.hpp"
+#include "sched/multimodal_batch.hpp"
 
 namespace flexcp {
 
@@ -56,6 +58,16 @@ struct PlanSettings {
   std::string output;
 };
 
+// [multimodal] and [encoder]: a vision encoder feeding the LLM, batches of interleaved samples
+// (`flexcp plan` models the placements; `flexcp run` does not execute them yet).
+struct MultimodalConfig {
+  std::string dataset;                              // as written (relative to the input file)
+  std::vector<sched::MultimodalSample> samples;     // loaded by rank 0
+  sched::EncoderShape encoder;
+  int pipeline_micro_batches = 4;  // non-colocated: chunks flowing encoder -> boundary -> LLM
+  int encoder_ranks = 0;           // non-colocated: 0 lets the planner choose the split
+};
+
 struct Config {
   ModelConfig model;
   BatchConfig batch;
@@ -65,6 +77,7 @@ struct Config {
   bool has_hardware = false;
   std::optional<EmulatedNetwork> emulation;  // from cluster.emulation: the run executes on it
   PlanSettings plan;
+  std::optional<MultimodalConfig> multimodal;
   std::string resolved_toml;  // the input after overrides, as every rank agreed on it
 };
 
@@ -73,7 +86,7 @@ struct Config {
 toml::table parse_toml_file(const std::filesystem::path& path, const std::string& what);
 
 // Rank 0's file step before config_from_table, after the --set overrides: merges the tables
-// that `model.file` and `cluster.hardware` name into [model] and [hardware], the included file
+// that `model.file`, `encoder.file` and `cluster.hardware` name into [model] and [hardware], the included file
 // as the base and every key written in the input (or set with --set) on top, so any included
 // key can be overridden; and `cluster.emulation` by its [emulation] table and its dilated
 // [hardware] profile, which wins over any other (the run is planned and modelled for the

@@ -4,11 +4,24 @@
 #include "common/clock.hpp"
 #include "app/commands.hpp"
 #include "app/input/config.hpp"
+#include "app/output/multimodal_plan_file.hpp"
 #include "app/output/plan_report.hpp"
+#include "app/plan/multimodal_study.hpp"
 #include "app/plan/plan_study.hpp"
 #include "app/output/results_file.hpp"
 
 namespace flexcp {
+
+namespace {
+RunMetadata plan_metadata(const PlanOptions& options, const Config& config, const sched::Cluster& cluster) {
+  RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), cluster.ranks(), cluster.nodes, 0, {}, {}};
+  for (int r = 0; r < cluster.ranks(); ++r) {
+    meta.node_of_rank.push_back(cluster.node_of(r));
+    meta.local_rank.push_back(r % cluster.ranks_per_node);
+  }
+  return meta;
+}
+}  // namespace
 
 int plan_command(const PlanOptions& options, comm::World& world) {
   // The simulator is a single-process program; under mpirun only rank 0 works.
@@ -38,15 +51,20 @@ int plan_command(const PlanOptions& options, comm::World& world) {
       throw ConfigError(options.input + ": plan.extreme needs batch.dataset (extreme batches are drawn from a distribution)");
     if (!config.plan.output.empty()) check_output_path(config.plan.output, options.force);
 
+    if (config.multimodal) {
+      const auto study = run_multimodal_study(config);
+      print_multimodal_study(stdout, study, config);
+      if (!config.plan.output.empty()) {
+        write_multimodal_plan_file(config.plan.output, study, plan_metadata(options, config, study.cluster), config);
+        std::printf("# Results written to %s\n", config.plan.output.c_str());
+      }
+      std::fflush(stdout);
+      return;
+    }
     const auto study = run_plan_study(config);
     print_plan_study(stdout, study, config);
     if (!config.plan.output.empty()) {
-      RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), study.cluster.ranks(), study.cluster.nodes, 0,
-                       {}, {}};
-      for (int r = 0; r < study.cluster.ranks(); ++r) {
-        meta.node_of_rank.push_back(study.cluster.node_of(r));
-        meta.local_rank.push_back(r % study.cluster.ranks_per_node);
-      }
+      const auto meta = plan_metadata(options, config, study.cluster);
       write_plan_file(config.plan.output, study, meta, config);
       std::printf("# Results written to %s\n", config.plan.output.c_str());
     }

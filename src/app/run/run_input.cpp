@@ -32,6 +32,9 @@ Config load_run_input(const RunOptions& options, comm::World& world) {
     const auto input_dir = std::filesystem::path(options.input).parent_path();
     const auto origins = resolve_includes(root, input_dir, options.input);
     Config config = config_from_table(root, options.input, input_dir, true, world.size(), origins);
+    if (config.multimodal)
+      throw ConfigError(options.input + ": [multimodal] is modelled by `flexcp plan` only; `flexcp run` does not execute "
+                                        "multimodal steps yet");
     check_run_strategies(config, world.size());
     check_output_path(config.run.output, options.force);
     resolved = config.resolved_toml;

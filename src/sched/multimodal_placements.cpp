@@ -1,0 +1,170 @@
+#include "sched/multimodal_placements.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "sched/boundary_traffic.hpp"
+#include "sched/cost_model.hpp"
+#include "sched/encoder_plan.hpp"
+#include "sched/planner.hpp"
+#include "sched/token_layout.hpp"
+
+namespace flexcp::sched {
+
+const char* to_string(Placement placement) {
+  switch (placement) {
+    case Placement::llm_centric: return "llm-centric";
+    case Placement::colocated: return "colocated";
+    case Placement::non_colocated: return "non-colocated";
+  }
+  return "?";
+}
+
+namespace {
+// The LLM's flexcp plan on `cluster`, its ranks' memory less `reserved_bytes` (encoder states).
+Plan plan_llm(const MultimodalBatch& batch, const MultimodalContext& c, const Cluster& cluster, double reserved_bytes) {
+  PlannerContext planner{{cluster, c.llm, c.hardware}, 1, false};
+  planner.capacity_tokens = capacity_tokens(c.llm, c.hardware, cluster.ranks(), reserved_bytes);
+  return make_flexcp_planner(planner)->plan(batch.llm);
+}
+
+EncoderCostContext encoder_context(const MultimodalContext& c) { return {c.cluster, c.encoder, c.llm.hidden, c.hardware}; }
+
+double encoder_states_bytes(const MultimodalContext& c) { return c.encoder.state_bytes_per_param * c.encoder.parameters(c.llm.hidden); }
+
+int split_sequences(const ImageTokenLayout& layout) {
+  int n = 0;
+  for (const auto& image : layout)
+    for (const auto& pieces : image) {
+      const bool split = std::any_of(pieces.begin(), pieces.end(), [&](const TokenPiece& p) { return p.rank != pieces[0].rank; });
+      n += split ? 1 : 0;
+    }
+  return n;
+}
+
+void add_totals(PlacementCost& out, const MultimodalBatch& batch, const MultimodalContext& c, const PlanCost& llm) {
+  out.llm_tokens = static_cast<double>(batch.llm.total_tokens());
+  out.llm_bytes = llm.bytes_sent;
+  out.model_flops = llm.model_flops + encoder_model_flops(batch, c.encoder, c.llm.hidden);
+}
+
+double bytes_of(const std::vector<EncoderRankCost>& ranks) {
+  double b = 0.0;
+  for (const auto& r : ranks) b += r.bytes_sent;
+  return b;
+}
+
+double slowest(const std::vector<EncoderRankCost>& ranks) {
+  double t = 0.0;
+  for (const auto& r : ranks) t = std::max(t, r.time_s());
+  return t;
+}
+}  // namespace
+
+PlacementCost model_llm_centric(const MultimodalBatch& batch, const MultimodalContext& c) {
+  const double states = encoder_states_bytes(c) / c.cluster.ranks();
+  const Plan plan = plan_llm(batch, c, c.cluster, states);
+  const CostContext cost{c.cluster, c.llm, c.hardware};
+  PlacementCost out;
+  out.encoder_ranks = out.llm_ranks = c.cluster.ranks();
+  out.llm_micro_batches = static_cast<int>(plan.micro_batches.size());
+  const auto whole = evaluate_plan(plan, cost);
+  out.llm_s = whole.step_time_s;
+  add_totals(out, batch, c, whole);
+  // Micro-batch by micro-batch: each rank encodes the images whose tokens it holds, then runs its
+  // LLM work; the slowest rank's sum sets the micro-batch's time.
+  for (std::size_t mb = 0; mb < plan.micro_batches.size(); ++mb) {
+    Plan one = plan;
+    one.micro_batches = {plan.micro_batches[mb]};
+    const auto llm = evaluate_plan(one, cost);
+    const auto layout = llm_image_layout(one, batch);
+    // Images of other micro-batches have no pieces in this one's layout: keep only those placed.
+    MultimodalBatch placed{batch.llm, {}};
+    ImageTokenLayout placed_layout;
+    for (std::size_t i = 0; i < layout.size(); ++i)
+      if (!layout[i].empty() && !layout[i][0].empty()) {
+        placed.images.push_back(batch.images[i]);
+        placed_layout.push_back(layout[i]);
+      }
+    const auto encoder = encoder_costs(placed_layout, placed, encoder_context(c));
+    double micro = 0.0, encoder_peak = 0.0;
+    for (std::size_t r = 0; r < encoder.size(); ++r) {
+      micro = std::max(micro, encoder[r].time_s() + llm.ranks[r].busy_s() + llm.ranks[r].exposed_comm_s);
+      encoder_peak = std::max(encoder_peak, encoder[r].time_s());
+    }
+    out.step_s += micro + c.hardware.microbatch_overhead_s;
+    out.encoder_s += encoder_peak;
+    out.encoder_bytes += bytes_of(encoder);
+    out.split_sequences += split_sequences(placed_layout);
+  }
+  return out;
+}
+
+PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalContext& c) {
+  const int ranks = c.cluster.ranks();
+  const double states = encoder_states_bytes(c) / ranks;
+  const Plan plan = plan_llm(batch, c, c.cluster, states);
+  const auto llm = evaluate_plan(plan, {c.cluster, c.llm, c.hardware});
+  EncoderPlanContext ec{encoder_context(c), 0, ranks, 1};
+  ec.capacity_patches = encoder_capacity_patches(c.encoder, c.llm.hidden, c.hardware, ranks,
+                                                 c.llm.state_bytes_per_param * c.llm.parameters() / ranks);
+  const auto encoder_layout = plan_encoder(batch, ec);
+  const auto encoder = encoder_costs(encoder_layout, batch, ec.cost);
+  const auto traffic = boundary_traffic(encoder_layout, llm_image_layout(plan, batch), c.cluster);
+  const double bytes_per_token = static_cast<double>(c.llm.hidden) * c.hardware.element_bytes;
+  PlacementCost out;
+  out.encoder_ranks = out.llm_ranks = ranks;
+  out.llm_micro_batches = static_cast<int>(plan.micro_batches.size());
+  out.llm_s = llm.step_time_s;
+  out.encoder_s = slowest(encoder);
+  out.boundary_s = 2.0 * boundary_time_s(traffic, bytes_per_token, c.cluster, c.hardware);
+  out.boundary_bytes = 2.0 * static_cast<double>(traffic.moved_tokens) * bytes_per_token;
+  out.encoder_bytes = bytes_of(encoder);
+  out.split_sequences = split_sequences(encoder_layout);
+  out.step_s = out.encoder_s + out.boundary_s + out.llm_s;
+  add_totals(out, batch, c, llm);
+  return out;
+}
+
+PlacementCost model_non_colocated(const MultimodalBatch& batch, const MultimodalContext& c, int encoder_ranks) {
+  const auto& cl = c.cluster;
+  FLEXCP_CHECK(encoder_ranks >= 1 && encoder_ranks < cl.ranks(), "non-colocated: the encoder needs some ranks, the LLM the rest");
+  FLEXCP_CHECK(cl.nodes == 1 || encoder_ranks % cl.ranks_per_node == 0, "non-colocated: the encoder takes whole nodes");
+  const Cluster llm_cluster = cl.nodes == 1 ? Cluster{1, cl.ranks() - encoder_ranks}
+                                            : Cluster{cl.nodes - encoder_ranks / cl.ranks_per_node, cl.ranks_per_node};
+  const Plan plan = plan_llm(batch, c, llm_cluster, 0.0);
+  const auto llm = evaluate_plan(plan, {llm_cluster, c.llm, c.hardware});
+  EncoderPlanContext ec{encoder_context(c), 0, encoder_ranks, 1};
+  ec.capacity_patches = encoder_capacity_patches(c.encoder, c.llm.hidden, c.hardware, encoder_ranks);
+  const auto encoder_layout = plan_encoder(batch, ec);
+  const auto encoder = encoder_costs(encoder_layout, batch, ec.cost);
+  const auto traffic = boundary_traffic(encoder_layout, llm_image_layout(plan, batch, encoder_ranks), cl);
+  const double bytes_per_token = static_cast<double>(c.llm.hidden) * c.hardware.element_bytes;
+  PlacementCost out;
+  out.encoder_ranks = encoder_ranks;
+  out.llm_ranks = llm_cluster.ranks();
+  out.llm_micro_batches = static_cast<int>(plan.micro_batches.size());
+  out.llm_s = llm.step_time_s;
+  out.encoder_s = slowest(encoder);
+  out.boundary_s = 2.0 * boundary_time_s(traffic, bytes_per_token, cl, c.hardware);
+  out.boundary_bytes = 2.0 * static_cast<double>(traffic.moved_tokens) * bytes_per_token;
+  out.encoder_bytes = bytes_of(encoder);
+  out.split_sequences = split_sequences(encoder_layout);
+  // k chunks through three stages: every stage's work once, plus k - 1 chunks of the slowest.
+  const double k = c.pipeline_micro_batches;
+  const double peak = std::max({out.encoder_s, out.boundary_s, out.llm_s});
+  out.step_s = (out.encoder_s + out.boundary_s + out.llm_s) / k + (k - 1.0) / k * peak;
+  add_totals(out, batch, c, llm);
+  return out;
+}
+
+std::vector<int> encoder_rank_choices(const Cluster& cluster) {
+  std::vector<int> out;
+  if (cluster.nodes == 1)
+    for (int r = 1; r < cluster.ranks(); ++r) out.push_back(r);
+  else
+    for (int n = 1; n < cluster.nodes; ++n) out.push_back(n * cluster.ranks_per_node);
+  return out;
+}
+
+}  // namespace flexcp::sched

@@ -1,0 +1,63 @@
+#pragma once
+// Where a multimodal model's two components run, and what a step then costs (the LLM by its own
+// flexcp plan and the cost model; the encoder by encoder_cost.hpp; the boundary between them by
+// boundary_traffic.hpp):
+//   llm-centric    the baseline of today's frameworks: the encoder inherits the LLM's layout, each
+//                  image encoded where the LLM holds its tokens (context-parallel over the LLM's
+//                  group when its document is split), micro-batch by micro-batch on the same ranks;
+//                  no boundary traffic
+//   colocated      both on every rank, each with its own layout: the encoder's balanced plan for
+//                  the whole batch, the boundary forward, the LLM's micro-batches, the boundary
+//                  backward, the encoder's backward (its work counted once, with the forward)
+//   non-colocated  disjoint rank sets (the encoder on the first ranks), the batch cut into
+//                  `pipeline_micro_batches` chunks that flow encoder -> boundary -> LLM, so the
+//                  components overlap: a three-stage pipeline's fill and drain plus its slowest stage
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sched/cluster.hpp"
+#include "sched/encoder_shape.hpp"
+#include "sched/hardware.hpp"
+#include "sched/model_shape.hpp"
+#include "sched/multimodal_batch.hpp"
+
+namespace flexcp::sched {
+
+enum class Placement : std::uint8_t { llm_centric, colocated, non_colocated };
+const char* to_string(Placement placement);
+
+struct MultimodalContext {
+  Cluster cluster;
+  ModelShape llm;
+  EncoderShape encoder;
+  HardwareProfile hardware;
+  int pipeline_micro_batches = 4;  // non-colocated
+};
+
+struct PlacementCost {
+  double step_s = 0.0;
+  double encoder_s = 0.0;    // slowest encoder rank, whole batch (forward + backward)
+  double boundary_s = 0.0;   // forward + backward
+  double llm_s = 0.0;        // the LLM's plan alone
+  double boundary_bytes = 0.0;  // forward + backward, all ranks
+  double encoder_bytes = 0.0;   // context-parallel traffic of split image sequences
+  double llm_bytes = 0.0;       // the LLM plan's traffic
+  double model_flops = 0.0;     // encoder + projector + LLM, training
+  double llm_tokens = 0.0;
+  int encoder_ranks = 0, llm_ranks = 0;
+  int llm_micro_batches = 0;
+  double split_sequences = 0;   // encoder sequences spread over more than one rank
+};
+
+PlacementCost model_llm_centric(const MultimodalBatch& batch, const MultimodalContext& context);
+PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalContext& context);
+// `encoder_ranks`: whole nodes (a multiple of ranks_per_node) on a multi-node machine, any count
+// below the node's ranks on one node. Throws ConfigError when either side cannot hold its part.
+PlacementCost model_non_colocated(const MultimodalBatch& batch, const MultimodalContext& context, int encoder_ranks);
+
+// Encoder rank counts worth trying for non-colocated: whole nodes on a multi-node machine (1 to
+// nodes - 1), single ranks (1 to ranks - 1) on one node.
+std::vector<int> encoder_rank_choices(const Cluster& cluster);
+
+}  // namespace flexcp::sched

@@ -1,0 +1,226 @@
+// Multimodal batches, the encoder's layout, the boundary between encoder and LLM, and the three
+// placements: properties over random interleaved samples.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "common/error.hpp"
+#include "planner_fixtures.hpp"
+#include "sched/boundary_traffic.hpp"
+#include "sched/encoder_plan.hpp"
+#include "sched/multimodal_placements.hpp"
+#include "sched/planner.hpp"
+#include "sched/token_layout.hpp"
+
+using namespace flexcp;
+using namespace flexcp::sched;
+
+namespace {
+
+ImagePolicy vit_l_336() { return {.patch_size = 14, .resize = ResizePolicy::fixed, .image_size = 336, .merge = 1, .class_tokens = 1}; }
+ImagePolicy internvl_tiles() {
+  return {.patch_size = 14, .resize = ResizePolicy::tiles, .image_size = 448, .max_tiles = 12, .merge = 4, .class_tokens = 1};
+}
+ImagePolicy native_small() {  // small native images, so test batches stay small
+  return {.patch_size = 14, .resize = ResizePolicy::native, .min_pixels = 784, .max_pixels = 200704, .merge = 4};
+}
+
+EncoderShape small_encoder(ImagePolicy images) {
+  EncoderShape e;
+  e.name = "test-vit";
+  e.layers = 2;
+  e.hidden = 256;
+  e.heads = 4;
+  e.head_dim = 64;
+  e.mlp_hidden = 1024;
+  e.projector_hidden = 512;
+  e.activation_bytes_per_patch = 1e4;
+  e.state_bytes_per_param = 0.0;
+  e.images = images;
+  return e;
+}
+
+std::vector<MultimodalSample> random_samples(std::mt19937_64& rng, int count) {
+  std::uniform_int_distribution<int> segments(1, 6), kind(0, 2);
+  std::uniform_int_distribution<std::int64_t> text(1, 400), side(20, 1400);
+  std::vector<MultimodalSample> out(static_cast<std::size_t>(count));
+  for (auto& s : out)
+    for (int i = segments(rng); i > 0; --i) {
+      if (kind(rng) == 0) s.segments.push_back({0, {side(rng), side(rng)}});
+      else s.segments.push_back({text(rng), {}});
+    }
+  return out;
+}
+
+HardwareProfile hardware() { return fixtures::test_hardware(1e12); }
+
+}  // namespace
+
+TEST(ImageTokens, FixedResizeGivesTheEncodersGrid) {
+  for (ImageSize size : {ImageSize{100, 50}, ImageSize{336, 336}, ImageSize{4000, 3000}}) {
+    const auto e = encode_image(size, vit_l_336());
+    EXPECT_EQ(e.sequence_patches, (std::vector<std::int64_t>{577}));  // 24 x 24 + the class token
+    EXPECT_EQ(e.llm_tokens(), 576);
+  }
+}
+
+TEST(ImageTokens, TilesFollowTheAspectRatioAndAddAThumbnail) {
+  EXPECT_EQ(encode_image({448, 448}, internvl_tiles()).sequence_patches.size(), 1u);
+  const auto wide = encode_image({896, 448}, internvl_tiles());  // 2 x 1 grid + thumbnail
+  EXPECT_EQ(wide.sequence_patches, (std::vector<std::int64_t>{1025, 1025, 1025}));
+  EXPECT_EQ(wide.llm_tokens(), 3 * 256);
+  const auto big = encode_image({4000, 3000}, internvl_tiles());  // 4:3 -> 4 x 3 = 12 tiles
+  EXPECT_EQ(big.sequence_patches.size(), 13u);
+}
+
+TEST(ImageTokens, NativeRoundsToTheMergedPatchAndCapsPixels) {
+  ImagePolicy p = native_small();
+  p.max_pixels = 12845056;
+  const auto e = encode_image({1000, 1000}, p);  // 1008 x 1008: 72 x 72 patches
+  EXPECT_EQ(e.sequence_patches, (std::vector<std::int64_t>{5184}));
+  EXPECT_EQ(e.llm_tokens(), 1296);
+  const auto capped = encode_image({20000, 20000}, p);
+  EXPECT_LE(capped.patches() * 14 * 14, 12845056);
+}
+
+TEST(ImageTokens, BadPoliciesAndImagesAreNamed) {
+  ImagePolicy zero = vit_l_336();
+  zero.patch_size = 0;
+  try {
+    encode_image({10, 10}, zero);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(e.message().find("patch_size"), std::string::npos) << e.message();
+  }
+  EXPECT_THROW(encode_image({0, 0}, vit_l_336()), ConfigError);
+  ImagePolicy merge = internvl_tiles();
+  merge.merge = 3;
+  EXPECT_NE(image_policy_problem(merge), "");
+}
+
+// Property: every batch holds exactly the budget; images are whole, inside their document, in order.
+TEST(MultimodalSampler, FillsTheBudgetWithWholeImages) {
+  std::mt19937_64 rng(3);
+  for (int trial = 0; trial < 20; ++trial) {
+    const auto samples = random_samples(rng, 30);
+    const auto policy = trial % 3 == 0 ? vit_l_336() : trial % 3 == 1 ? internvl_tiles() : native_small();
+    const std::int64_t budget = 2000 + 997 * trial;
+    MultimodalSampler sampler(samples, policy, budget, static_cast<std::uint64_t>(trial));
+    for (std::uint64_t i = 0; i < 5; ++i) {
+      const auto b = sampler.batch(i);
+      EXPECT_EQ(b.llm.total_tokens(), budget);
+      std::int64_t last_end = 0;
+      std::int32_t last_doc = -1;
+      for (const auto& image : b.images) {
+        if (image.doc != last_doc) last_end = 0;
+        EXPECT_GE(image.llm_begin, last_end);
+        last_end = image.llm_begin + image.encoded.llm_tokens();
+        last_doc = image.doc;
+        EXPECT_LE(last_end, b.llm.doc_lengths[static_cast<std::size_t>(image.doc)]);
+      }
+      EXPECT_EQ(b.llm.doc_lengths, sampler.batch(i).llm.doc_lengths);
+    }
+  }
+}
+
+// Property: the LLM's layout of a flexcp plan places every image token exactly once, and the
+// encoder's layout does too, on its own ranks; the boundary moves exactly the tokens whose two
+// ranks differ, each counted once sent and once received.
+TEST(MultimodalLayouts, TileEveryImageAndTheBoundaryConservesTokens) {
+  std::mt19937_64 rng(11);
+  const Cluster cluster{2, 3};
+  for (int trial = 0; trial < 12; ++trial) {
+    const auto encoder = small_encoder(trial % 2 ? internvl_tiles() : native_small());
+    MultimodalSampler sampler(random_samples(rng, 25), encoder.images, 6000 + 500 * trial, 5);
+    const auto batch = sampler.batch(static_cast<std::uint64_t>(trial));
+    PlannerContext pc{{cluster, fixtures::small_model(), hardware()}, 0, false};
+    pc.capacity_tokens = 4000;
+    const auto plan = make_flexcp_planner(pc)->plan(batch.llm);
+    const auto llm = llm_image_layout(plan, batch);
+    EXPECT_EQ(layout_problems(llm, batch), std::vector<std::string>{});
+    EncoderPlanContext ec{{cluster, encoder, 512, hardware()}, 0, cluster.ranks(), 1500};
+    const auto enc = plan_encoder(batch, ec);
+    EXPECT_EQ(layout_problems(enc, batch), std::vector<std::string>{});
+    const auto t = boundary_traffic(enc, llm, cluster);
+    EXPECT_EQ(t.moved_tokens + t.local_tokens, batch.image_llm_tokens());
+    EXPECT_EQ(std::accumulate(t.sent_tokens.begin(), t.sent_tokens.end(), std::int64_t{0}), t.moved_tokens);
+    EXPECT_EQ(std::accumulate(t.received_tokens.begin(), t.received_tokens.end(), std::int64_t{0}), t.moved_tokens);
+    EXPECT_EQ(boundary_traffic(llm, llm, cluster).moved_tokens, 0);
+  }
+}
+
+// Property: splitting a sequence over ranks conserves its compute (a flat attention rate: the
+// members' q x n pairs add up to n x n), and the balanced plan's busiest rank is within one
+// item of the fair share (longest-processing-time), well below the LLM-centric layout's peak.
+TEST(EncoderPlan, ConservesWorkAndBalancesIt) {
+  std::mt19937_64 rng(5);
+  const Cluster cluster{1, 6};
+  const auto encoder = small_encoder(native_small());
+  const EncoderCostContext cc{cluster, encoder, 512, hardware()};
+  for (int trial = 0; trial < 10; ++trial) {
+    MultimodalSampler sampler(random_samples(rng, 25), encoder.images, 20000, static_cast<std::uint64_t>(trial));
+    const auto batch = sampler.batch(0);
+    double single = 0.0, largest = 0.0;
+    for (const auto& image : batch.images)
+      for (std::size_t s = 0; s < image.encoded.sequence_patches.size(); ++s) {
+        const double w = sequence_work_s(image.encoded.sequence_patches[s], image.encoded.sequence_llm_tokens[s], cc);
+        single += w;
+        largest = std::max(largest, w);
+      }
+    const auto layout = plan_encoder(batch, {cc, 0, cluster.ranks(), 1 << 20});
+    double peak = 0.0;
+    for (const auto& r : encoder_costs(layout, batch, cc)) peak = std::max(peak, r.compute_s);
+    EXPECT_LE(peak, single / cluster.ranks() + largest + 1e-12);
+    // Little memory per rank: large sequences are split by memory, and their work is conserved.
+    const auto split = plan_encoder(batch, {cc, 0, cluster.ranks(), 300});
+    int split_sequences = 0;
+    for (const auto& image : split)
+      for (const auto& pieces : image) split_sequences += pieces.size() > 1 ? 1 : 0;
+    EXPECT_GT(split_sequences, 0);
+    double sum = 0.0;
+    for (const auto& r : encoder_costs(split, batch, cc)) sum += r.compute_s;
+    EXPECT_NEAR(sum, single, 1e-9 * single);
+  }
+}
+
+TEST(EncoderPlan, SplitsWhatOneRankCannotHoldAndNamesWhatNoGroupCan) {
+  const auto encoder = small_encoder(native_small());
+  MultimodalSample sample{{{10, {}}, {0, {440, 440}}}};  // 31 x 31 patches -> 961 + 0 class tokens
+  MultimodalSampler sampler({sample}, encoder.images, 300, 1);
+  const auto batch = sampler.batch(0);
+  ASSERT_EQ(batch.images.size(), 1u);
+  const Cluster cluster{1, 4};
+  const EncoderCostContext cc{cluster, encoder, 512, hardware()};
+  const auto layout = plan_encoder(batch, {cc, 0, 4, 300});  // 961 patches need 4 ranks of 300
+  EXPECT_EQ(layout[0][0].size(), 4u);
+  try {
+    plan_encoder(batch, {cc, 0, 4, 200});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(e.message().find("larger than any group can hold"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("sample 1"), std::string::npos) << e.message();
+  }
+}
+
+// The placements model the same work: model FLOPs agree; the boundary is free only LLM-centric;
+// non-colocated overlaps its components, so it is never slower than running them back to back.
+TEST(Placements, AgreeOnWorkAndOrderTheirCosts) {
+  std::mt19937_64 rng(17);
+  MultimodalContext c{{2, 4}, fixtures::small_model(), small_encoder(internvl_tiles()), hardware(), 4};
+  MultimodalSampler sampler(random_samples(rng, 40), c.encoder.images, 30000, 2);
+  const auto batch = sampler.batch(0);
+  const auto centric = model_llm_centric(batch, c);
+  const auto colocated = model_colocated(batch, c);
+  EXPECT_NEAR(centric.model_flops, colocated.model_flops, 1e-9 * centric.model_flops);
+  EXPECT_EQ(centric.boundary_bytes, 0.0);
+  EXPECT_GT(colocated.boundary_bytes, 0.0);
+  EXPECT_NEAR(colocated.step_s, colocated.encoder_s + colocated.boundary_s + colocated.llm_s, 1e-12);
+  for (int e : encoder_rank_choices(c.cluster)) {
+    const auto split = model_non_colocated(batch, c, e);
+    EXPECT_NEAR(split.model_flops, centric.model_flops, 1e-9 * centric.model_flops);
+    EXPECT_LE(split.step_s, split.encoder_s + split.boundary_s + split.llm_s + 1e-12);
+    EXPECT_GE(split.step_s, std::max({split.encoder_s, split.boundary_s, split.llm_s}) - 1e-12);
+  }
+}
