@@ -10,6 +10,9 @@
 //     existing group large enough to hold it.
 //  3. Whole documents, longest first, go to the least-loaded rank with memory to spare (LPT),
 //     joining that rank's group (or a group of one).
+//  4. Each group of >= 2 ranks gets the communication scheme the cost model finds fastest among
+//     those flexcp run executes (scheme_choice.hpp); a new communicator is created only when
+//     that makes the micro-batch faster.
 // If a micro-batch cannot be placed, the planner retries with one more micro-batch. On small
 // machines the placement is compared with one group of every rank, every document split; that
 // group is kept only when the cost model finds it clearly (1%) faster.
@@ -19,9 +22,11 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <queue>
 
 #include "sched/flexsp_planner.hpp"
+#include "sched/communicator_accounting.hpp"
 #include "sched/free_ranks.hpp"
 #include "sched/planner.hpp"
 #include "sched/rank_set_history.hpp"
@@ -56,9 +61,12 @@ constexpr std::size_t kGroupsScanned = 64;
 
 class FlexiblePlanner final : public Planner {
  public:
-  FlexiblePlanner(const PlannerContext& context, bool power_of_two, CommScheme comm, std::string name)
+  // `choose`: pick each group's scheme from the cost model (flexcp); otherwise every group uses `comm`.
+  FlexiblePlanner(const PlannerContext& context, bool power_of_two, CommScheme comm, std::string name,
+                  std::optional<SchemeSet> choose)
       : context_(context), power_of_two_(power_of_two), comm_(comm), name_(std::move(name)),
-        largest_group_(largest_group(context, power_of_two)) {}
+        largest_group_(largest_group(context, power_of_two)), choose_(choose),
+        communicators_({}, context.comm_cache_size) {}
 
   std::string name() const override { return name_; }
 
@@ -117,6 +125,7 @@ class FlexiblePlanner final : public Planner {
       auto mb = place(batch, docs, work);
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
+      if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_);
       if (auto single = one_group_if_faster(batch, docs, plan.micro_batches.back())) plan.micro_batches.back() = *single;
     }
     return plan;
@@ -146,6 +155,7 @@ class FlexiblePlanner final : public Planner {
     candidate.batch = current.batch = batch;
     candidate.micro_batches = {MicroBatch{{all}}};
     current.micro_batches = {greedy};
+    if (choose_) choose(candidate, 0, 0.0);
     // Only when clearly faster: otherwise keep the placement that splits fewer documents.
     constexpr double kClearlyFaster = 0.99;
     if (evaluate_plan(candidate, context_.cost).step_time_s < kClearlyFaster * evaluate_plan(current, context_.cost).step_time_s)
@@ -285,6 +295,12 @@ class FlexiblePlanner final : public Planner {
       const auto owner = std::find(group.ranks.begin(), group.ranks.end(), r) - group.ranks.begin();
       group.docs.push_back({d, Sharding::whole, static_cast<std::int32_t>(owner)});
     }
+    single_rank_load_ = 0.0;
+    for (int r = 0; r < ranks; ++r) {
+      const int gi = group_of[static_cast<std::size_t>(r)];
+      if (gi < 0 || mb.groups[static_cast<std::size_t>(gi)].ranks.size() < 2)
+        single_rank_load_ = std::max(single_rank_load_, load[static_cast<std::size_t>(r)]);
+    }
     return mb;
   }
 
@@ -322,7 +338,15 @@ class FlexiblePlanner final : public Planner {
     return best;
   }
 
+  // Each group's scheme from the cost model; a communicator exists when the plans so far left it
+  // in the cache (the same LRU the executor's cache and the study's accounting keep).
+  void choose(Plan& plan, std::size_t mb, double others_s) const {
+    choose_schemes(plan, mb, context_.cost, *choose_, others_s,
+                   [this](const RankSet& set) { return communicators_.holds(set); });
+  }
+
   void record(Plan& plan) {
+    if (choose_) communicators_.charge(plan);
     std::vector<std::vector<int>> sets;
     for (const auto& mb : plan.micro_batches)
       for (const auto& group : mb.groups)
@@ -352,16 +376,19 @@ class FlexiblePlanner final : public Planner {
   CommScheme comm_;
   std::string name_;
   int largest_group_;
+  std::optional<SchemeSet> choose_;
+  CommunicatorAccounting communicators_;
+  double single_rank_load_ = 0.0;  // of the last place(): the busiest rank outside split groups
   RankSetHistory history_;
 };
 }  // namespace
 
-std::unique_ptr<Planner> make_flexcp_planner(const PlannerContext& context) {
-  return std::make_unique<FlexiblePlanner>(context, false, CommScheme::needed_kv, "flexcp");
+std::unique_ptr<Planner> make_flexcp_planner(const PlannerContext& context, SchemeSet schemes) {
+  return std::make_unique<FlexiblePlanner>(context, false, CommScheme::needed_kv, "flexcp", schemes);
 }
 
 std::unique_ptr<Planner> make_flexsp_greedy_planner(const PlannerContext& context) {
-  return std::make_unique<FlexiblePlanner>(context, true, CommScheme::all_to_all, "flexsp-greedy");
+  return std::make_unique<FlexiblePlanner>(context, true, CommScheme::all_to_all, "flexsp-greedy", std::nullopt);
 }
 
 }  // namespace flexcp::sched
