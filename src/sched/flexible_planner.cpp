@@ -30,6 +30,7 @@
 #include "sched/free_ranks.hpp"
 #include "sched/planner.hpp"
 #include "sched/rank_set_history.hpp"
+#include "sched/split_estimate.hpp"
 #include "sched/static_layout.hpp"
 #include "sched/zigzag_math.hpp"
 
@@ -198,9 +199,10 @@ class FlexiblePlanner final : public Planner {
       const int p = static_cast<int>(group.ranks.size());
       const auto length = batch.doc_lengths[static_cast<std::size_t>(doc)];
       group.docs.push_back({doc, Sharding::split, 0});
+      const double increment = split_increment(length, work[static_cast<std::size_t>(doc)], p);
       for (int i = 0; i < p; ++i) {
         const auto r = static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)]);
-        load[r] += work[static_cast<std::size_t>(doc)] / p;
+        load[r] += increment;
         held[r] += zigzag::tokens(length, p, i);
         touch(group_index, r);
       }
@@ -217,6 +219,7 @@ class FlexiblePlanner final : public Planner {
       int g = std::max(g_min, static_cast<int>(std::ceil(w / target - 1e-9)));
       g = std::min(g, ranks);
       if (power_of_two_) g = std::min(next_power_of_two(g), largest_group_);
+      if (choose_) g = shape_aware_size(length, target, std::max(g_min, 2), g);
       if (g < g_min) return std::nullopt;
       std::optional<std::vector<int>> block;
       if (g >= 2) block = free_ranks.take(g, history_);
@@ -228,10 +231,10 @@ class FlexiblePlanner final : public Planner {
         const double join_finish =
             join < 0 ? std::numeric_limits<double>::infinity()
                      : busiest[static_cast<std::size_t>(join)] +
-                           w / static_cast<double>(mb.groups[static_cast<std::size_t>(join)].ranks.size());
+                           split_increment(length, w, static_cast<int>(mb.groups[static_cast<std::size_t>(join)].ranks.size()));
         for (int size = power_of_two_ ? g / 2 : g - 1; size >= std::max(g_min, 2) && !block;
              size = power_of_two_ ? size / 2 : size - 1)
-          if (w / size < join_finish) block = free_ranks.take(size, history_);
+          if (split_increment(length, w, size) < join_finish) block = free_ranks.take(size, history_);
       }
       if (block) {
         mb.groups.push_back({std::vector<std::int32_t>(block->begin(), block->end()), {}, comm_});
@@ -317,8 +320,9 @@ class FlexiblePlanner final : public Planner {
       const auto i = static_cast<std::size_t>(gi);
       const int p = static_cast<int>(mb.groups[i].ranks.size());
       if (p < min_size || fullest[i] + max_share(length, p) > context_.capacity_tokens) return;
-      if (busiest[i] + w / p < to_beat) {
-        to_beat = busiest[i] + w / p;
+      const double finish = busiest[i] + split_increment(length, w, p);
+      if (finish < to_beat) {
+        to_beat = finish;
         best = gi;
       }
     };
@@ -336,6 +340,41 @@ class FlexiblePlanner final : public Planner {
     for (const auto& e : passed) groups.push(e);
     if (largest >= 0) consider(largest);
     return best;
+  }
+
+  // What a member of a group of p ranks spends on a split document: flexcp estimates it by slice
+  // shape and scheme (split_estimate.hpp); flexsp keeps its work / p.
+  double split_increment(std::int64_t length, double w, int p) const {
+    if (!choose_) return w / p;
+    double t = split_time_estimate(length, p, CommScheme::needed_kv, context_.cost);
+    if (choose_->all_to_all && ulysses_heads_problem(context_.cost.model, p).empty())
+      t = std::min(t, split_time_estimate(length, p, CommScheme::all_to_all, context_.cost));
+    return t;
+  }
+
+  // flexcp's group size for a document that is split: the perfectly balanced size `g0`
+  // assumes splitting costs nothing, but short zigzag chunks run far below a long slice's rate.
+  // Among needed-KV sizes from `g_min` up to g0 (steps of about 1/8) and the Ulysses sizes up
+  // to the first at or above g0, take the fewest rank-seconds that still finish within the
+  // balanced share `target`; when none does, the fastest.
+  int shape_aware_size(std::int64_t length, double target, int g_min, int g0) const {
+    if (g0 <= g_min) return g0;
+    int best = g0, fastest = g0;
+    double best_rank_s = std::numeric_limits<double>::infinity(), fastest_s = std::numeric_limits<double>::infinity();
+    auto consider = [&](int size, CommScheme scheme) {
+      const double t = split_time_estimate(length, size, scheme, context_.cost);
+      if (t < fastest_s) fastest_s = t, fastest = size;
+      if (t <= target && size * t < best_rank_s) best_rank_s = size * t, best = size;
+    };
+    for (int size = g_min; size < g0; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
+    consider(g0, CommScheme::needed_kv);
+    if (choose_->all_to_all)
+      for (int size = g_min; size <= context_.cost.model.q_heads && size <= context_.cost.cluster.ranks(); ++size) {
+        if (!ulysses_heads_problem(context_.cost.model, size).empty()) continue;
+        consider(size, CommScheme::all_to_all);
+        if (size >= g0) break;
+      }
+    return std::isfinite(best_rank_s) ? best : fastest;
   }
 
   // Each group's scheme from the cost model; a communicator exists when the plans so far left it

@@ -19,7 +19,7 @@
 namespace flexcp::sched {
 
 // Group sizes above this are bounded by compute alone (work / size), to keep the bound cheap.
-constexpr int kBoundExactSizes = 2048;
+constexpr int kBoundExactSizes = 256;
 
 double lower_bound_with_communication_s(const Batch& batch, const CostContext& context, std::int64_t capacity_tokens);
 

@@ -23,6 +23,15 @@ HardwareProfile slow_p2p(double memory_bytes) {
   hw.intra_latency = hw.inter_latency = 1e-3;
   return hw;
 }
+// Slow compute, and point-to-point messages slow enough that pipelining cannot hide them: the
+// one-shot all-gather beats the needed-KV stages on some groups.
+HardwareProfile slow_everything(double memory_bytes) {
+  auto hw = slow_p2p(memory_bytes);
+  hw.attention_flops = 20e9;
+  hw.matmul_flops = 60e9;
+  hw.intra_bandwidth = hw.inter_bandwidth = 1e6;
+  return hw;
+}
 }  // namespace
 
 TEST(SchemeChoice, EachGroupGetsItsFastestExecutableScheme) {
@@ -31,16 +40,18 @@ TEST(SchemeChoice, EachGroupGetsItsFastestExecutableScheme) {
   int chosen[5] = {0, 0, 0, 0, 0};
   for (int trial = 0; trial < 40; ++trial) {
     const Cluster cluster{nodes(rng), per_node(rng)};
-    const auto hw = trial % 2 == 0 ? slow_p2p(1e12) : test_hardware(1e12);
+    const auto hw = trial % 4 == 0 ? slow_everything(1e12) : trial % 2 == 0 ? slow_p2p(1e12) : test_hardware(1e12);
     const PlannerContext context{{cluster, small_model(), hw}, 1 << 20};
-    auto batch = test_support::random_batch(rng, 6 + trial % 10, 20000);
-    batch.doc_lengths.push_back(60000);  // split by every planner
-    const auto plan = make_flexcp_planner(context)->plan(batch);
+    auto batch = test_support::random_batch(rng, 6 + trial % 10, trial % 4 == 0 ? 150 : 20000);
+    batch.doc_lengths.push_back(trial % 4 == 0 ? 40 * cluster.ranks() : 60000);  // split by every planner
+    // Half the trials without Ulysses, where all-gather is the collective left.
+    const SchemeSet allowed{true, trial % 4 != 0};
+    const auto plan = make_flexcp_planner(context, allowed)->plan(batch);
     EXPECT_TRUE(plan_problems(plan, batch.total_tokens(), cluster, 1 << 20, true).empty());
     for (const auto& mb : plan.micro_batches)
       for (const auto& group : mb.groups) {
         if (group.ranks.size() < 2) continue;
-        const auto schemes = executable_schemes(group, context.cost.model, {});
+        const auto schemes = executable_schemes(group, context.cost.model, allowed);
         ASSERT_NE(std::find(schemes.begin(), schemes.end(), group.comm), schemes.end())
             << to_string(group.comm) << " is not executable for a group of " << group.ranks.size();
         chosen[static_cast<int>(group.comm)] += 1;
