@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
+#include "sched/communicator_accounting.hpp"
 #include "sched/scheme_choice.hpp"
 #include "sched/zigzag_math.hpp"
 
@@ -36,7 +38,9 @@ std::int64_t most_member_tokens(std::int64_t length, int members) {
 
 class OptimalPlanner final : public Planner {
  public:
-  OptimalPlanner(const PlannerContext& context, const OptimalOptions& options) : context_(context), options_(options) {}
+  OptimalPlanner(const PlannerContext& context, const OptimalOptions& options)
+      : context_(context), options_(options), communicators_({}, context.comm_cache_size),
+        greedy_(make_flexcp_planner(context)) {}
   std::string name() const override { return "optimal"; }
   SolverReport last_solver_report() const override { return report_; }
 
@@ -56,6 +60,8 @@ class OptimalPlanner final : public Planner {
     probe.batch = batch;
     Milp milp;
     const int makespan = milp.add_variable(0.0, 1e30, 1.0, false);
+    // One creation round when any used collective group's communicator is not cached yet.
+    const int creates = milp.add_variable(0.0, 1.0, cost.hardware.communicator_create_s, true);
     // Per rank: time and memory terms; per document: placement terms.
     std::vector<Milp::Terms> time(static_cast<std::size_t>(ranks)), memory(time.size()), placed(static_cast<std::size_t>(docs));
     std::vector<Milp::Terms> blocks_of(time.size());  // per rank: its candidate groups' use variables
@@ -74,11 +80,6 @@ class OptimalPlanner final : public Planner {
         whole_on[static_cast<std::size_t>(r)].push_back({v, 1.0});
       }
     }
-    struct Candidate {
-      CpGroup group;
-      int used = -1;
-      std::vector<std::pair<int, int>> split;  // (document, variable)
-    };
     std::vector<Candidate> candidates;
     for (const auto& block : candidate_blocks(cost.cluster)) {
       CpGroup shape{block, {{0, Sharding::split, 0}}, CommScheme::needed_kv};
@@ -102,6 +103,9 @@ class OptimalPlanner final : public Planner {
           }
         }
         milp.add_less_equal(link, 0.0);  // documents only in a used group
+        const auto sets = communicator_sets(c.group);
+        if (std::any_of(sets.begin(), sets.end(), [&](const RankSet& set) { return !communicators_.holds(set); }))
+          milp.add_less_equal({{c.used, 1.0}, {creates, -1.0}}, 0.0);
         for (int r : block) blocks_of[static_cast<std::size_t>(r)].push_back({c.used, 1.0});
         if (scheme == CommScheme::all_gather)  // its executor splits every document: no whole ones on its members
           for (int r : block) {
@@ -125,6 +129,7 @@ class OptimalPlanner final : public Planner {
       milp.add_less_equal(time[i], 0.0);
       if (!memory[i].empty()) milp.add_less_equal(memory[i], static_cast<double>(cap));
     }
+    if (auto start = greedy_start(batch, candidates, whole, time, milp.variables(), makespan, creates)) milp.set_start(*start);
     const auto result = milp.solve(options_.limits);
     report_ = {true, result.has_solution(), result.status, result.solve_s, milp.variables(), result.objective, result.bound};
     if (!result.has_solution())
@@ -159,13 +164,67 @@ class OptimalPlanner final : public Planner {
         g.docs.push_back({d, Sharding::whole, static_cast<std::int32_t>(owner)});
       }
     plan.micro_batches.push_back(std::move(mb));
+    communicators_.charge(plan);
     return plan;
   }
 
  private:
+  struct Candidate {
+    CpGroup group;
+    int used = -1;
+    std::vector<std::pair<int, int>> split;  // (document, variable)
+  };
+
+  // flexcp's greedy plan of the batch as the MILP's first incumbent, when it has one
+  // micro-batch and its groups are candidates: the search then only improves on it (under the
+  // MILP's objective).
+  std::optional<std::vector<double>> greedy_start(const Batch& batch, const std::vector<Candidate>& candidates,
+                                                  const std::vector<std::vector<int>>& whole,
+                                                  const std::vector<Milp::Terms>& time, int variables, int makespan,
+                                                  int creates) {
+    const auto plan = greedy_->plan(batch);
+    if (plan.micro_batches.size() != 1) return std::nullopt;
+    std::vector<double> start(static_cast<std::size_t>(variables), 0.0);
+    for (const auto& group : plan.micro_batches.front().groups) {
+      const bool single = group.ranks.size() < 2;
+      const Candidate* match = nullptr;
+      if (!single) {
+        for (const auto& c : candidates)
+          if (c.group.ranks == group.ranks && c.group.comm == group.comm) match = &c;
+        if (match == nullptr) return std::nullopt;
+        start[static_cast<std::size_t>(match->used)] = 1.0;
+        const auto sets = communicator_sets(match->group);
+        if (std::any_of(sets.begin(), sets.end(), [&](const RankSet& set) { return !communicators_.holds(set); }))
+          start[static_cast<std::size_t>(creates)] = 1.0;
+      }
+      for (const auto& d : group.docs) {
+        int v = -1;
+        if (d.sharding == Sharding::whole) {
+          v = whole[static_cast<std::size_t>(d.doc)][static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(d.owner)])];
+        } else if (match != nullptr) {
+          for (auto [doc, var] : match->split)
+            if (doc == d.doc) v = var;
+        }
+        if (v < 0) return std::nullopt;
+        start[static_cast<std::size_t>(v)] = 1.0;
+      }
+    }
+    double slowest = 0.0;
+    for (const auto& row : time) {
+      double sum = 0.0;
+      for (auto [v, coefficient] : row)
+        if (v != makespan) sum += coefficient * start[static_cast<std::size_t>(v)];
+      slowest = std::max(slowest, sum);
+    }
+    start[static_cast<std::size_t>(makespan)] = slowest;
+    return start;
+  }
+
   PlannerContext context_;
   OptimalOptions options_;
   SolverReport report_;
+  CommunicatorAccounting communicators_;  // the LRU the executor's cache keeps, as flexcp's planner
+  std::unique_ptr<Planner> greedy_;
 };
 
 }  // namespace

@@ -52,6 +52,7 @@ static void print_optimality_gap(std::FILE* out, const PlanStudy& study) {
   std::vector<double> gap;
   long proven = 0;
   for (std::size_t i = 0; i < greedy->batches.size() && i < optimal->batches.size(); ++i) {
+    if (!std::isfinite(optimal->batches[i].step_s)) continue;  // too large for the MILP
     gap.push_back(greedy->batches[i].step_s / optimal->batches[i].step_s);
     proven += optimal->batches[i].solver_optimal ? 1 : 0;
   }
