@@ -153,7 +153,11 @@ TEST(PlanExecution, EveryStrategyMatchesFloat64ReferenceAndModelledBytes) {
   // The collective schemes flexcp can choose were really chosen, so the checks above covered them.
   const int p = ctx.cost.cluster.ranks();
   if (p >= 2) {
-    EXPECT_TRUE(used["flexcp-slow-p2p-allgather"].count(sched::CommScheme::all_gather)) << "np " << p;
+    // At np 2 the planner keeps a whole document beside the split one, which rules all-gather
+    // out (megatron-cp-allgather covers that executor there).
+    if (p >= 3) {
+      EXPECT_TRUE(used["flexcp-slow-p2p-allgather"].count(sched::CommScheme::all_gather)) << "np " << p;
+    }
     if (attn::ulysses_layout_problem(p, kLayout).empty()) {
       EXPECT_TRUE(used["flexcp-slow-p2p"].count(sched::CommScheme::all_to_all)) << "np " << p;
     }
