@@ -10,14 +10,15 @@
 # throughput ratio over their extreme batches alone.
 #   tools/plan_quality_study.sh [BATCHES] [OUTDIR] [FLEXSP_TIME_LIMIT_S]
 # Environment: NODES (default "8 32 128", x 8 GPUs), DATASETS (default the three shipped), and
-# TOKENS_PER_BATCH for strong scaling (a fixed batch at every size; default weak scaling).
+# TOKENS_PER_BATCH for strong scaling (a fixed batch at every size; default weak scaling), FLEXCP
+# (the binary; default build/release/src/flexcp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batches="${1:-100}"
 outdir="${2:-results/plan-quality}"
 flexsp_limit="${3:-10}"
 mkdir -p "$outdir"
-flexcp=build/release/src/flexcp
+flexcp=${FLEXCP:-build/release/src/flexcp}
 echo "| dataset | GPUs | stream | flexcp | flexcp batch-mean | flexcp on extreme | flexsp | ulysses | usp | flexcp median step / bound | baseline | flexsp MILP kept / ran |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for dataset in ${DATASETS:-debian-changelogs debian-copyright c-headers}; do
