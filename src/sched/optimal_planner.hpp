@@ -15,7 +15,10 @@
 // cost model like every other plan. All-gather blocks hold no whole documents (its executor).
 // A collective group whose communicator is not cached costs one creation round (the same LRU as
 // flexcp's planner). flexcp's greedy plan is the search's first incumbent when it maps onto the
-// candidates, so under the MILP's objective the result is never worse than the greedy's.
+// candidates, so under the MILP's objective the result is never worse than the greedy's; under the
+// full cost model it can be, so the planner returns the better of the two plans (the solver
+// report's `kept` says the MILP's won). The reference is thus the best plan known, not a proven
+// optimum of the cost model.
 // One micro-batch: instances whose batch needs more are refused.
 #include <memory>
 

@@ -70,9 +70,13 @@ TEST(OptimalPlanner, PlansSoundlyAndItsObjectiveOverEstimatesItsPlan) {
     const auto plan = optimal->plan(batch);
     EXPECT_TRUE(plan_problems(plan, batch.total_tokens(), cluster, 1 << 20, true).empty()) << "trial " << trial;
     const auto report = optimal->last_solver_report();
-    ASSERT_TRUE(report.kept);
+    ASSERT_TRUE(report.ran);
     const double modelled = evaluate_plan(plan, context.cost).step_time_s;
-    EXPECT_LE(modelled, report.objective_s * (1 + 1e-6)) << "trial " << trial;
+    // Never worse than the greedy; and its own plan, when kept, is over-estimated by its objective.
+    EXPECT_LE(modelled, evaluate_plan(make_flexcp_planner(context)->plan(batch), context.cost).step_time_s * (1 + 1e-12));
+    if (report.kept) {
+      EXPECT_LE(modelled, report.objective_s * (1 + 1e-6)) << "trial " << trial;
+    }
     EXPECT_LE(report.bound_s, report.objective_s * (1 + 1e-6));
     EXPECT_GE(modelled * (1 + 1e-9), lower_bound_with_communication_s(batch, context.cost, 1 << 20));
   }
