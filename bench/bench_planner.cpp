@@ -58,10 +58,11 @@ void BM_Plan(benchmark::State& state) {
   state.counters["ranks"] = ctx.cost.cluster.ranks();
 }
 
+std::unique_ptr<Planner> make_flexcp(const PlannerContext& c) { return make_flexcp_planner(c); }
 std::unique_ptr<Planner> make_megatron_c8(const PlannerContext& c) { return make_static_planner(c, 8, CommScheme::ring); }
 }  // namespace
 
-BENCHMARK(BM_Plan<make_flexcp_planner>)
+BENCHMARK(BM_Plan<make_flexcp>)
     ->Name("FlexcpPlan")
     ->ArgNames({"nodes", "tokens", "len_div"})
     ->Args({128, 1 << 20, 1})

@@ -9,24 +9,28 @@
 # sum of the strategy's); "batch-mean" is the mean of per-batch ratios; the mixed rows add the
 # throughput ratio over their extreme batches alone.
 #   tools/plan_quality_study.sh [BATCHES] [OUTDIR] [FLEXSP_TIME_LIMIT_S]
+# Environment: NODES (default "8 32 128", x 8 GPUs), DATASETS (default the three shipped), and
+# TOKENS_PER_BATCH for strong scaling (a fixed batch at every size; default weak scaling), FLEXCP
+# (the binary; default build/release/src/flexcp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batches="${1:-100}"
 outdir="${2:-results/plan-quality}"
 flexsp_limit="${3:-10}"
 mkdir -p "$outdir"
-flexcp=build/release/src/flexcp
+flexcp=${FLEXCP:-build/release/src/flexcp}
 echo "| dataset | GPUs | stream | flexcp | flexcp batch-mean | flexcp on extreme | flexsp | ulysses | usp | flexcp median step / bound | baseline | flexsp MILP kept / ran |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-for dataset in debian-changelogs debian-copyright c-headers; do
-  for nodes in 8 32 128; do
+for dataset in ${DATASETS:-debian-changelogs debian-copyright c-headers}; do
+  for nodes in ${NODES:-8 32 128}; do
+    tokens=${TOKENS_PER_BATCH:-$((16384 * nodes * 8))}
     for kind in normal extreme mixed; do
       extra=()
       [ "$kind" = extreme ] && extra=(--extreme)
       [ "$kind" = mixed ] && extra=(--set plan.extreme_fraction=0.2)
-      out="$outdir/$dataset-$((nodes * 8))gpu-$kind.h5"
+      out="$outdir/$dataset-$((nodes * 8))gpu-${tokens}tok-$kind.h5"
       log=$("$flexcp" plan inputs/plan-llama3-8b.toml --nodes "$nodes" --batches "$batches" "${extra[@]}" \
-        --set "batch.dataset=datasets/$dataset.txt" --set "batch.tokens_per_batch=$((16384 * nodes * 8))" \
+        --set "batch.dataset=datasets/$dataset.txt" --set "batch.tokens_per_batch=$tokens" \
         --set 'plan.strategies=["flexcp","flexsp","ulysses","usp","bound"]' \
         --set "plan.flexsp_time_limit_s=$flexsp_limit" --out "$out" --force)
       get() { grep "^flexcp-plan strategy=$1 " <<<"$log" | sed -E "s/.* $2=([^ ]+).*/\1/"; }

@@ -25,6 +25,7 @@ struct PlanOptions {
   int nodes = 0, ranks_per_node = 0, batches = 0;  // 0: from the input
   bool extreme = false;
   bool force = false;
+  std::string planner;  // --planner optimal: also model the MILP reference (added to plan.strategies)
   std::string command_line;
 };
 

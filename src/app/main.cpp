@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--out", plan.output, "Results file (HDF5); overrides plan.output");
   plan_cmd->add_option("--set", plan.overrides, "Override an input key (repeatable)")->type_name("KEY=VALUE")->take_all();
   plan_cmd->add_flag("--force", plan.force, "Overwrite an existing results file");
+  plan_cmd->add_option("--planner", plan.planner,
+                       "optimal: also plan every batch with the MILP reference (small instances) and report flexcp's gap to it")
+      ->check(CLI::IsMember({"optimal"}));
   auto* info_cmd = app.add_subcommand("info", "Print versions and the topology of this MPI job");
 
   try {

@@ -1,14 +1,21 @@
 #include "app/strategies.hpp"
 
 #include "common/error.hpp"
+#include "sched/optimal_planner.hpp"
 
 namespace flexcp {
 
 const std::vector<StrategyInfo>& strategy_table() {
   using sched::CommScheme;
   static const std::vector<StrategyInfo> table{
-      {"flexcp", "flexible CP: groups of any size per batch, node-aware, whole or split per document, needed-KV exchange",
+      {"flexcp",
+       "flexible CP: groups of any size per batch, node-aware, whole or split per document, each group's scheme "
+       "(needed-KV, all-gather, Ulysses) chosen from the cost model",
        PlannerKind::flexible, CommScheme::needed_kv, true, true},
+      {"optimal",
+       "reference: flexcp's plan as a MILP (CBC, time-limited; <= 64 ranks and documents, one micro-batch) over "
+       "node-aware blocks and schemes",
+       PlannerKind::optimal, CommScheme::needed_kv, false, true},
       {"flexsp",
        "FlexSP: its MILP per micro-batch (CBC, time-limited) over power-of-two Ulysses groups splitting whole heads, "
        "the balanced greedy as fallback",
@@ -29,7 +36,10 @@ const std::vector<StrategyInfo>& strategy_table() {
        CommScheme::all_to_all, true, true, sched::StaticFamily::ulysses},
       {"usp", "USP (long-context-attention): Ulysses inside the node x KV ring across", PlannerKind::static_degree,
        CommScheme::hierarchical, false, true, sched::StaticFamily::usp},
-      {"bound", "lower bound: the batch's work perfectly balanced, no communication", PlannerKind::lower_bound,
+      {"bound",
+       "lower bound: the work balanced over every rank, and the slowest document on its best group with the "
+       "communication it cannot avoid",
+       PlannerKind::lower_bound,
        CommScheme::needed_kv, false, true},
   };
   return table;
@@ -60,6 +70,7 @@ std::unique_ptr<sched::Planner> make_planner(const StrategyInfo& info, const sch
     case PlannerKind::flexible: return sched::make_flexcp_planner(context);
     case PlannerKind::flexsp: return sched::make_flexsp_planner(context);
     case PlannerKind::static_degree: return sched::make_static_planner(context, degree, info.scheme);
+    case PlannerKind::optimal: return sched::make_optimal_planner(context, {});
     case PlannerKind::lower_bound: break;
   }
   throw Error("strategy '" + info.name + "' has no planner (it is a bound)");

@@ -18,6 +18,7 @@ enum class PlannerKind {
   flexible,       // flexcp: groups of any size per batch (sched::make_flexcp_planner)
   flexsp,         // power-of-two groups per batch (sched::make_flexsp_planner)
   static_degree,  // a fixed degree for every batch (sched::make_static_planner)
+  optimal,        // flexcp's plan as a MILP, small instances only (sched::make_optimal_planner)
   lower_bound,    // no plan: the cost model's lower bound (flexcp plan only)
 };
 

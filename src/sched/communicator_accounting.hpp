@@ -37,6 +37,9 @@ class CommunicatorAccounting {
   // Charges one step's plan and records its sets as used.
   CommunicatorCharge charge(const Plan& plan);
 
+  // Whether a communicator of `set` exists now (created at start-up or still cached).
+  bool holds(const RankSet& set) const { return precreated_.count(set) > 0 || cached_.count(set) > 0; }
+
   // Communicators a rank may hold at once: the most pre-created sets any rank belongs to, plus
   // the cache when `creates_at_run_time` (each cached set may include the rank).
   std::size_t held_per_rank(bool creates_at_run_time) const;

@@ -12,14 +12,6 @@ namespace {
 
 double causal_pairs(std::int64_t length) { return 0.5 * static_cast<double>(length) * static_cast<double>(length + 1); }
 
-// Seconds a leg's messages take on the wire, bandwidth plus per-message latency.
-struct LegTimes {
-  double bandwidth = 1.0, latency = 0.0;
-};
-LegTimes leg_times(const TrafficLeg& leg, const HardwareProfile& hw) {
-  if (leg.all_to_all) return {hw.a2a_bandwidth(leg.group_size, leg.spans_nodes), leg.spans_nodes ? hw.inter_latency : hw.intra_latency};
-  return leg.spans_nodes ? LegTimes{hw.inter_bandwidth, hw.inter_latency} : LegTimes{hw.intra_bandwidth, hw.intra_latency};
-}
 
 // Per layer and direction: pipelined stages each move bytes / stages and hide behind the share
 // of attention computed meanwhile (1 / (stages + 1): TransformerEngine's ring at its best, the
@@ -49,6 +41,65 @@ double single_rank_work_s(std::int64_t length, const CostContext& c) {
          m.attention_forward_passes() * attention.forward_s + attention.backward_s;
 }
 
+std::vector<RankCost> group_member_costs(const Plan& plan, const CpGroup& group, const CostContext& c) {
+  const auto& m = c.model;
+  const int p = static_cast<int>(group.ranks.size());
+  std::vector<RankCost> members(static_cast<std::size_t>(p));
+  // Compute: tokens and mask area of every member, each piece at its slice shape's rate.
+  for (const auto& d : group.docs) {
+    const auto length = plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)];
+    auto add = [&](RankCost& r, std::int64_t tokens, double pairs, SliceMask mask, double slice_length) {
+      r.tokens += tokens;
+      r.mask_pairs += pairs;
+      const auto t = attention_pass_times(pairs, mask, slice_length, c);
+      r.attention_forward_s += t.forward_s;
+      r.attention_backward_s += t.backward_s;
+    };
+    if (d.sharding == Sharding::whole) {
+      add(members[static_cast<std::size_t>(d.owner)], length, causal_pairs(length), SliceMask::causal,
+          static_cast<double>(length));
+      continue;
+    }
+    for (int i = 0; i < p; ++i) {
+      const auto share = member_share(length, group, i);
+      add(members[static_cast<std::size_t>(i)], share.tokens, share.mask_pairs, share.mask, share.slice_length);
+    }
+  }
+  for (auto& r : members) {
+    r.linear_s = c.attention_only ? 0.0
+                                  : static_cast<double>(r.tokens) * m.linear_flops_per_token() * m.linear_executed_factor() /
+                                        c.hardware.matmul_flops;
+    r.attention_s = m.attention_forward_passes() * r.attention_forward_s + r.attention_backward_s;
+  }
+  if (p < 2) return members;
+  // Communication, overlapped with each member's attention where the scheme allows. A
+  // recomputed attention forward (activation checkpointing) moves its data again.
+  const double forward_passes = m.attention_forward_passes();
+  const auto traffic = group_traffic(plan, group, c);
+  for (int i = 0; i < p; ++i) {
+    auto& r = members[static_cast<std::size_t>(i)];
+    const auto& pipe = traffic[static_cast<std::size_t>(i)].pipelined;
+    const auto& coll = traffic[static_cast<std::size_t>(i)].collective;
+    if (pipe.bytes() + coll.bytes() <= 0.0) continue;
+    r.bytes_sent += m.layers * (forward_passes * (pipe.forward_bytes + coll.forward_bytes) + pipe.backward_bytes +
+                                coll.backward_bytes);
+    const double attention_forward = r.attention_forward_s / m.layers, attention_backward = r.attention_backward_s / m.layers;
+    const auto pipe_t = leg_times(pipe, c.hardware), coll_t = leg_times(coll, c.hardware);
+    const double forward = pipelined_exposed(pipe.forward_bytes, pipe.forward_messages, attention_forward, pipe_t) +
+                           collective_time(coll.forward_bytes, coll.forward_messages, coll_t);
+    const double backward = pipelined_exposed(pipe.backward_bytes, pipe.backward_messages, attention_backward, pipe_t) +
+                            collective_time(coll.backward_bytes, coll.backward_messages, coll_t);
+    r.exposed_comm_s += m.layers * (forward_passes * forward + backward);
+  }
+  return members;
+}
+
+double group_time_s(const Plan& plan, const CpGroup& group, const CostContext& c) {
+  double slowest = 0.0;
+  for (const auto& r : group_member_costs(plan, group, c)) slowest = std::max(slowest, r.busy_s() + r.exposed_comm_s);
+  return slowest;
+}
+
 PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
   const int ranks = c.cluster.ranks();
   const auto& m = c.model;
@@ -57,60 +108,10 @@ PlanCost evaluate_plan(const Plan& plan, const CostContext& c) {
   cost.ranks.assign(static_cast<std::size_t>(ranks), {});
   for (std::size_t mb = 0; mb < plan.micro_batches.size(); ++mb) {
     std::vector<RankCost> now(static_cast<std::size_t>(ranks));
-    const auto& groups = plan.micro_batches[mb].groups;
-    // Pass 1: tokens and mask area of every rank.
-    for (const auto& group : groups) {
-      const int p = static_cast<int>(group.ranks.size());
-      for (const auto& d : group.docs) {
-        const auto length = plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)];
-        auto add = [&](RankCost& r, std::int64_t tokens, double pairs, SliceMask mask, double slice_length) {
-          r.tokens += tokens;
-          r.mask_pairs += pairs;
-          const auto t = attention_pass_times(pairs, mask, slice_length, c);
-          r.attention_forward_s += t.forward_s;
-          r.attention_backward_s += t.backward_s;
-        };
-        if (d.sharding == Sharding::whole) {
-          add(now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(d.owner)])], length, causal_pairs(length),
-              SliceMask::causal, static_cast<double>(length));
-          continue;
-        }
-        for (int i = 0; i < p; ++i) {
-          const auto share = member_share(length, group, i);
-          add(now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)])], share.tokens, share.mask_pairs,
-              share.mask, share.slice_length);
-        }
-      }
-    }
-    for (auto& r : now) {
-      r.linear_s = c.attention_only ? 0.0
-                                    : static_cast<double>(r.tokens) * m.linear_flops_per_token() * m.linear_executed_factor() /
-                                          hw.matmul_flops;
-      r.attention_s = m.attention_forward_passes() * r.attention_forward_s + r.attention_backward_s;
-    }
-    // Pass 2: communication, overlapped with each member's attention where the scheme allows.
-    // A recomputed attention forward (activation checkpointing) moves its data again.
-    const double forward_passes = m.attention_forward_passes();
-    for (const auto& group : groups) {
-      const int p = static_cast<int>(group.ranks.size());
-      if (p < 2) continue;
-      const auto traffic = group_traffic(plan, group, c);
-      for (int i = 0; i < p; ++i) {
-        auto& r = now[static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)])];
-        const auto& pipe = traffic[static_cast<std::size_t>(i)].pipelined;
-        const auto& coll = traffic[static_cast<std::size_t>(i)].collective;
-        if (pipe.bytes() + coll.bytes() <= 0.0) continue;
-        r.bytes_sent += m.layers * (forward_passes * (pipe.forward_bytes + coll.forward_bytes) + pipe.backward_bytes +
-                                    coll.backward_bytes);
-        const double attention_forward = r.attention_forward_s / m.layers, attention_backward = r.attention_backward_s / m.layers;
-        const auto pipe_t = leg_times(pipe, hw), coll_t = leg_times(coll, hw);
-        const double forward = pipelined_exposed(pipe.forward_bytes, pipe.forward_messages, attention_forward, pipe_t) +
-                               collective_time(coll.forward_bytes, coll.forward_messages, coll_t);
-        const double backward =
-            pipelined_exposed(pipe.backward_bytes, pipe.backward_messages, attention_backward, pipe_t) +
-            collective_time(coll.backward_bytes, coll.backward_messages, coll_t);
-        r.exposed_comm_s += m.layers * (forward_passes * forward + backward);
-      }
+    // Groups are disjoint: each rank's micro-batch is its group's.
+    for (const auto& group : plan.micro_batches[mb].groups) {
+      auto members = group_member_costs(plan, group, c);
+      for (std::size_t i = 0; i < members.size(); ++i) now[static_cast<std::size_t>(group.ranks[i])] = members[i];
     }
     double slowest = 0.0;
     for (std::size_t i = 0; i < now.size(); ++i) {

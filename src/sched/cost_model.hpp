@@ -46,6 +46,12 @@ struct PlanCost {
 
 PlanCost evaluate_plan(const Plan& plan, const CostContext& context);
 
+// One group's part of a micro-batch, per member (in group order): what evaluate_plan charges
+// those ranks. Groups are disjoint, so a planner can compare layouts of one group with this alone.
+std::vector<RankCost> group_member_costs(const Plan& plan, const CpGroup& group, const CostContext& context);
+// The group's slowest member: busy plus exposed communication.
+double group_time_s(const Plan& plan, const CpGroup& group, const CostContext& context);
+
 // One forward and one backward pass of attention over `pairs` visible pairs of slices of
 // `slice_length` (all layers): from the hardware's kernel table where it has one, else from its
 // flat attention rate (backward = 2.5 forwards, flash-attention's count).

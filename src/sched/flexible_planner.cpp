@@ -10,6 +10,9 @@
 //     existing group large enough to hold it.
 //  3. Whole documents, longest first, go to the least-loaded rank with memory to spare (LPT),
 //     joining that rank's group (or a group of one).
+//  4. Each group of >= 2 ranks gets the communication scheme the cost model finds fastest among
+//     those flexcp run executes (scheme_choice.hpp); a new communicator is created only when
+//     that makes the micro-batch faster.
 // If a micro-batch cannot be placed, the planner retries with one more micro-batch. On small
 // machines the placement is compared with one group of every rank, every document split; that
 // group is kept only when the cost model finds it clearly (1%) faster.
@@ -19,12 +22,15 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <queue>
 
 #include "sched/flexsp_planner.hpp"
+#include "sched/communicator_accounting.hpp"
 #include "sched/free_ranks.hpp"
 #include "sched/planner.hpp"
 #include "sched/rank_set_history.hpp"
+#include "sched/split_estimate.hpp"
 #include "sched/static_layout.hpp"
 #include "sched/zigzag_math.hpp"
 
@@ -56,9 +62,12 @@ constexpr std::size_t kGroupsScanned = 64;
 
 class FlexiblePlanner final : public Planner {
  public:
-  FlexiblePlanner(const PlannerContext& context, bool power_of_two, CommScheme comm, std::string name)
+  // `choose`: pick each group's scheme from the cost model (flexcp); otherwise every group uses `comm`.
+  FlexiblePlanner(const PlannerContext& context, bool power_of_two, CommScheme comm, std::string name,
+                  std::optional<SchemeSet> choose)
       : context_(context), power_of_two_(power_of_two), comm_(comm), name_(std::move(name)),
-        largest_group_(largest_group(context, power_of_two)) {}
+        largest_group_(largest_group(context, power_of_two)), choose_(choose),
+        communicators_({}, context.comm_cache_size) {}
 
   std::string name() const override { return name_; }
 
@@ -117,6 +126,7 @@ class FlexiblePlanner final : public Planner {
       auto mb = place(batch, docs, work);
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
+      if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_);
       if (auto single = one_group_if_faster(batch, docs, plan.micro_batches.back())) plan.micro_batches.back() = *single;
     }
     return plan;
@@ -146,6 +156,7 @@ class FlexiblePlanner final : public Planner {
     candidate.batch = current.batch = batch;
     candidate.micro_batches = {MicroBatch{{all}}};
     current.micro_batches = {greedy};
+    if (choose_) choose(candidate, 0, 0.0);
     // Only when clearly faster: otherwise keep the placement that splits fewer documents.
     constexpr double kClearlyFaster = 0.99;
     if (evaluate_plan(candidate, context_.cost).step_time_s < kClearlyFaster * evaluate_plan(current, context_.cost).step_time_s)
@@ -188,9 +199,10 @@ class FlexiblePlanner final : public Planner {
       const int p = static_cast<int>(group.ranks.size());
       const auto length = batch.doc_lengths[static_cast<std::size_t>(doc)];
       group.docs.push_back({doc, Sharding::split, 0});
+      const double increment = split_increment(length, work[static_cast<std::size_t>(doc)], p);
       for (int i = 0; i < p; ++i) {
         const auto r = static_cast<std::size_t>(group.ranks[static_cast<std::size_t>(i)]);
-        load[r] += work[static_cast<std::size_t>(doc)] / p;
+        load[r] += increment;
         held[r] += zigzag::tokens(length, p, i);
         touch(group_index, r);
       }
@@ -207,6 +219,7 @@ class FlexiblePlanner final : public Planner {
       int g = std::max(g_min, static_cast<int>(std::ceil(w / target - 1e-9)));
       g = std::min(g, ranks);
       if (power_of_two_) g = std::min(next_power_of_two(g), largest_group_);
+      if (choose_) g = shape_aware_size(length, target, std::max(g_min, 2), g);
       if (g < g_min) return std::nullopt;
       std::optional<std::vector<int>> block;
       if (g >= 2) block = free_ranks.take(g, history_);
@@ -218,10 +231,10 @@ class FlexiblePlanner final : public Planner {
         const double join_finish =
             join < 0 ? std::numeric_limits<double>::infinity()
                      : busiest[static_cast<std::size_t>(join)] +
-                           w / static_cast<double>(mb.groups[static_cast<std::size_t>(join)].ranks.size());
+                           split_increment(length, w, static_cast<int>(mb.groups[static_cast<std::size_t>(join)].ranks.size()));
         for (int size = power_of_two_ ? g / 2 : g - 1; size >= std::max(g_min, 2) && !block;
              size = power_of_two_ ? size / 2 : size - 1)
-          if (w / size < join_finish) block = free_ranks.take(size, history_);
+          if (split_increment(length, w, size) < join_finish) block = free_ranks.take(size, history_);
       }
       if (block) {
         mb.groups.push_back({std::vector<std::int32_t>(block->begin(), block->end()), {}, comm_});
@@ -285,6 +298,12 @@ class FlexiblePlanner final : public Planner {
       const auto owner = std::find(group.ranks.begin(), group.ranks.end(), r) - group.ranks.begin();
       group.docs.push_back({d, Sharding::whole, static_cast<std::int32_t>(owner)});
     }
+    single_rank_load_ = 0.0;
+    for (int r = 0; r < ranks; ++r) {
+      const int gi = group_of[static_cast<std::size_t>(r)];
+      if (gi < 0 || mb.groups[static_cast<std::size_t>(gi)].ranks.size() < 2)
+        single_rank_load_ = std::max(single_rank_load_, load[static_cast<std::size_t>(r)]);
+    }
     return mb;
   }
 
@@ -301,8 +320,9 @@ class FlexiblePlanner final : public Planner {
       const auto i = static_cast<std::size_t>(gi);
       const int p = static_cast<int>(mb.groups[i].ranks.size());
       if (p < min_size || fullest[i] + max_share(length, p) > context_.capacity_tokens) return;
-      if (busiest[i] + w / p < to_beat) {
-        to_beat = busiest[i] + w / p;
+      const double finish = busiest[i] + split_increment(length, w, p);
+      if (finish < to_beat) {
+        to_beat = finish;
         best = gi;
       }
     };
@@ -322,7 +342,50 @@ class FlexiblePlanner final : public Planner {
     return best;
   }
 
+  // What a member of a group of p ranks spends on a split document: flexcp estimates it by slice
+  // shape and scheme (split_estimate.hpp); flexsp keeps its work / p.
+  double split_increment(std::int64_t length, double w, int p) const {
+    if (!choose_) return w / p;
+    double t = split_time_estimate(length, p, CommScheme::needed_kv, context_.cost);
+    if (choose_->all_to_all && ulysses_heads_problem(context_.cost.model, p).empty())
+      t = std::min(t, split_time_estimate(length, p, CommScheme::all_to_all, context_.cost));
+    return t;
+  }
+
+  // flexcp's group size for a document that is split: the perfectly balanced size `g0`
+  // assumes splitting costs nothing, but short zigzag chunks run far below a long slice's rate.
+  // Among needed-KV sizes from `g_min` up to g0 (steps of about 1/8) and the Ulysses sizes up
+  // to g0 (larger ones balanced the rest worse: 16-rank batches 7-12% slower), take the fewest rank-seconds that still finish within the
+  // balanced share `target`; when none does, the fastest.
+  int shape_aware_size(std::int64_t length, double target, int g_min, int g0) const {
+    if (g0 <= g_min) return g0;
+    int best = g0, fastest = g0;
+    double best_rank_s = std::numeric_limits<double>::infinity(), fastest_s = std::numeric_limits<double>::infinity();
+    auto consider = [&](int size, CommScheme scheme) {
+      const double t = split_time_estimate(length, size, scheme, context_.cost);
+      if (t < fastest_s) fastest_s = t, fastest = size;
+      if (t <= target && size * t < best_rank_s) best_rank_s = size * t, best = size;
+    };
+    for (int size = g_min; size < g0; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
+    consider(g0, CommScheme::needed_kv);
+    if (choose_->all_to_all)
+      for (int size = g_min; size <= context_.cost.model.q_heads && size <= context_.cost.cluster.ranks(); ++size) {
+        if (!ulysses_heads_problem(context_.cost.model, size).empty()) continue;
+        if (size > g0) break;
+        consider(size, CommScheme::all_to_all);
+      }
+    return std::isfinite(best_rank_s) ? best : fastest;
+  }
+
+  // Each group's scheme from the cost model; a communicator exists when the plans so far left it
+  // in the cache (the same LRU the executor's cache and the study's accounting keep).
+  void choose(Plan& plan, std::size_t mb, double others_s) const {
+    choose_schemes(plan, mb, context_.cost, *choose_, others_s,
+                   [this](const RankSet& set) { return communicators_.holds(set); });
+  }
+
   void record(Plan& plan) {
+    if (choose_) communicators_.charge(plan);
     std::vector<std::vector<int>> sets;
     for (const auto& mb : plan.micro_batches)
       for (const auto& group : mb.groups)
@@ -352,16 +415,19 @@ class FlexiblePlanner final : public Planner {
   CommScheme comm_;
   std::string name_;
   int largest_group_;
+  std::optional<SchemeSet> choose_;
+  CommunicatorAccounting communicators_;
+  double single_rank_load_ = 0.0;  // of the last place(): the busiest rank outside split groups
   RankSetHistory history_;
 };
 }  // namespace
 
-std::unique_ptr<Planner> make_flexcp_planner(const PlannerContext& context) {
-  return std::make_unique<FlexiblePlanner>(context, false, CommScheme::needed_kv, "flexcp");
+std::unique_ptr<Planner> make_flexcp_planner(const PlannerContext& context, SchemeSet schemes) {
+  return std::make_unique<FlexiblePlanner>(context, false, CommScheme::needed_kv, "flexcp", schemes);
 }
 
 std::unique_ptr<Planner> make_flexsp_greedy_planner(const PlannerContext& context) {
-  return std::make_unique<FlexiblePlanner>(context, true, CommScheme::all_to_all, "flexsp-greedy");
+  return std::make_unique<FlexiblePlanner>(context, true, CommScheme::all_to_all, "flexsp-greedy", std::nullopt);
 }
 
 }  // namespace flexcp::sched

@@ -46,6 +46,11 @@ TrafficLeg all_to_all_leg(double mine, double others, int members, const ModelSh
 }
 }  // namespace
 
+LegTimes leg_times(const TrafficLeg& leg, const HardwareProfile& hw) {
+  if (leg.all_to_all) return {hw.a2a_bandwidth(leg.group_size, leg.spans_nodes), leg.spans_nodes ? hw.inter_latency : hw.intra_latency};
+  return leg.spans_nodes ? LegTimes{hw.inter_bandwidth, hw.inter_latency} : LegTimes{hw.intra_bandwidth, hw.intra_latency};
+}
+
 std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& c) {
   const int p = static_cast<int>(group.ranks.size());
   std::vector<MemberTraffic> traffic(static_cast<std::size_t>(p));

@@ -25,6 +25,12 @@ struct MemberTraffic {
   TrafficLeg collective;  // not overlapped with compute
 };
 
+// What a leg's messages take on the wire: its bandwidth and per-message latency.
+struct LegTimes {
+  double bandwidth = 1.0, latency = 0.0;
+};
+LegTimes leg_times(const TrafficLeg& leg, const HardwareProfile& hardware);
+
 // One entry per member of `group`; all zero for a group of one or without split documents.
 std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& context);
 

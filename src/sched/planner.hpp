@@ -14,6 +14,7 @@
 #include "sched/cost_model.hpp"
 #include "sched/milp.hpp"
 #include "sched/plan.hpp"
+#include "sched/scheme_choice.hpp"
 
 namespace flexcp::sched {
 
@@ -23,6 +24,9 @@ struct PlannerContext {
   // Static layouts pad split documents as TransformerEngine's THD format requires (2c); on for
   // `flexcp plan`, off for `flexcp run`, whose executors need no padding.
   bool thd_padding = false;
+  // Group communicators kept across batches (run.comm_cache_size): a planner that creates them
+  // knows which rank sets are still there.
+  std::size_t comm_cache_size = 32;
 };
 
 // What an optimising planner's solver did for the last batch (FlexSP's MILP), for reports.
@@ -32,6 +36,9 @@ struct SolverReport {
   MilpStatus status = MilpStatus::no_solution;  // of the last micro-batch solved
   double seconds = 0.0;   // solver wall time, all micro-batches
   int variables = 0;      // all micro-batches
+  // The optimal planner: its MILP's objective (it over-estimates the plan's modelled step) and
+  // CBC's proven lower bound on that objective, in seconds.
+  double objective_s = 0.0, bound_s = 0.0;
 };
 
 class Planner {
@@ -43,7 +50,8 @@ class Planner {
   virtual SolverReport last_solver_report() const { return {}; }
 };
 
-std::unique_ptr<Planner> make_flexcp_planner(const PlannerContext& context);
+// `schemes`: the collective schemes flexcp may choose per group besides needed-KV (scheme_choice.hpp).
+std::unique_ptr<Planner> make_flexcp_planner(const PlannerContext& context, SchemeSet schemes = {});
 // FlexSP with its MILP under the default (deterministic) limits: flexsp_planner.hpp.
 std::unique_ptr<Planner> make_flexsp_planner(const PlannerContext& context);
 // Megatron-LM CP (ring or all-gather) or DeepSpeed-Ulysses (all-to-all) at `degree`, which must

@@ -43,7 +43,9 @@ TEST(Planner, PropertiesHoldOnRandomBatchesAndTopologies) {
     const auto longest = *std::max_element(batch.doc_lengths.begin(), batch.doc_lengths.end());
     if (longest > capacity * cluster.ranks() / 2) continue;  // leave room; the error case is tested below
     const PlannerContext context{{cluster, small_model(), test_hardware(static_cast<double>(capacity) * 1e5)}, capacity};
-    for (auto make : {make_flexcp_planner, make_flexsp_planner}) {
+    using Make = std::unique_ptr<Planner> (*)(const PlannerContext&);
+    const Make flexcp = [](const PlannerContext& c) { return make_flexcp_planner(c); };
+    for (auto make : {flexcp, Make{make_flexsp_planner}}) {
       auto planner = make(context);
       Plan plan;
       try {

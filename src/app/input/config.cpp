@@ -64,7 +64,10 @@ PlanSettings read_plan(const toml::table& root, const std::string& source) {
   TableReader in(root["plan"].as_table(), "plan", source);
   PlanSettings p;
   const auto plannable = plannable_strategies();
-  p.strategies = in.strings("strategies").value_or(plannable);
+  // The MILP reference is asked for by name (or --planner optimal): it solves small instances only.
+  auto defaults = plannable;
+  std::erase(defaults, std::string("optimal"));
+  p.strategies = in.strings("strategies").value_or(defaults);
   for (const auto& name : p.strategies)
     if (std::find(plannable.begin(), plannable.end(), name) == plannable.end())
       in.fail("strategies", "unknown strategy \"" + name + "\"; allowed: " + joined(plannable));
@@ -76,6 +79,7 @@ PlanSettings read_plan(const toml::table& root, const std::string& source) {
     p.megatron_degrees.push_back(static_cast<int>(d));
   p.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
   p.flexsp_time_limit_s = in.number("flexsp_time_limit_s", 0.0).value_or(10.0);
+  p.optimal_time_limit_s = in.number("optimal_time_limit_s", 0.0).value_or(60.0);
   p.output = in.string("output").value_or("");
   in.finish();
   return p;

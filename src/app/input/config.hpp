@@ -55,6 +55,7 @@ struct PlanSettings {
   std::vector<int> megatron_degrees;  // empty: every power of two dividing the rank count
   int ulysses_degree = 0;             // 0: every degree the heads and the rank count allow (tuned)
   double flexsp_time_limit_s = 10.0;  // FlexSP's MILP limit per micro-batch (the paper's 10 s)
+  double optimal_time_limit_s = 60.0; // the optimal planner's MILP limit per batch
   std::string output;
 };
 

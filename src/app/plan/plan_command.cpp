@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "app/all_or_none.hpp"
@@ -43,7 +44,11 @@ int plan_command(const PlanOptions& options, comm::World& world) {
       apply_override(root, "batch.dataset=" + absolute);
     }
     const auto origins = resolve_includes(root, input_dir, options.input);
-    const Config config = config_from_table(root, options.input, input_dir, true, 1, origins);
+    Config config = config_from_table(root, options.input, input_dir, true, 1, origins);
+    if (options.planner == "optimal")
+      for (const char* name : {"flexcp", "optimal", "bound"})
+        if (std::find(config.plan.strategies.begin(), config.plan.strategies.end(), name) == config.plan.strategies.end())
+          config.plan.strategies.push_back(name);
     if (!config.has_hardware)
       throw ConfigError(options.input + ": planning needs a hardware profile: set cluster.hardware = \"hardware/NAME.toml\" "
                                         "or give a [hardware] table");

@@ -12,6 +12,8 @@
 #include "sched/batch_sampler.hpp"
 #include "sched/communicator_accounting.hpp"
 #include "sched/flexsp_planner.hpp"
+#include "sched/optimal_planner.hpp"
+#include "sched/plan_bound.hpp"
 #include "sched/static_layout.hpp"
 
 namespace flexcp {
@@ -82,6 +84,8 @@ ModeledBatch measure(Entry& e, const sched::Batch& batch, const sched::CostConte
   const auto solver = e.planner->last_solver_report();
   out.solver_ran = solver.ran;
   out.solver_kept = solver.kept;
+  out.solver_optimal = solver.ran && solver.status == sched::MilpStatus::optimal;
+  out.solver_bound_s = solver.bound_s;
   const auto charge = e.communicators.charge(plan);
   out.communicator_s = charge.rounds * cost.hardware.communicator_create_s;
   out.communicators_created = charge.created;
@@ -165,6 +169,7 @@ PlanStudy run_plan_study(const Config& c) {
                  std::string description, std::optional<sched::StaticLayout> layout, const StrategyInfo* row,
                  bool may_be_unable) {
     sched::PlannerContext context{cost, 0, true};
+    context.comm_cache_size = cache;
     context.capacity_tokens = sched::capacity_tokens(
         c.model.shape, c.hardware, ranks,
         static_cast<double>(communicators.held_per_rank(creates_at_run_time)) * c.hardware.communicator_memory_bytes);
@@ -174,8 +179,16 @@ PlanStudy run_plan_study(const Config& c) {
   const sched::PlannerContext base{cost, study.capacity_tokens, true};
   if (wanted(c, "flexcp")) {
     const auto& row = *find_strategy("flexcp");
-    add([](const sched::PlannerContext& ctx) { return sched::make_flexcp_planner(ctx); }, {{}, cache}, false, row.name,
+    // flexcp creates group communicators at run time when a group's best scheme is a collective.
+    add([](const sched::PlannerContext& ctx) { return sched::make_flexcp_planner(ctx); }, {{}, cache}, true, row.name,
         row.summary, std::nullopt, &row, false);
+  }
+  if (wanted(c, "optimal")) {
+    const auto& row = *find_strategy("optimal");
+    sched::OptimalOptions options;
+    options.limits = {c.plan.optimal_time_limit_s, -1};
+    add([&](const sched::PlannerContext& ctx) { return sched::make_optimal_planner(ctx, options); }, {{}, cache}, true,
+        row.name, row.summary, std::nullopt, &row, true);  // too large a batch: recorded, not an error
   }
   if (wanted(c, "flexsp")) {
     const auto& row = *find_strategy("flexsp");
@@ -196,7 +209,10 @@ PlanStudy run_plan_study(const Config& c) {
           {static_rank_sets(base, layout), 0}, false, layout.name(), layout.description(ranks), layout, &row, true);
   }
 
-  ModeledSeries bound{"bound", "lower bound: the batch's work perfectly balanced, no communication", 0,
+  ModeledSeries bound{"bound",
+                      "lower bound: the batch's work balanced over every rank, and its slowest document on its best "
+                      "group with the communication that group cannot avoid (sched/plan_bound.hpp)",
+                      0,
                       study.capacity_tokens, {}};
   sched::BatchSampler sampler(c.batch.uses_dataset() ? c.batch.samples : c.batch.lengths, c.batch.tokens_per_batch,
                               c.batch.seed);
@@ -214,7 +230,7 @@ PlanStudy run_plan_study(const Config& c) {
       e.series.batches.back().extreme = extreme;
     }
     ModeledBatch b;
-    b.step_s = sched::lower_bound_step_s(batch, cost, study.capacity_tokens);
+    b.step_s = sched::lower_bound_with_communication_s(batch, cost, study.capacity_tokens);
     b.tokens = static_cast<double>(batch.total_tokens());
     b.extreme = extreme;
     sched::Plan whole{"bound", batch, {}, 0, 0};

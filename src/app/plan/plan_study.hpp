@@ -29,6 +29,8 @@ struct ModeledBatch {
   bool extreme = false;     // an extreme batch of the stream
   bool solver_ran = false;  // an optimising planner (FlexSP's MILP) called its solver
   bool solver_kept = false; // ... and kept its plan
+  bool solver_optimal = false;  // ... and proved it optimal (for its own objective)
+  double solver_bound_s = 0.0;  // the solver's proven lower bound on its objective (optimal planner)
 };
 
 struct ModeledSeries {

@@ -32,7 +32,9 @@ sched::PlannerContext run_planner_context(const Config& config, const sched::Clu
   cost.model.checkpointing = sched::Checkpointing::none;  // the executor keeps its activations: nothing recomputed
   if (cost.model.activation_bytes_per_token <= 0.0)
     cost.model.activation_bytes_per_token = executor_bytes_per_token(config.model.heads);
-  return {cost, sched::capacity_tokens(cost.model, cost.hardware, cluster.ranks())};
+  sched::PlannerContext context{cost, sched::capacity_tokens(cost.model, cost.hardware, cluster.ranks())};
+  context.comm_cache_size = static_cast<std::size_t>(config.run.comm_cache_size);
+  return context;
 }
 
 int ulysses_degree(const Config& config, int world_size) {
