@@ -7,7 +7,8 @@
 namespace flexcp {
 
 PlanExecution execute_plan(const sched::Plan& plan, const attn::HeadLayout& layout, comm::Transport& transport,
-                           comm::CommunicatorCache& cache, attn::Kernels& kernels, std::uint64_t activation_seed) {
+                           comm::CommunicatorCache& cache, attn::Kernels& kernels, std::uint64_t activation_seed,
+                           const InputPatch& patch_inputs) {
   PlanExecution run;
   const WallTimer compile_timer;
   run.program = sched::compile_rank_program(plan, transport.rank());
@@ -32,6 +33,7 @@ PlanExecution execute_plan(const sched::Plan& plan, const attn::HeadLayout& layo
     const WallTimer input_timer;
     const auto& shard = program.local();
     auto t = attn::make_local_tensors(kernels, shard, offsets, layout, activation_seed);
+    if (patch_inputs) patch_inputs(shard, t);
     run.io_s += input_timer.seconds();
 
     executor->forward(t.q.view(), t.kv.view(), t.out.view(), t.lse.view());

@@ -5,6 +5,7 @@
 // the same memory space. Group communicators come from the cache, prepared collectively per
 // micro-batch.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "attn/head_layout.hpp"
@@ -30,8 +31,13 @@ struct PlanExecution {
   comm::CacheStats cache;                  // communicator cache use during this plan
 };
 
+// Replaces some of a micro-batch's synthetic activations before its forward: a multimodal step
+// puts the projector's outputs in the rows of image tokens (app/run/multimodal_step.hpp).
+using InputPatch = std::function<void(const sched::RankShard& shard, attn::LocalTensors& tensors)>;
+
 // Collective over every rank of the transport (all ranks call it with the same plan).
 PlanExecution execute_plan(const sched::Plan& plan, const attn::HeadLayout& layout, comm::Transport& transport,
-                           comm::CommunicatorCache& cache, attn::Kernels& kernels, std::uint64_t activation_seed);
+                           comm::CommunicatorCache& cache, attn::Kernels& kernels, std::uint64_t activation_seed,
+                           const InputPatch& patch_inputs = {});
 
 }  // namespace flexcp

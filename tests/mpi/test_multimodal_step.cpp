@@ -1,0 +1,207 @@
+// A multimodal step executed over both CPU transports at every rank count, for the LLM-centric
+// and the colocated placement, against the float64 single-process reference of the whole chain
+// (multimodal_reference.hpp): the encoder's O and its dQ/dK/dV (which the LLM's gradients reach
+// only through the boundary and the projector), the projector's weight gradients summed over
+// ranks, every LLM token's O/dQ/dK/dV; and the bytes each component sent equal the model's:
+// encoder (encoder_cost.hpp), boundary (boundary_traffic.hpp), LLM (cost_model.hpp).
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cmath>
+#include <memory>
+#include <random>
+
+#include "attn/host_backend.hpp"
+#include "comm/communicator_cache.hpp"
+#include "multimodal_reference.hpp"
+#include "sched/boundary_traffic.hpp"
+#include "sched/cost_model.hpp"
+#include "sched/encoder_cost.hpp"
+#include "sched/encoder_plan.hpp"
+#include "sched/planner.hpp"
+#include "transports.hpp"
+
+using namespace flexcp;
+using test_support::world_rank;
+using test_support::world_size;
+
+namespace {
+
+constexpr double kTolerance = 1e-4;
+
+std::vector<sched::MultimodalSample> samples(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> segments(1, 4), kind(0, 1);
+  std::uniform_int_distribution<std::int64_t> text(1, 200), side(30, 400);
+  std::vector<sched::MultimodalSample> out(12);
+  for (auto& s : out)
+    for (int i = segments(rng); i > 0; --i) {
+      if (kind(rng) == 0) s.segments.push_back({0, {side(rng), side(rng)}});
+      else s.segments.push_back({text(rng), {}});
+    }
+  return out;
+}
+
+// Relative Frobenius error over every rank: sum of squares reduced, then the ratio.
+class RelativeError {
+ public:
+  void add(double got, double want) {
+    sums_[0] += (got - want) * (got - want);
+    sums_[1] += want * want;
+  }
+  double global() {
+    double total[2];
+    MPI_Allreduce(sums_, total, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return total[1] > 0 ? std::sqrt(total[0] / total[1]) : std::sqrt(total[0]);
+  }
+
+ private:
+  double sums_[2] = {0, 0};
+};
+
+double summed(double value) {
+  MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  return value;
+}
+
+}  // namespace
+
+TEST(MultimodalStep, WholeChainMatchesFloat64ReferenceAndModelledBytes) {
+  const int p = world_size(), me = world_rank();
+  const sched::ImagePolicy policy{.patch_size = 14, .resize = sched::ResizePolicy::native, .min_pixels = 784,
+                                  .max_pixels = 25088, .merge = 4, .class_tokens = 1};
+  const attn::HeadLayout encoder_heads{2, 2, 8}, llm_heads{4, 2, 8};
+  sched::HardwareProfile hw;
+  hw.memory_bytes = 1e12;
+  hw.matmul_flops = hw.attention_flops = 1e12;
+  hw.intra_bandwidth = hw.a2a_intra_bandwidth = 100e9;
+  hw.inter_bandwidth = 10e9;
+  hw.element_bytes = 4.0;  // the executors' fp32
+  sched::EncoderShape encoder;
+  encoder.heads = encoder_heads.q_heads;
+  encoder.head_dim = encoder_heads.head_dim;
+  encoder.hidden = encoder.heads * encoder.head_dim;
+  encoder.images = policy;
+  sched::ModelShape llm;
+  llm.layers = 1;
+  llm.q_heads = llm_heads.q_heads;
+  llm.kv_heads = llm_heads.kv_heads;
+  llm.head_dim = llm_heads.head_dim;
+  llm.activation_bytes_per_token = 1.0;
+  llm.state_bytes_per_param = 0.0;
+  const sched::Cluster machine{1, p};
+  const std::int64_t token_width = (llm_heads.q_heads + 2 * llm_heads.kv_heads) * llm_heads.head_dim;
+  // A scaled-down projector: merge * encoder width -> 2x hidden -> the LLM token's Q/K/V.
+  const auto weights = attn::projector_weights(policy.merge * encoder.hidden, 2 * encoder.hidden, token_width, 11);
+  sched::MultimodalSampler sampler(samples(5), policy, 1500, 0);
+  const auto batch = sampler.batch(0);
+  ASSERT_FALSE(batch.images.empty());
+  // The placements: LLM-centric and colocated on every rank; non-colocated with the encoder on
+  // the first third of the ranks and the LLM on the rest, over a transport of their own.
+  struct Placement {
+    std::string name;
+    int llm_first = 0;
+    sched::PlannerContext llm_context;
+    sched::Plan plan;
+    sched::ImageTokenLayout encoder_layout;
+  };
+  const sched::EncoderCostContext encoder_cost{machine, encoder, token_width, hw};
+  std::vector<Placement> placements;
+  for (const std::string name : {"llm-centric", "colocated", "non-colocated"}) {
+    if (name == "non-colocated" && p == 1) continue;
+    const int llm_first = name == "non-colocated" ? std::max(1, p / 3) : 0;
+    const int llm_ranks = p - llm_first;
+    // Little LLM memory per rank: at higher rank counts long documents are split zigzag.
+    sched::PlannerContext pc{{sched::Cluster{1, llm_ranks}, llm, hw}, 1500 / llm_ranks + 40, false};
+    pc.cost.attention_only = true;
+    auto plan = sched::make_flexcp_planner(pc)->plan(batch.llm);
+    auto layout = name == "llm-centric" ? sched::llm_image_layout(plan, batch)
+                                        : sched::plan_encoder(batch, {encoder_cost, 0, name == "colocated" ? p : llm_first,
+                                                                      130 / (name == "colocated" ? p : llm_first) + 20});
+    placements.push_back({name, llm_first, pc, std::move(plan), std::move(layout)});
+  }
+  for (const auto& kind : test_support::transport_kinds())
+    for (const auto& [placement, llm_first, pc, plan, encoder_layout] : placements) {
+      const std::string what = placement + " over " + kind;
+      const MultimodalStepInput input{batch, encoder_layout, plan, llm_first, encoder_heads, llm_heads, policy.merge,
+                                      policy.class_tokens, weights, 77};
+      const bool in_llm = me >= llm_first;
+      MPI_Comm llm_comm = MPI_COMM_NULL;  // the LLM's ranks
+      MPI_Comm_split(MPI_COMM_WORLD, in_llm ? 0 : MPI_UNDEFINED, me, &llm_comm);
+      auto transport = test_support::make_transport(kind);
+      std::unique_ptr<comm::Transport> llm_transport;
+      std::unique_ptr<comm::CommunicatorCache> cache;
+      if (in_llm) {
+        llm_transport = test_support::make_transport(kind, llm_comm);
+        cache = std::make_unique<comm::CommunicatorCache>(llm_comm, 4);
+      }
+      attn::HostKernels kernels;
+      const auto step = execute_multimodal_step(input, *transport, {llm_transport.get(), cache.get()}, kernels);
+      const auto ref = test_support::multimodal_reference(input);
+
+      // Encoder: every patch this rank holds.
+      const std::int64_t width = encoder_heads.q_heads * encoder_heads.head_dim;
+      RelativeError encoder_error[4];
+      for (const auto& seq : step.encoder.sequences) {
+        const auto& want = ref.encoder.at({seq.image, seq.sequence});
+        const std::vector<double>* refs[4] = {&want.out, &want.dq, &want.dk, &want.dv};
+        const std::vector<float>* got[4] = {&step.encoder_out, &step.encoder_dq, &step.encoder_dk, &step.encoder_dv};
+        for (const auto& piece : seq.pieces)
+          for (std::int64_t e = 0; piece.local_row >= 0 && e < piece.count * width; ++e)
+            for (int t = 0; t < 4; ++t)
+              encoder_error[t].add((*got[t])[static_cast<std::size_t>(piece.local_row * width + e)],
+                                   (*refs[t])[static_cast<std::size_t>(piece.begin * width + e)]);
+      }
+      const char* names[4] = {"O", "dQ", "dK", "dV"};
+      for (int t = 0; t < 4; ++t) EXPECT_LE(encoder_error[t].global(), kTolerance) << what << ": encoder " << names[t];
+
+      // Projector: the ranks' gradients sum to the reference's.
+      const std::vector<float>* grads[4] = {&step.projector_grad.w1, &step.projector_grad.b1, &step.projector_grad.w2,
+                                            &step.projector_grad.b2};
+      const std::vector<double>* ref_grads[4] = {&ref.dw1, &ref.db1, &ref.dw2, &ref.db2};
+      for (int t = 0; t < 4; ++t) {
+        std::vector<double> sum(grads[t]->begin(), grads[t]->end());
+        MPI_Allreduce(MPI_IN_PLACE, sum.data(), static_cast<int>(sum.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        RelativeError e;
+        for (std::size_t i = 0; i < sum.size(); ++i)
+          if (me == 0) e.add(sum[i], (*ref_grads[t])[i]);
+        EXPECT_LE(e.global(), kTolerance) << what << ": projector gradient " << t;
+      }
+
+      // LLM: every token of this rank, text and image.
+      const auto offsets = batch.llm.doc_offsets();
+      RelativeError llm_error[4];
+      const std::int64_t widths[4] = {llm_heads.q_heads * llm_heads.head_dim, llm_heads.q_heads * llm_heads.head_dim,
+                                      llm_heads.kv_heads * llm_heads.head_dim, llm_heads.kv_heads * llm_heads.head_dim};
+      const std::vector<float>* got[4] = {&step.llm.results.out, &step.llm.results.dq, &step.llm.results.dk,
+                                          &step.llm.results.dv};
+      const std::vector<double>* want[4] = {&ref.llm.out, &ref.llm.dq, &ref.llm.dk, &ref.llm.dv};
+      for (const auto& seg : step.llm.step_shard.segments)
+        for (std::int64_t i = 0; i < seg.length; ++i) {
+          const auto global = offsets[static_cast<std::size_t>(seg.doc)] + seg.pos_begin + i;
+          for (int t = 0; t < 4; ++t)
+            for (std::int64_t c = 0; c < widths[t]; ++c)
+              llm_error[t].add((*got[t])[static_cast<std::size_t>((seg.local_begin + i) * widths[t] + c)],
+                               (*want[t])[static_cast<std::size_t>(global * widths[t] + c)]);
+        }
+      for (int t = 0; t < 4; ++t) EXPECT_LE(llm_error[t].global(), kTolerance) << what << ": LLM " << names[t];
+
+      // Bytes per component, exactly the model's.
+      const auto encoder_modelled = sched::encoder_costs(encoder_layout, batch, encoder_cost);
+      EXPECT_EQ(step.encoder_cost.bytes_sent, encoder_modelled[static_cast<std::size_t>(me)].bytes_sent) << what;
+      const auto traffic = sched::boundary_traffic(encoder_layout, sched::llm_image_layout(plan, batch, llm_first), machine);
+      EXPECT_EQ(summed(step.boundary_cost.bytes_sent), 2.0 * static_cast<double>(traffic.moved_tokens) * token_width * 4.0)
+          << what;
+      if (in_llm) {
+        EXPECT_EQ(step.llm_cost.bytes_sent,
+                  sched::evaluate_plan(plan, pc.cost).ranks[static_cast<std::size_t>(me - llm_first)].bytes_sent)
+            << what;
+      }
+      cache.reset();
+      llm_transport.reset();
+      if (llm_comm != MPI_COMM_NULL) MPI_Comm_free(&llm_comm);
+      if (p > 1 && placement != "llm-centric") {
+        EXPECT_GT(traffic.moved_tokens, 0) << "a boundary that moves nothing proves nothing";
+      }
+    }
+}
