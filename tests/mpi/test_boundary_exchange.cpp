@@ -14,6 +14,7 @@
 #include "sched/encoder_plan.hpp"
 #include "sched/planner.hpp"
 #include "transports.hpp"
+#include "../random_multimodal.hpp"
 
 using namespace flexcp;
 using test_support::world_rank;
@@ -21,17 +22,10 @@ using test_support::world_size;
 
 namespace {
 
+// Seeded random interleaved samples (tests/random_multimodal.hpp).
 std::vector<sched::MultimodalSample> samples(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> segments(1, 5), kind(0, 2);
-  std::uniform_int_distribution<std::int64_t> text(1, 300), side(20, 700);
-  std::vector<sched::MultimodalSample> out(20);
-  for (auto& s : out)
-    for (int i = segments(rng); i > 0; --i) {
-      if (kind(rng) == 0) s.segments.push_back({0, {side(rng), side(rng)}});
-      else s.segments.push_back({text(rng), {}});
-    }
-  return out;
+  return test_support::random_multimodal_samples(rng, {.count = 20, .max_segments = 5, .image_one_in = 3, .max_text_tokens = 300, .min_side = 20, .max_side = 700});
 }
 
 sched::HardwareProfile hardware() {

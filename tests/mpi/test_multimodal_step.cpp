@@ -20,6 +20,7 @@
 #include "sched/encoder_plan.hpp"
 #include "sched/planner.hpp"
 #include "transports.hpp"
+#include "../random_multimodal.hpp"
 
 using namespace flexcp;
 using test_support::world_rank;
@@ -29,17 +30,10 @@ namespace {
 
 constexpr double kTolerance = 1e-4;
 
+// Seeded random interleaved samples (tests/random_multimodal.hpp).
 std::vector<sched::MultimodalSample> samples(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> segments(1, 4), kind(0, 1);
-  std::uniform_int_distribution<std::int64_t> text(1, 200), side(30, 400);
-  std::vector<sched::MultimodalSample> out(12);
-  for (auto& s : out)
-    for (int i = segments(rng); i > 0; --i) {
-      if (kind(rng) == 0) s.segments.push_back({0, {side(rng), side(rng)}});
-      else s.segments.push_back({text(rng), {}});
-    }
-  return out;
+  return test_support::random_multimodal_samples(rng, {.count = 12, .max_segments = 4, .image_one_in = 2, .max_text_tokens = 200, .min_side = 30, .max_side = 400});
 }
 
 // Relative Frobenius error over every rank: sum of squares reduced, then the ratio.

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/error.hpp"
+#include "../random_multimodal.hpp"
 #include "planner_fixtures.hpp"
 #include "sched/boundary_traffic.hpp"
 #include "sched/encoder_plan.hpp"
@@ -43,15 +44,8 @@ EncoderShape small_encoder(ImagePolicy images) {
 }
 
 std::vector<MultimodalSample> random_samples(std::mt19937_64& rng, int count) {
-  std::uniform_int_distribution<int> segments(1, 6), kind(0, 2);
-  std::uniform_int_distribution<std::int64_t> text(1, 400), side(20, 1400);
-  std::vector<MultimodalSample> out(static_cast<std::size_t>(count));
-  for (auto& s : out)
-    for (int i = segments(rng); i > 0; --i) {
-      if (kind(rng) == 0) s.segments.push_back({0, {side(rng), side(rng)}});
-      else s.segments.push_back({text(rng), {}});
-    }
-  return out;
+  return test_support::random_multimodal_samples(
+      rng, {.count = count, .max_segments = 6, .image_one_in = 3, .max_text_tokens = 400, .min_side = 20, .max_side = 1400});
 }
 
 HardwareProfile hardware() { return fixtures::test_hardware(1e12); }
