@@ -582,6 +582,82 @@ def plan_writes_results():
                   "nothing beats the lower bound")
 
 
+# Issue 15, item 3: a scalar where a table belongs is rejected, also when --out (or --set) would
+# set a key inside it; before, `run = 5` was silently replaced by a table of defaults.
+@case
+def bad_scalar_table_with_out():
+    scalar_run = "run = 5\n" + VALID.replace("[run]\nsteps = 2\nwarmup_steps = 1", "")
+    check("[run]" not in scalar_run, "test input not rewritten")
+    expect_config_error(scalar_run, ["'run' is 5", "not a table", "run.output"])
+    expect_config_error(VALID, ["'run' is 5", "not a table"], extra_args=["--set", "run=5"])
+    expect_config_error(VALID, ["'model' is 5", "not a table"], extra_args=["--set", "model=5", "--set", "model.name=x"])
+
+
+# Issue 15, item 2: --set cluster.hardware=FILE replaces the profile even when the input spells
+# out a [hardware] table (as a resolved input does); a missing file is an error.
+@case
+def plan_set_hardware_replaces_written_profile():
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        inp = plan_input(d)
+        h100 = open(os.path.join(INPUTS, "hardware", "h100-dgx.toml")).read()
+        h100 = h100[:h100.index("[hardware.attention_kernel]")]
+        open(inp, "a").write(h100)  # the input now writes the whole H100 profile, like a resolved input
+        out = os.path.join(d, "plan.h5")
+        p = run_plan([inp, "--out", out, "--batches", "1",
+                      "--set", "cluster.hardware=" + os.path.join(INPUTS, "hardware", "a100-flexsp.toml")])
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        with h5py.File(out, "r") as f:
+            check(f.attrs["hardware"] == "a100-flexsp", f"old profile kept: {f.attrs['hardware']}")
+        expect_plan_error([inp, "--set", "cluster.hardware=" + os.path.join(d, "none.toml")], ["none.toml", "does not exist"])
+
+
+# Issue 15, item 5: sizes that overflow 64-bit or int arithmetic are refused up front, with the
+# key and the allowed range, not printed as negative numbers.
+@case
+def bad_sizes_overflow():
+    expect_config_error(VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", "lengths = [1024, 9223372036854775807]"),
+                        ["batch.lengths", "element 1", "<= 1099511627776"])
+    expect_config_error(VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", "lengths = [1099511627776, 1099511627776]"),
+                        ["batch.lengths", "add up to more than 1099511627776"])
+    with tempfile.TemporaryDirectory() as d:
+        p = run_plan([plan_input(d), "--nodes", "300000", "--ranks-per-node", "10000"])
+        check(p.returncode == 2 and "cluster.nodes" in p.stderr and "3000000000 ranks" in p.stderr, p.stderr)
+        check("-1294967296" not in p.stderr, p.stderr)
+        p = run_plan([plan_input(d), "--set", "hardware.memory_gib=1e300"])
+        check(p.returncode == 2 and "hardware.memory_gib" in p.stderr and "1e+300" in p.stderr, p.stderr)
+        check("<= 1048576" in p.stderr and "0 tokens" not in p.stderr, p.stderr)
+
+
+# Issue 15, item 10: bounds as written ("1e+300", ">= 0"), never 309 digits or "> -1.000000".
+@case
+def bad_number_messages_readable():
+    with tempfile.TemporaryDirectory() as d:
+        p = run_plan([plan_input(d), "--set", "hardware.intra_node_latency_us=-0.5"])
+        check(p.returncode == 2 and "hardware.intra_node_latency_us" in p.stderr and ">= 0" in p.stderr, p.stderr)
+        check("-1.000000" not in p.stderr, p.stderr)
+        p = run_plan([plan_input(d), "--set", "hardware.matmul_tflops=-1e308"])
+        check(p.returncode == 2 and "-1e+308" in p.stderr and "0000000000" not in p.stderr, p.stderr)
+        p = run_plan([plan_input(d), "--set", "hardware.matmul_tflops=inf"])
+        check(p.returncode == 2 and "finite" in p.stderr, p.stderr)
+
+
+# Issue 15, item 8: an error in an included model or hardware file names that file.
+@case
+def bad_included_files_named():
+    with tempfile.TemporaryDirectory() as d:
+        hw = write(d, "hw.toml", "[hardware]\nname = 'x'\nmatmul_tflops = 1\nintra_node_gbps = 1\ninter_node_gbps = 1\n"
+                                 "a2a_intra_node_gbps = 1\nmemory_gib = 80\n")
+        expect_plan_error([plan_input(d), "--set", "cluster.hardware=" + hw],
+                          [hw + ": key 'hardware.attention_tflops': missing"])
+        model = write(d, "m.toml", "[model]\nname = 'm'\nq_heads = 4\nkv_heads = 3\nhead_dim = 8\n")
+        expect_plan_error([plan_input(d), "--set", "model.file=" + model], [model + ": key 'model.kv_heads'"])
+        model = write(d, "m2.toml", "[model]\nname = 'm'\nq_heads = 4\nkv_heads = 2\n")
+        expect_plan_error([plan_input(d), "--set", "model.file=" + model], [model + ": key 'model.head_dim': missing"])
+        extra = write(d, "hw2.toml", open(hw).read() + "attention_tflops = 1\n[run]\nsteps = 3\n")
+        expect_plan_error([plan_input(d), "--set", "cluster.hardware=" + extra], [extra + ": unknown section 'run'"])
+
+
 def main():
     global FLEXCP
     if len(sys.argv) != 3:

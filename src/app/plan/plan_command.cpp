@@ -18,7 +18,7 @@ int plan_command(const PlanOptions& options, comm::World& world) {
     const auto input_dir = std::filesystem::path(options.input).parent_path();
     // Overrides first, includes after: --set may name another included file (model.file,
     // cluster.hardware) or any key of one (hardware.intra_node_gbps), and wins over the file.
-    for (const auto& assignment : options.overrides) apply_override(root, assignment);
+    apply_overrides(root, options.overrides);
     if (options.nodes > 0) apply_override(root, "cluster.nodes=" + std::to_string(options.nodes));
     if (options.ranks_per_node > 0) apply_override(root, "cluster.ranks_per_node=" + std::to_string(options.ranks_per_node));
     if (options.batches > 0) apply_override(root, "plan.batches=" + std::to_string(options.batches));

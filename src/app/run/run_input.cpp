@@ -27,7 +27,7 @@ Config load_run_input(const RunOptions& options, comm::World& world) {
   all_or_none(world, [&] {
     if (world.rank() != 0) return;
     toml::table root = parse_toml_file(options.input, "input file");
-    for (const auto& assignment : options.overrides) apply_override(root, assignment);
+    apply_overrides(root, options.overrides);
     if (!options.output.empty()) apply_override(root, "run.output=" + options.output);
     const auto input_dir = std::filesystem::path(options.input).parent_path();
     const auto origins = resolve_includes(root, input_dir, options.input);
