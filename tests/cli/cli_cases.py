@@ -29,6 +29,11 @@ warmup_steps = 1
 """.replace("HARDWARE", os.path.join(INPUTS, "hardware", "cpu-dev.toml"))
 
 CASES = {}
+SKIP_EXIT = 77  # ctest's SKIP_RETURN_CODE for the cli tests
+
+
+class Skip(Exception):
+    """The machine cannot run this case (not root, no tmpfs mount): ctest reports it skipped."""
 
 
 def case(fn):
@@ -658,6 +663,150 @@ def bad_included_files_named():
         expect_plan_error([plan_input(d), "--set", "cluster.hardware=" + extra], [extra + ": unknown section 'run'"])
 
 
+def no_temporaries(d):
+    left = [n for n in os.listdir(d) if ".tmp." in n]
+    check(not left, f"temporary files left behind: {left}")
+
+
+def expect_write_failure(p, d, reason):
+    """A results file that cannot be written: exit 1 (a runtime failure), the system's reason
+    named once, no crash, no HDF5 diagnostic dump, no temporary left."""
+    check(p.returncode == 1, f"exit {p.returncode}, expected 1\nstderr:{p.stderr}")
+    check(reason in p.stderr and "flexcp: error:" in p.stderr, p.stderr)
+    check("HDF5-DIAG" not in p.stderr and "Segmentation" not in p.stderr, p.stderr)
+    no_temporaries(d)
+
+
+# Issue 15, item 1: a full output file system. Before, HDF5's H5Fflush failed and the library's
+# exit handler crashed (exit 139). FLEXCP_FAIL_WRITES_AFTER_BYTES fails every file write with
+# ENOSPC past N bytes, on any machine; the tmpfs case below uses a real full disk where it can.
+@case
+def full_disk_injected():
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        env = {"FLEXCP_FAIL_WRITES_AFTER_BYTES": "4096"}
+        p = subprocess.run([FLEXCP, "plan", plan_input(d), "--out", os.path.join(d, "p.h5")], capture_output=True,
+                           text=True, timeout=TIMEOUT_S, env=dict(os.environ, **env))
+        expect_write_failure(p, d, "No space left on device")
+        check(not os.path.exists(os.path.join(d, "p.h5")), "no results file")
+        inp = write(d, "in.toml", VALID)
+        out = os.path.join(d, "r.h5")
+        p = mpirun(2, ["run", inp, "--out", out], env)
+        expect_write_failure(p, d, "No space left on device")
+        check(not os.path.exists(out), "no results file")
+        p = mpirun(2, ["run", inp, "--out", out, "--resolved-input", os.path.join(d, "resolved.toml")],
+                   {"FLEXCP_FAIL_WRITES_AFTER_BYTES": "10"})
+        expect_write_failure(p, d, "No space left on device")
+        check(not os.path.exists(os.path.join(d, "resolved.toml")), "no half-written resolved input")
+
+
+@case
+def full_disk_tmpfs():
+    """A 64 KiB tmpfs as the output directory (root and mount needed, else skipped): exit 1 with
+    the reason; a run keeps its last complete checkpoint."""
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        full = os.path.join(d, "full")
+        os.mkdir(full)
+        if os.geteuid() != 0:
+            raise Skip("mounting a tmpfs needs root")
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", full], capture_output=True, text=True)
+        if m.returncode != 0:
+            raise Skip(f"cannot mount a tmpfs here: {m.stderr.strip()}")
+        try:
+            p = run_plan([plan_input(d), "--out", os.path.join(full, "p.h5")])
+            expect_write_failure(p, full, "No space left on device")
+            inp = write(d, "in.toml", VALID)
+            out = os.path.join(full, "r.h5")
+            p = mpirun(2, ["run", inp, "--out", out, "--set", "run.steps=100",
+                           "--set", "batch.lengths=[" + ",".join(["7"] * 400) + "]"])
+            expect_write_failure(p, full, "No space left on device")
+            if os.path.exists(out):  # the checkpoints that fitted: a valid file
+                with h5py.File(out, "r") as f:
+                    check(f.attrs["status"] == "running", dict(f.attrs))
+        finally:
+            subprocess.run(["umount", full], check=True)
+
+
+# Issue 15, items 6 and 9: outputs are regular files in a directory where files can be created,
+# checked before any work (exit 2, nothing written); a runtime failure is exit 1.
+@case
+def bad_output_not_regular_or_unwritable():
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+
+        def refused(out, fragments, force=True):
+            p = mpirun(2, ["run", inp, "--out", out] + (["--force"] if force else []))
+            check(p.returncode == 2, f"--out {out}: exit {p.returncode}, expected 2\n{p.stderr}")
+            for f in fragments:
+                check(f in p.stderr, f"--out {out}: stderr lacks {f!r}:\n{p.stderr}")
+            check("HDF5-DIAG" not in p.stderr and "Strategy" not in p.stdout, "refused before any work")
+
+        os.mkdir(os.path.join(d, "adir"))
+        refused(os.path.join(d, "adir"), ["is a directory", "not a regular file"])
+        refused("/dev/null", ["is a character device", "not a regular file"])
+        check(os.path.exists("/dev/null") and not os.path.isfile("/dev/null"), "/dev/null replaced by a file")
+        os.mkfifo(os.path.join(d, "fifo"))
+        refused(os.path.join(d, "fifo"), ["FIFO"])
+        os.symlink(os.path.join(d, "nowhere.h5"), os.path.join(d, "dangling.h5"))
+        refused(os.path.join(d, "dangling.h5"), ["symbolic link", "nowhere.h5", "--force"], force=False)
+        check(os.path.islink(os.path.join(d, "dangling.h5")), "dangling link replaced without --force")
+        refused("/proc/flexcp-out.h5", ["cannot create files in directory '/proc'"])
+        p = mpirun(2, ["run", inp, "--out", os.path.join(d, "ok.h5"), "--resolved-input", "/proc/resolved.toml"])
+        check(p.returncode == 2 and "/proc" in p.stderr, f"--resolved-input in /proc: exit {p.returncode}\n{p.stderr}")
+        no_temporaries(d)
+
+
+@case
+def output_directory_removed_mid_run():
+    """The directory vanishes after the run started: a runtime failure (exit 1), not exit 2."""
+    import shutil
+    import time
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        outdir = os.path.join(d, "out")
+        os.mkdir(outdir)
+        out = os.path.join(outdir, "r.h5")
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        proc = subprocess.Popen(["mpirun", "-np", "2", "--oversubscribe", FLEXCP, "run", inp, "--out", out,
+                                 "--set", "run.steps=1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env)
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline and not os.path.exists(out):
+                time.sleep(0.05)
+            check(os.path.exists(out), "no checkpoint after 30 s")
+            while os.path.exists(outdir):  # the writer may create a temporary while we delete
+                shutil.rmtree(outdir, ignore_errors=True)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        check(proc.returncode == 1, f"exit {proc.returncode}, expected 1\n{stderr}")
+        check("No such file or directory" in stderr, stderr)
+
+
+# Issue 15, item 9: inputs are regular files: a FIFO (which blocked every rank in open()) is
+# refused by type; a binary dataset's line is shown with its bytes escaped.
+@case
+def bad_input_not_regular_or_binary():
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "lengths.fifo")
+        os.mkfifo(fifo)
+        text = VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", f'dataset = "{fifo}"\ntokens_per_batch = 100')
+        expect_config_error(text, ["lengths.fifo", "FIFO", "not a regular file"])
+        p = mpirun(2, ["run", os.path.join(d, "lengths.fifo")])
+        check(p.returncode == 2 and "input file" in p.stderr and "FIFO" in p.stderr, p.stderr)
+        expect_plan_error([plan_input(d), "--lengths", os.path.join(d, "lengths.fifo")], ["FIFO"])
+        expect_plan_error([plan_input(d), "--lengths", d], ["is a directory"])
+    with tempfile.TemporaryDirectory() as d:
+        binary = "12\n3\x00\x1b[2J\x01abc\n"
+        text = VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", 'dataset = "bin.txt"\ntokens_per_batch = 100')
+        expect_config_error(text, ["bin.txt:2:", "3\\x00\\x1b[2J\\x01abc"], files={"bin.txt": binary})
+        p = mpirun(2, ["run", write(d, "in.toml", text)])
+        check("\x1b" not in p.stderr and "\x00" not in p.stderr, repr(p.stderr))
+
+
 def main():
     global FLEXCP
     if len(sys.argv) != 3:
@@ -666,7 +815,11 @@ def main():
     if name == "list":
         print("\n".join(CASES))
         return
-    CASES[name]()
+    try:
+        CASES[name]()
+    except Skip as why:
+        print(f"{name}: skipped: {why}")
+        sys.exit(SKIP_EXIT)
     print(f"{name}: passed")
 
 

@@ -7,6 +7,7 @@
 #include "app/strategies.hpp"
 #include "common/error.hpp"
 #include "app/input/lengths_file.hpp"
+#include "app/input/regular_file.hpp"
 #include "app/input/hardware_config.hpp"
 #include "app/input/toml_reader.hpp"
 
@@ -174,6 +175,7 @@ Config config_from_table(const toml::table& root, const std::string& source, con
 }
 
 toml::table parse_toml_file(const std::filesystem::path& path, const std::string& what) {
+  require_regular_file(path, what);
   try {
     return toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
