@@ -626,8 +626,8 @@ def bad_sizes_overflow():
     expect_config_error(VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", "lengths = [1099511627776, 1099511627776]"),
                         ["batch.lengths", "add up to more than 1099511627776"])
     with tempfile.TemporaryDirectory() as d:
-        p = run_plan([plan_input(d), "--nodes", "300000", "--ranks-per-node", "10000"])
-        check(p.returncode == 2 and "cluster.nodes" in p.stderr and "3000000000 ranks" in p.stderr, p.stderr)
+        p = run_plan([plan_input(d), "--nodes", "100000", "--ranks-per-node", "100000"])
+        check(p.returncode == 2 and "cluster.nodes" in p.stderr and "10000000000 ranks" in p.stderr and "131072" in p.stderr, p.stderr)
         check("-1294967296" not in p.stderr, p.stderr)
         p = run_plan([plan_input(d), "--set", "hardware.memory_gib=1e300"])
         check(p.returncode == 2 and "hardware.memory_gib" in p.stderr and "1e+300" in p.stderr, p.stderr)
@@ -805,6 +805,37 @@ def bad_input_not_regular_or_binary():
         expect_config_error(text, ["bin.txt:2:", "3\\x00\\x1b[2J\\x01abc"], files={"bin.txt": binary})
         p = mpirun(2, ["run", write(d, "in.toml", text)])
         check("\x1b" not in p.stderr and "\x00" not in p.stderr, repr(p.stderr))
+
+
+# Issue 15, item 4: what a run or a plan will allocate is estimated from the input before the
+# first allocation, and refused (exit 2, at once) with the share and the key that drive it,
+# against the machine's memory or a limit (ulimit -v); before, 1e11 tokens grew until the kernel
+# killed a rank, and under a limit a bare std::bad_alloc named nothing.
+@case
+def bad_memory_estimate():
+    import time
+    text = VALID.replace("lengths = [1, 5, 40, 3, 77, 2]", 'dataset = "d.txt"\ntokens_per_batch = 100000000000')
+    start = time.time()
+    expect_config_error(text, ["batch.tokens_per_batch = 100000000000", "would need about", "can be allocated"],
+                        np=2, files={"d.txt": "100\n300\n"})
+    check(time.time() - start < 30, "refused up front, not after allocating")
+    with tempfile.TemporaryDirectory() as d:
+        inp = plan_input(d)
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        p = subprocess.run(["/bin/sh", "-c", f"ulimit -v 2000000; exec {FLEXCP} plan {inp} "
+                                             "--set batch.tokens_per_batch=100000000000"],
+                           capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
+        check(p.returncode == 2, f"exit {p.returncode}\n{p.stderr}")
+        for f in ("ulimit -v", "batch.tokens_per_batch = 100000000000", "documents"):
+            check(f in p.stderr, f"stderr lacks {f!r}:\n{p.stderr}")
+        check("bad_alloc" not in p.stderr, p.stderr)
+        inp = write(d, "in.toml", VALID.replace("lengths = [1, 5, 40, 3, 77, 2]",
+                                                "dataset = \"" + os.path.join(INPUTS, "datasets", "c-headers.txt") +
+                                                "\"\ntokens_per_batch = 3000000"))
+        p = subprocess.run(["mpirun", "-np", "2", "--oversubscribe", "/bin/sh", "-c",
+                            f"ulimit -v 3000000; exec {FLEXCP} run {inp} --out {os.path.join(d, 'r.h5')}"],
+                           capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
+        check(p.returncode == 2 and "ulimit -v" in p.stderr and "run.check" in p.stderr, f"exit {p.returncode}\n{p.stderr}")
 
 
 def main():

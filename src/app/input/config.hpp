@@ -20,7 +20,7 @@ namespace flexcp {
 // Hard limits of the input, far above any real machine or batch, so that every size derived from
 // them (ranks x tokens x heads x head_dim, sums of lengths) fits in 64 bits. What a given machine
 // can hold is checked separately, against its memory (app/input/memory_estimate.hpp).
-inline constexpr std::int64_t kMaxRanks = std::int64_t{1} << 20;   // simulated or real ranks
+inline constexpr std::int64_t kMaxRanks = std::int64_t{1} << 17;   // simulated or real ranks (131,072)
 inline constexpr std::int64_t kMaxTokens = std::int64_t{1} << 40;  // a document, or a batch
 
 struct ModelConfig {

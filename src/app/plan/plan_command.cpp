@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "app/all_or_none.hpp"
+#include "app/input/machine_memory.hpp"
 #include "common/clock.hpp"
 #include "app/commands.hpp"
 #include "app/input/config.hpp"
@@ -38,6 +39,7 @@ int plan_command(const PlanOptions& options, comm::World& world) {
       throw ConfigError(options.input + ": plan.extreme needs batch.dataset (extreme batches are drawn from a distribution)");
     if (!config.plan.output.empty()) check_output_path(config.plan.output, options.force);
 
+    require_memory(plan_memory_budget(config), machine_memory());
     const auto study = run_plan_study(config);
     print_plan_study(stdout, study, config);
     if (!config.plan.output.empty()) {

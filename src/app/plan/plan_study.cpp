@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "app/run/run_setup.hpp"
 #include "app/strategies.hpp"
 #include "common/clock.hpp"
 #include "sched/batch_sampler.hpp"
@@ -242,6 +243,34 @@ PlanStudy run_plan_study(const Config& c) {
   if (wanted(c, "bound")) study.series.push_back(std::move(bound));
   for (std::size_t i = first_static; i < entries.size(); ++i) study.series.push_back(std::move(entries[i].series));
   return study;
+}
+
+}  // namespace flexcp
+
+namespace flexcp {
+
+MemoryBudget plan_memory_budget(const Config& c) {
+  // Measured on the development machine: about 1 KiB per simulated rank (16,384 ranks: 39 MiB
+  // resident); documents are held by the batch, every planner's plan and the cost model's
+  // per-document terms. Both bounds are generous: only what clearly cannot fit is refused.
+  constexpr double kBytesPerRank = 4096.0, kBytesPerDocument = 1024.0;
+  const auto& b = c.batch;
+  const auto& lengths = b.uses_dataset() ? b.samples : b.lengths;
+  double sum = 0.0;
+  for (auto l : lengths) sum += static_cast<double>(l);
+  const double mean = lengths.empty() ? 1.0 : sum / static_cast<double>(lengths.size());
+  const double documents = std::ceil(static_cast<double>(b.tokens_per_batch) / mean) + 1.0;
+  const auto key = batch_size_key(b);
+  MemoryBudget budget{"flexcp plan", {}};
+  budget.shares.push_back({"a batch and its plans (about " + std::to_string(static_cast<long long>(documents)) + " documents)",
+                           key, documents * kBytesPerDocument});
+  budget.shares.push_back({"per-rank state of the planners and the cost model (" + std::to_string(c.cluster.ranks()) +
+                               " ranks)",
+                           "cluster.nodes = " + std::to_string(c.cluster.nodes) + " x cluster.ranks_per_node = " +
+                               std::to_string(c.cluster.ranks_per_node),
+                           static_cast<double>(c.cluster.ranks()) * kBytesPerRank});
+  budget.shares.push_back({"the dataset's samples", "batch.dataset", 8.0 * static_cast<double>(b.samples.size())});
+  return budget;
 }
 
 }  // namespace flexcp

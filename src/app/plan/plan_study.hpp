@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/input/config.hpp"
+#include "app/memory_budget.hpp"
 #include "sched/planner.hpp"
 
 namespace flexcp {
@@ -50,5 +51,8 @@ struct PlanStudy {
 };
 
 PlanStudy run_plan_study(const Config& config);
+
+// What run_plan_study will allocate, share by share with its driving key (checked first).
+MemoryBudget plan_memory_budget(const Config& config);
 
 }  // namespace flexcp

@@ -3,6 +3,8 @@
 #include <functional>
 
 #include "app/all_or_none.hpp"
+#include "app/input/machine_memory.hpp"
+#include "app/memory_budget.hpp"
 #include "app/commands.hpp"
 #include "app/output/comparison.hpp"
 #include "app/output/phase_comparison.hpp"
@@ -78,6 +80,10 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
   sched::PlannerContext context;
   ExecutionBackend backend;
   all_or_none(world, [&] {
+    // Before anything is allocated for the run: every node checks its own memory.
+    int on_node = 0;
+    for (int r = 0; r < size; ++r) on_node += topology.node_of_rank[static_cast<std::size_t>(r)] == topology.node ? 1 : 0;
+    require_memory(run_memory_budget(config, size, on_node, topology.node == topology.node_of_rank[0]), machine_memory());
     if (config.emulation)
       if (auto problem = emulation_shape_problem(*config.emulation, topology.nodes, size)) throw ConfigError(*problem);
     context = run_planner_context(config, cluster);
