@@ -874,6 +874,41 @@ def signal_to_mpirun_cuts_short():
             no_temporaries(d)
 
 
+# Issue 15, "What to build": --help with examples, environment variables and exit codes.
+@case
+def help_lists_examples_environment_exit_codes():
+    for args in (["--help"], ["run", "--help"], ["plan", "--help"]):
+        p = subprocess.run([FLEXCP] + args, capture_output=True, text=True, timeout=TIMEOUT_S,
+                           env=dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1"))
+        check(p.returncode == 0, f"{args}: exit {p.returncode}")
+        for f in ("Examples:", "mpirun -np", "Environment:", "FLEXCP_RANKS_PER_NODE", "Exit status:", "143", "  2 "):
+            check(f in p.stdout, f"{args}: help lacks {f!r}:\n{p.stdout}")
+    p = subprocess.run([FLEXCP, "run", "--help"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    check("--quiet" in p.stdout and "--verbose" in p.stdout, p.stdout)
+
+
+# A progress line per step on rank 0 (stderr): strategy, step, time, tokens/s, ETA, UTC time;
+# none with --quiet; the plan and the cache with --verbose.
+@case
+def progress_lines():
+    import re
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        p = mpirun(2, ["run", inp, "--out", os.path.join(d, "a.h5")])
+        lines = [l for l in p.stderr.splitlines() if l.startswith("flexcp: progress:")]
+        check(p.returncode == 0 and len(lines) == 3, f"one line per step (1 warm-up + 2): {lines}\n{p.stderr}")
+        pattern = (r"megatron-cp-ring step 3/3 +[0-9.]+ s +[0-9]+ tokens/s +done 3/3 +ETA 0s +"
+                   r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+        check(re.search(pattern, lines[-1]), lines[-1])
+        check("(warm-up)" in lines[0] and "(warm-up)" not in lines[1], lines)
+        p = mpirun(2, ["run", inp, "--out", os.path.join(d, "b.h5"), "--quiet"])
+        check(p.returncode == 0 and "progress" not in p.stderr, p.stderr)
+        p = mpirun(2, ["run", inp, "--out", os.path.join(d, "c.h5"), "--verbose"])
+        check(p.returncode == 0 and "groups" in p.stderr and "communicators" in p.stderr, p.stderr)
+        p = mpirun(2, ["run", inp, "--out", os.path.join(d, "e.h5"), "--verbose", "--quiet"])
+        check(p.returncode == 2, f"--quiet with --verbose: exit {p.returncode}")
+
+
 def main():
     global FLEXCP
     if len(sys.argv) != 3:
