@@ -27,6 +27,7 @@ struct PlanOptions {
   int nodes = 0, ranks_per_node = 0, batches = 0;  // 0: from the input
   bool extreme = false;
   bool force = false;
+  Verbosity verbosity = Verbosity::normal;  // a progress line per batch: --quiet, --verbose
   std::string command_line;
 };
 

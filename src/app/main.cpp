@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--out", plan.output, "Results file (HDF5); overrides plan.output");
   plan_cmd->add_option("--set", plan.overrides, "Override an input key (repeatable)")->type_name("KEY=VALUE")->take_all();
   plan_cmd->add_flag("--force", plan.force, "Overwrite an existing results file");
+  bool plan_quiet = false, plan_verbose = false;
+  auto* plan_quiet_flag = plan_cmd->add_flag("--quiet,-q", plan_quiet, "No progress line per batch (stderr)");
+  plan_cmd->add_flag("--verbose,-v", plan_verbose, "Progress lines also give each batch's documents")->excludes(plan_quiet_flag);
   plan_cmd->footer(kFooter);
   auto* info_cmd = app.add_subcommand("info", "Print versions and the topology of this MPI job");
 
@@ -112,6 +115,9 @@ int main(int argc, char** argv) {
     return is_help ? 0 : static_cast<int>(flexcp::ExitCode::usage);
   }
 
+  plan.verbosity = plan_quiet     ? flexcp::Verbosity::quiet
+                    : plan_verbose ? flexcp::Verbosity::verbose
+                                   : flexcp::Verbosity::normal;
   run.verbosity = quiet ? flexcp::Verbosity::quiet : verbose ? flexcp::Verbosity::verbose : flexcp::Verbosity::normal;
   try {
     if (*run_cmd) return flexcp::run_command(run, mpi.world());

@@ -907,6 +907,13 @@ def progress_lines():
         check(p.returncode == 0 and "groups" in p.stderr and "communicators" in p.stderr, p.stderr)
         p = mpirun(2, ["run", inp, "--out", os.path.join(d, "e.h5"), "--verbose", "--quiet"])
         check(p.returncode == 2, f"--quiet with --verbose: exit {p.returncode}")
+        # flexcp plan: a line before the first batch (a large machine takes long per batch), one per batch
+        p = run_plan([plan_input(d), "--batches", "2"])
+        lines = [l for l in p.stderr.splitlines() if l.startswith("flexcp: progress:")]
+        check(p.returncode == 0 and len(lines) == 3 and "planning 2 batches" in lines[0], lines)
+        check("step 2/2" in lines[-1] and "ETA 0s" in lines[-1], lines)
+        p = run_plan([plan_input(d), "--batches", "1", "--quiet"])
+        check(p.returncode == 0 and "progress" not in p.stderr, p.stderr)
 
 
 def main():

@@ -17,6 +17,12 @@ std::string duration_text(double seconds) {
 Progress::Progress(std::FILE* out, Verbosity verbosity, std::int64_t total_steps)
     : out_(out), verbosity_(verbosity), total_(total_steps) {}
 
+void Progress::note(const std::string& text) {
+  if (verbosity_ == Verbosity::quiet || out_ == nullptr) return;
+  std::fprintf(out_, "flexcp: progress: %s  %s\n", text.c_str(), utc_now_iso8601().c_str());
+  std::fflush(out_);
+}
+
 void Progress::step_done(const std::string& strategy, std::int64_t step, std::int64_t steps_of_strategy, bool warmup,
                          std::int64_t tokens, const std::string& detail) {
   ++done_;

@@ -22,6 +22,8 @@ class Progress {
   // `detail` text. Prints the step's wall time (since the previous call), tokens/s, ETA, UTC time.
   void step_done(const std::string& strategy, std::int64_t step, std::int64_t steps_of_strategy, bool warmup,
                  std::int64_t tokens, const std::string& detail);
+  // A line of its own ("planning 20 batches ..."), unless quiet.
+  void note(const std::string& text);
 
  private:
   std::FILE* out_;

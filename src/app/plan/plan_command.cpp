@@ -40,7 +40,8 @@ int plan_command(const PlanOptions& options, comm::World& world) {
     if (!config.plan.output.empty()) check_output_path(config.plan.output, options.force);
 
     require_memory(plan_memory_budget(config), machine_memory());
-    const auto study = run_plan_study(config);
+    Progress progress(stderr, options.verbosity, config.plan.batches);
+    const auto study = run_plan_study(config, &progress);
     print_plan_study(stdout, study, config);
     if (!config.plan.output.empty()) {
       RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), study.cluster.ranks(), study.cluster.nodes, 0,

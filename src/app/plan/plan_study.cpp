@@ -152,7 +152,7 @@ const ModeledSeries* best_of(const std::vector<Entry>& entries, Member member) {
 }
 }  // namespace
 
-PlanStudy run_plan_study(const Config& c) {
+PlanStudy run_plan_study(const Config& c, Progress* progress) {
   PlanStudy study;
   study.cluster = c.cluster;
   const sched::CostContext cost{c.cluster, c.model.shape, c.hardware};
@@ -201,6 +201,9 @@ PlanStudy run_plan_study(const Config& c) {
                       study.capacity_tokens, {}};
   sched::BatchSampler sampler(c.batch.uses_dataset() ? c.batch.samples : c.batch.lengths, c.batch.tokens_per_batch,
                               c.batch.seed);
+  if (progress != nullptr)
+    progress->note("planning " + std::to_string(c.plan.batches) + " batches with " + std::to_string(entries.size()) +
+                   " strategy configurations on " + std::to_string(ranks) + " ranks");
   for (std::int64_t k = 0; k < c.plan.batches; ++k) {
     const auto index = static_cast<std::uint64_t>(k);
     // Batch k is extreme when a hash of (seed, k) falls below the extreme fraction: a fixed,
@@ -221,6 +224,9 @@ PlanStudy run_plan_study(const Config& c) {
     sched::Plan whole{"bound", batch, {}, 0, 0};
     b.tflops_per_rank = sched::evaluate_plan(whole, cost).model_flops / b.step_s / ranks * 1e-12;
     bound.batches.push_back(b);
+    if (progress != nullptr)
+      progress->step_done("plan: every configuration,", k, c.plan.batches, false, batch.total_tokens(),
+                          std::to_string(batch.doc_lengths.size()) + " documents" + (extreme ? ", extreme" : ""));
   }
 
   // Each static row's best configuration on the stream, under the row's name, the configuration
