@@ -911,7 +911,7 @@ def progress_lines():
         p = run_plan([plan_input(d), "--batches", "2"])
         lines = [l for l in p.stderr.splitlines() if l.startswith("flexcp: progress:")]
         check(p.returncode == 0 and len(lines) == 3 and "planning 2 batches" in lines[0], lines)
-        check("step 2/2" in lines[-1] and "ETA 0s" in lines[-1], lines)
+        check("batch 2/2" in lines[-1] and "ETA 0s" in lines[-1], lines)
         p = run_plan([plan_input(d), "--batches", "1", "--quiet"])
         check(p.returncode == 0 and "progress" not in p.stderr, p.stderr)
 

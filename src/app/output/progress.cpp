@@ -1,6 +1,7 @@
 #include "app/output/progress.hpp"
 
 #include <cmath>
+#include <utility>
 
 namespace flexcp {
 
@@ -14,8 +15,8 @@ std::string duration_text(double seconds) {
   return text;
 }
 
-Progress::Progress(std::FILE* out, Verbosity verbosity, std::int64_t total_steps)
-    : out_(out), verbosity_(verbosity), total_(total_steps) {}
+Progress::Progress(std::FILE* out, Verbosity verbosity, std::int64_t total_steps, std::string unit)
+    : out_(out), verbosity_(verbosity), total_(total_steps), unit_(std::move(unit)) {}
 
 void Progress::note(const std::string& text) {
   if (verbosity_ == Verbosity::quiet || out_ == nullptr) return;
@@ -31,8 +32,8 @@ void Progress::step_done(const std::string& strategy, std::int64_t step, std::in
   if (verbosity_ == Verbosity::quiet || out_ == nullptr) return;
   // ETA from the mean step so far: strategies differ, so it sharpens as the run goes on.
   const double eta = now / static_cast<double>(done_) * static_cast<double>(total_ - done_);
-  std::fprintf(out_, "flexcp: progress: %s step %lld/%lld%s  %.3f s  %.0f tokens/s  done %lld/%lld  ETA %s  %s%s%s\n",
-               strategy.c_str(), static_cast<long long>(step + 1), static_cast<long long>(steps_of_strategy),
+  std::fprintf(out_, "flexcp: progress: %s %s %lld/%lld%s  %.3f s  %.0f tokens/s  done %lld/%lld  ETA %s  %s%s%s\n",
+               strategy.c_str(), unit_.c_str(), static_cast<long long>(step + 1), static_cast<long long>(steps_of_strategy),
                warmup ? " (warm-up)" : "", step_s, step_s > 0 ? static_cast<double>(tokens) / step_s : 0.0,
                static_cast<long long>(done_), static_cast<long long>(total_), duration_text(eta).c_str(),
                utc_now_iso8601().c_str(), verbosity_ == Verbosity::verbose && !detail.empty() ? "  " : "",

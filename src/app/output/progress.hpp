@@ -16,7 +16,8 @@ enum class Verbosity { quiet, normal, verbose };
 class Progress {
  public:
   // `total_steps`: every step the run will execute, all strategies, warm-up included.
-  Progress(std::FILE* out, Verbosity verbosity, std::int64_t total_steps);
+  // `unit` names what is counted: "step" (run) or "batch" (plan).
+  Progress(std::FILE* out, Verbosity verbosity, std::int64_t total_steps, std::string unit = "step");
 
   // After a step: `step` of `steps_of_strategy` (0-based), its batch tokens, and on --verbose a
   // `detail` text. Prints the step's wall time (since the previous call), tokens/s, ETA, UTC time.
@@ -29,6 +30,7 @@ class Progress {
   std::FILE* out_;
   Verbosity verbosity_;
   std::int64_t total_, done_ = 0;
+  std::string unit_;
   WallTimer run_timer_;
   double last_s_ = 0.0;
 };

@@ -40,7 +40,7 @@ int plan_command(const PlanOptions& options, comm::World& world) {
     if (!config.plan.output.empty()) check_output_path(config.plan.output, options.force);
 
     require_memory(plan_memory_budget(config), machine_memory());
-    Progress progress(stderr, options.verbosity, config.plan.batches);
+    Progress progress(stderr, options.verbosity, config.plan.batches, "batch");
     const auto study = run_plan_study(config, &progress);
     print_plan_study(stdout, study, config);
     if (!config.plan.output.empty()) {

@@ -225,7 +225,7 @@ PlanStudy run_plan_study(const Config& c, Progress* progress) {
     b.tflops_per_rank = sched::evaluate_plan(whole, cost).model_flops / b.step_s / ranks * 1e-12;
     bound.batches.push_back(b);
     if (progress != nullptr)
-      progress->step_done("plan: every configuration,", k, c.plan.batches, false, batch.total_tokens(),
+      progress->step_done("plan, every configuration:", k, c.plan.batches, false, batch.total_tokens(),
                           std::to_string(batch.doc_lengths.size()) + " documents" + (extreme ? ", extreme" : ""));
   }
 
