@@ -21,3 +21,15 @@ install(CODE "
                  \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DATADIR}/modulefiles/flexcp/${PROJECT_VERSION}\" @ONLY)
   message(STATUS \"Module file: \${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DATADIR}/modulefiles/flexcp/${PROJECT_VERSION}\")
 ")
+
+# A man page from --help and --version (help2man, when installed: scripts/install-deps.sh), so
+# `man flexcp` works where the module is loaded (it prepends MANPATH).
+find_program(FLEXCP_HELP2MAN help2man)
+if(FLEXCP_HELP2MAN)
+  add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/flexcp.1
+    COMMAND ${FLEXCP_HELP2MAN} --no-info --name "flexible context parallelism for long-context LLM attention"
+            --output ${CMAKE_BINARY_DIR}/flexcp.1 $<TARGET_FILE:flexcp>
+    DEPENDS flexcp VERBATIM)
+  add_custom_target(flexcp_man ALL DEPENDS ${CMAKE_BINARY_DIR}/flexcp.1)
+  install(FILES ${CMAKE_BINARY_DIR}/flexcp.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endif()

@@ -18,6 +18,9 @@ modulefile="$prefix/share/modulefiles/flexcp/$("$build/src/flexcp" --version | a
 [ -x "$prefix/bin/flexcp" ] && [ -x "$prefix/bin/flexcp-report" ] || fail "executables not installed"
 [ -f "$prefix/share/flexcp/inputs/demo.toml" ] && [ -f "$prefix/share/doc/flexcp/inputs.md" ] || fail "inputs/docs missing"
 readelf -d "$prefix/bin/flexcp" | grep -Eq 'R(UN)?PATH' || fail "installed flexcp has no RPATH"
+if command -v help2man > /dev/null; then
+  grep -q "Exit status" "$prefix/share/man/man1/flexcp.1" || fail "man page missing or without the exit status"
+fi
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # A clean shell: nothing from the build tree on PATH; set +u because Lmod's init reads unset variables.
