@@ -15,6 +15,7 @@ packages=(
   python3-h5py python3-numpy python3-matplotlib   # results read back; flexcp-report tables and plots
   slurm-wlm munge                     # job scripts, tested on a local Slurm (ctest label slurm)
   iproute2 util-linux                 # emulated cluster: ip, tc (namespaces, links, shaping), nsenter, unshare
+  lmod help2man                       # install test: the generated module file (ctest label install); the man page
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "app/output/progress.hpp"
 #include "comm/mpi_world.hpp"
 
 namespace flexcp {
@@ -14,6 +15,7 @@ struct RunOptions {
   std::vector<std::string> overrides;  // --set key=value
   bool force = false;
   std::string resolved_input;  // where to save the resolved input (TOML), or ""
+  Verbosity verbosity = Verbosity::normal;  // progress lines on rank 0: --quiet, --verbose
   std::string command_line;
 };
 
@@ -26,6 +28,7 @@ struct PlanOptions {
   bool extreme = false;
   bool force = false;
   std::string planner;  // --planner optimal: also model the MILP reference (added to plan.strategies)
+  Verbosity verbosity = Verbosity::normal;  // a progress line per batch: --quiet, --verbose
   std::string command_line;
 };
 

@@ -11,6 +11,31 @@
 
 namespace {
 
+// What a user at a site needs beside the options: how to call it, what it reads from the
+// environment, and what its exit status means (job scripts branch on it).
+constexpr const char* kFooter = R"(
+Examples:
+  mpirun -np 8 flexcp run inputs/demo.toml --out results/run.h5 --set run.steps=5
+  mpirun -np 4 flexcp info
+  flexcp plan inputs/plan-llama3-8b.toml --nodes 128 --batches 20 --out results/plan.h5
+  sbatch --nodes=2 --ntasks-per-node=8 jobscripts/run.sbatch inputs/demo.toml
+
+Environment:
+  FLEXCP_RANKS_PER_NODE=R          emulate nodes of R consecutive ranks on one machine
+  FLEXCP_ALLOW_UNTESTED_NCCL=1     allow run.backend = "cuda" at more than one rank
+  FLEXCP_FAIL_WRITES_AFTER_BYTES=N testing aid: file writes fail (no space) past N bytes
+  SLURM_NTASKS                     when set, must equal MPI's world size
+  HDF5_USE_FILE_LOCKING            honoured by HDF5
+
+Exit status:
+  0    success
+  1    runtime failure (a failed write, a failed correctness check, an MPI or device error)
+  2    usage or configuration error: the message names the file, key or value; nothing written
+  143  stopped by SIGTERM or SIGINT at a step boundary; the results file holds every completed
+       step (status = cut_short). mpirun signalled itself exits 1: read the file's status.
+
+Inputs: docs/inputs.md. Results: docs/results-schema.md.)";
+
 std::string joined_command_line(int argc, char** argv) {
   std::string line;
   for (int i = 0; i < argc; ++i) {
@@ -41,6 +66,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("flexcp ") + flexcp::build_info::version + " (git " +
                                         flexcp::build_info::git_sha + ")");
   app.require_subcommand(1);
+  app.footer(kFooter);
   flexcp::RunOptions run;
   run.command_line = command_line;
   auto* run_cmd = app.add_subcommand("run", "Execute every strategy of an input on its batches and write HDF5 results");
@@ -52,6 +78,11 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--force", run.force, "Overwrite an existing results file");
   run_cmd->add_option("--resolved-input", run.resolved_input,
                       "Also write the resolved input (TOML, after --set) to this file, before running");
+  bool quiet = false, verbose = false;
+  auto* quiet_flag = run_cmd->add_flag("--quiet,-q", quiet, "No progress line per step (stderr); tables and summary still print");
+  run_cmd->add_flag("--verbose,-v", verbose, "Progress lines also give each step's plan and communicator cache")
+      ->excludes(quiet_flag);
+  run_cmd->footer(kFooter);
   flexcp::PlanOptions plan;
   plan.command_line = command_line;
   auto* plan_cmd = app.add_subcommand("plan", "Plan batches with every strategy on a simulated machine and compare "
@@ -69,6 +100,10 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--planner", plan.planner,
                        "optimal: also plan every batch with the MILP reference (small instances) and report flexcp's gap to it")
       ->check(CLI::IsMember({"optimal"}));
+  bool plan_quiet = false, plan_verbose = false;
+  auto* plan_quiet_flag = plan_cmd->add_flag("--quiet,-q", plan_quiet, "No progress line per batch (stderr)");
+  plan_cmd->add_flag("--verbose,-v", plan_verbose, "Progress lines also give each batch's documents")->excludes(plan_quiet_flag);
+  plan_cmd->footer(kFooter);
   auto* info_cmd = app.add_subcommand("info", "Print versions and the topology of this MPI job");
 
   try {
@@ -83,6 +118,10 @@ int main(int argc, char** argv) {
     return is_help ? 0 : static_cast<int>(flexcp::ExitCode::usage);
   }
 
+  plan.verbosity = plan_quiet     ? flexcp::Verbosity::quiet
+                    : plan_verbose ? flexcp::Verbosity::verbose
+                                   : flexcp::Verbosity::normal;
+  run.verbosity = quiet ? flexcp::Verbosity::quiet : verbose ? flexcp::Verbosity::verbose : flexcp::Verbosity::normal;
   try {
     if (*run_cmd) return flexcp::run_command(run, mpi.world());
     if (*plan_cmd) return flexcp::plan_command(plan, mpi.world());

@@ -160,7 +160,9 @@ std::int64_t capacity_tokens(const ModelShape& model, const HardwareProfile& hw,
     throw ConfigError("model '" + model.name + "' does not fit: its states take " + std::to_string(states / 1e9) +
                       " GB per rank on " + std::to_string(ranks) + " ranks, the hardware offers " +
                       std::to_string(hw.memory_bytes * hw.usable_memory_fraction / 1e9) + " GB (use more ranks)");
-  return static_cast<std::int64_t>(usable / model.activation_bytes_per_token);
+  // Clamped to 2^50 tokens: a profile with absurd memory must not overflow the conversion (and
+  // every product with a rank count below 2^13 stays in 64 bits).
+  return static_cast<std::int64_t>(std::min(usable / model.activation_bytes_per_token, 0x1p50));
 }
 
 }  // namespace flexcp::sched

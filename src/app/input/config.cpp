@@ -1,18 +1,22 @@
 #include "app/input/config.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "app/strategies.hpp"
 #include "common/error.hpp"
 #include "app/input/interleaved_file.hpp"
 #include "app/input/lengths_file.hpp"
+#include "app/input/regular_file.hpp"
 #include "app/input/hardware_config.hpp"
 #include "app/input/toml_reader.hpp"
 
 namespace flexcp {
 
 namespace {
+constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
+
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
@@ -24,11 +28,11 @@ ModelConfig read_model(const toml::table& root, const std::string& source, const
   ModelConfig m;
   auto& shape = m.shape;
   shape.name = in.string("name").value_or("unnamed");
-  shape.layers = static_cast<int>(in.integer("layers", 1).value_or(1));
-  m.heads.q_heads = static_cast<int>(in.required(in.integer("q_heads", 1), "q_heads", "query heads, an integer >= 1"));
+  shape.layers = static_cast<int>(in.integer("layers", 1, kIntMax).value_or(1));
+  m.heads.q_heads = static_cast<int>(in.required(in.integer("q_heads", 1, kIntMax), "q_heads", "query heads, an integer >= 1"));
   m.heads.kv_heads =
-      static_cast<int>(in.required(in.integer("kv_heads", 1), "kv_heads", "key/value heads, an integer >= 1 dividing q_heads"));
-  m.heads.head_dim = static_cast<int>(in.required(in.integer("head_dim", 1), "head_dim", "head dimension, an integer >= 1"));
+      static_cast<int>(in.required(in.integer("kv_heads", 1, kIntMax), "kv_heads", "key/value heads, an integer >= 1 dividing q_heads"));
+  m.heads.head_dim = static_cast<int>(in.required(in.integer("head_dim", 1, kIntMax), "head_dim", "head dimension, an integer >= 1"));
   if (m.heads.q_heads % m.heads.kv_heads != 0)
     in.fail("kv_heads", "value " + std::to_string(m.heads.kv_heads) + " is not allowed: q_heads (" +
                             std::to_string(m.heads.q_heads) + ") must be a multiple of kv_heads (grouped-query attention)");
@@ -52,8 +56,13 @@ ModelConfig read_model(const toml::table& root, const std::string& source, const
 sched::Cluster read_cluster(const toml::table& root, const std::string& source) {
   TableReader in(root["cluster"].as_table(), "cluster", source);
   sched::Cluster c;
-  c.nodes = static_cast<int>(in.integer("nodes", 1).value_or(1));
-  c.ranks_per_node = static_cast<int>(in.integer("ranks_per_node", 1).value_or(8));
+  c.nodes = static_cast<int>(in.integer("nodes", 1, kMaxRanks).value_or(1));
+  c.ranks_per_node = static_cast<int>(in.integer("ranks_per_node", 1, kMaxRanks).value_or(8));
+  if (std::int64_t{c.nodes} * c.ranks_per_node > kMaxRanks)
+    in.fail("nodes", std::to_string(c.nodes) + " nodes x " + std::to_string(c.ranks_per_node) + " ranks per node = " +
+                         std::to_string(std::int64_t{c.nodes} * c.ranks_per_node) + " ranks is not allowed: at most " +
+                         std::to_string(kMaxRanks) + " ranks (" + std::to_string(kMaxRanks / 1024) +
+                         "Ki) can be planned");
   if (in.has("hardware")) in.string("hardware");  // already resolved into [hardware] by rank 0
   if (in.has("emulation")) in.string("emulation");  // already resolved into [emulation] and [hardware]
   in.finish();
@@ -73,11 +82,11 @@ PlanSettings read_plan(const toml::table& root, const std::string& source) {
       in.fail("strategies", "unknown strategy \"" + name + "\"; allowed: " + joined(plannable));
   p.batches = in.integer("batches", 1).value_or(10);
   const bool extreme = in.boolean("extreme").value_or(false);
-  p.extreme_fraction = extreme ? 1.0 : in.number("extreme_fraction", -1e-300).value_or(0.0);
+  p.extreme_fraction = extreme ? 1.0 : in.non_negative("extreme_fraction", 1.0).value_or(0.0);
   if (p.extreme_fraction > 1.0) in.fail("extreme_fraction", "must be in [0, 1]");
-  for (auto d : in.integers("megatron_degrees", 1).value_or(std::vector<std::int64_t>{}))
+  for (auto d : in.integers("megatron_degrees", 1, kIntMax).value_or(std::vector<std::int64_t>{}))
     p.megatron_degrees.push_back(static_cast<int>(d));
-  p.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
+  p.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1, kIntMax).value_or(0));
   p.flexsp_time_limit_s = in.number("flexsp_time_limit_s", 0.0).value_or(10.0);
   p.optimal_time_limit_s = in.number("optimal_time_limit_s", 0.0).value_or(60.0);
   p.output = in.string("output").value_or("");
@@ -90,8 +99,8 @@ BatchConfig read_batch(const toml::table& root, const std::string& source, const
   TableReader in(root["batch"].as_table(), "batch", source);
   BatchConfig b;
   b.dataset = in.string("dataset").value_or("");
-  b.lengths = in.integers("lengths", 1).value_or(std::vector<std::int64_t>{});
-  auto tokens = in.integer("tokens_per_batch", 1);
+  b.lengths = in.integers("lengths", 1, kMaxTokens).value_or(std::vector<std::int64_t>{});
+  auto tokens = in.integer("tokens_per_batch", 1, kMaxTokens);
   b.seed = static_cast<std::uint64_t>(in.integer("seed", 0).value_or(1));
   if (multimodal) {  // the samples come from multimodal.dataset; only the budget and seed are read here
     if (b.uses_dataset() || in.has("lengths"))
@@ -109,7 +118,12 @@ BatchConfig read_batch(const toml::table& root, const std::string& source, const
   } else {
     if (b.lengths.empty()) in.fail("lengths", "must hold at least one document length");
     if (tokens) in.fail("tokens_per_batch", "not allowed with batch.lengths: the batch is exactly the listed documents");
-    for (auto l : b.lengths) b.tokens_per_batch += l;
+    for (auto l : b.lengths) {
+      b.tokens_per_batch += l;  // each <= 2^40: no overflow before the check
+      if (b.tokens_per_batch > kMaxTokens)
+        in.fail("lengths", "the documents add up to more than " + std::to_string(kMaxTokens) + " tokens (2^40), the "
+                           "largest batch allowed");
+    }
   }
   in.finish();
   return b;
@@ -183,9 +197,9 @@ RunSettings read_run(const toml::table& root, const std::string& source) {
   r.output = in.string("output").value_or("");
   r.check = in.boolean("check").value_or(true);
   r.check_tolerance = in.number("check_tolerance", 0.0).value_or(1e-4);
-  r.cp_degree = static_cast<int>(in.integer("cp_degree", 1).value_or(0));
-  r.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1).value_or(0));
-  r.comm_cache_size = static_cast<int>(in.integer("comm_cache_size", 1).value_or(32));
+  r.cp_degree = static_cast<int>(in.integer("cp_degree", 1, kIntMax).value_or(0));
+  r.ulysses_degree = static_cast<int>(in.integer("ulysses_degree", 1, kIntMax).value_or(0));
+  r.comm_cache_size = static_cast<int>(in.integer("comm_cache_size", 1, kIntMax).value_or(32));
   r.backend = in.string("backend").value_or("cpu");
   if (r.backend != "cpu" && r.backend != "cuda")
     in.fail("backend", "value \"" + r.backend + "\" is not allowed: \"cpu\" or \"cuda\"");
@@ -228,6 +242,7 @@ Config config_from_table(const toml::table& root, const std::string& source, con
 }
 
 toml::table parse_toml_file(const std::filesystem::path& path, const std::string& what) {
+  require_regular_file(path, what);
   try {
     return toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
@@ -247,8 +262,13 @@ void merge_included_table(toml::table& root, const std::string& section, const s
   auto file = parse_toml_file(path, what);
   auto* base = file[section].as_table();
   if (base == nullptr) throw ConfigError(path.string() + ": needs a [" + section + "] table");
+  for (const auto& [key, node] : file)
+    if (key.str() != section)
+      throw ConfigError(path.string() + ": unknown section '" + std::string(key.str()) + "'; this file (" + what +
+                        ") may hold only [" + section + "]");
   toml::table merged = *base;
   for (const auto& [key, node] : merged) origins[section + "." + std::string(key.str())] = path.string();
+  origins[section] = path.string();  // a key missing from the table is the included file's fault
   if (const auto* written = root[section].as_table())
     for (const auto& [key, node] : *written) {
       merged.insert_or_assign(key, node);
@@ -295,10 +315,24 @@ KeyOrigins resolve_includes(toml::table& root, const std::filesystem::path& inpu
       throw ConfigError(path.string() + ": an emulated network file needs [hardware] and [emulation] tables "
                         "(scripts/emulated-cluster.sh up writes one)");
     for (const auto& [key, node] : *hardware) origins["hardware." + std::string(key.str())] = path.string();
+    origins["hardware"] = path.string();
     root.insert_or_assign("hardware", *hardware);
     root.insert_or_assign("emulation", *emulation);
   }
   return origins;
+}
+
+void apply_overrides(toml::table& root, const std::vector<std::string>& assignments) {
+  // A --set that names another included file replaces what the input wrote for that table: a
+  // resolved input (a results file's config_toml, --resolved-input) spells out every key of its
+  // profile, and those written keys would otherwise win over the new file, silently keeping the
+  // old profile.
+  for (const auto& assignment : assignments) {
+    const auto key = assignment.substr(0, assignment.find('='));
+    if (key == "cluster.hardware") root.erase("hardware");
+    if (key == "model.file") root.erase("model");
+  }
+  for (const auto& assignment : assignments) apply_override(root, assignment);
 }
 
 void apply_override(toml::table& root, const std::string& assignment) {
@@ -326,6 +360,15 @@ void apply_override(toml::table& root, const std::string& assignment) {
     const auto& [name, node] = *it;
     if (const auto* inner = node.as_table(); inner != nullptr && !inner->empty()) {
       auto* existing = (*target)[name].as_table();
+      if (existing == nullptr && target->contains(name)) {
+        // `run = 5` in the input (or an earlier --set run=5) is not a table to set a key in;
+        // grafting would silently replace the scalar by a table of defaults.
+        std::ostringstream shown;
+        target->get(name)->visit([&](const auto& scalar) { shown << scalar; });
+        throw ConfigError("--set '" + assignment + "': '" + std::string(name.str()) + "' is " + shown.str() +
+                          ", not a table: cannot set '" + key + "' in it (write [" + std::string(name.str()) +
+                          "] as a table)");
+      }
       if (existing == nullptr) {
         target->insert_or_assign(name, toml::table{});
         existing = (*target)[name].as_table();

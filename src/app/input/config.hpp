@@ -19,6 +19,12 @@
 
 namespace flexcp {
 
+// Hard limits of the input, far above any real machine or batch, so that every size derived from
+// them (ranks x tokens x heads x head_dim, sums of lengths) fits in 64 bits. What a given machine
+// can hold is checked separately, against its memory (app/input/memory_estimate.hpp).
+inline constexpr std::int64_t kMaxRanks = std::int64_t{1} << 17;   // simulated or real ranks (131,072)
+inline constexpr std::int64_t kMaxTokens = std::int64_t{1} << 40;  // a document, or a batch
+
 struct ModelConfig {
   attn::HeadLayout heads;  // what the executor needs
   sched::ModelShape shape;  // what the planner and cost model need (same heads)
@@ -105,5 +111,10 @@ Config config_from_table(const toml::table& root, const std::string& source, con
 // Applies one `--set key=value` override to `root`. The value is TOML (`run.steps=2`,
 // `batch.lengths=[4,8]`); a value that is not valid TOML is taken as a string (`run.output=x.h5`).
 void apply_override(toml::table& root, const std::string& assignment);
+
+// Applies every --set in order. One that names an included file (`cluster.hardware`,
+// `model.file`) first drops the input's written [hardware] or [model] table, so the new file is
+// the profile (other --set keys of that table still apply on top of it).
+void apply_overrides(toml::table& root, const std::vector<std::string>& assignments);
 
 }  // namespace flexcp

@@ -16,7 +16,7 @@ EmulatedNetwork read_emulation(const toml::table& table, const std::string& sour
   e.ranks_per_node = static_cast<int>(in.required(in.integer("ranks_per_node", 1), "ranks_per_node", "ranks per node, >= 1"));
   e.namespaces = in.required(in.strings("namespaces"), "namespaces", "the cluster's network namespaces");
   e.link_gbps = positive("link_gbps");
-  e.link_delay_ms = in.required(in.number("link_delay_ms", -1e-300), "link_delay_ms", "one-way delay in ms, >= 0");
+  e.link_delay_ms = in.required(in.non_negative("link_delay_ms"), "link_delay_ms", "one-way delay in ms, >= 0");
   e.links = text("links");
   e.byte_scale = positive("byte_scale");
   e.cpu_quota = positive("cpu_quota");

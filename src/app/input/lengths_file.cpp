@@ -1,14 +1,36 @@
 #include "app/input/lengths_file.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <string>
 
+#include "app/input/regular_file.hpp"
 #include "common/error.hpp"
 
 namespace flexcp {
 
+namespace {
+// A line as it can be printed: a binary file's NUL and control bytes as \xNN (a message must not
+// stop at a NUL or move the terminal's cursor), at most 40 characters.
+std::string printable(const std::string& token) {
+  std::string out;
+  for (const unsigned char c : token) {
+    if (out.size() >= 40) return out + "...";
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<std::int64_t> read_lengths_file(const std::filesystem::path& path) {
+  require_regular_file(path, "document-length file");
   std::ifstream in(path);
   if (!in) throw ConfigError("document-length file '" + path.string() + "' cannot be opened (missing or unreadable)");
   std::vector<std::int64_t> lengths;
@@ -22,7 +44,7 @@ std::vector<std::int64_t> read_lengths_file(const std::filesystem::path& path) {
     std::int64_t value = 0;
     auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
     if (ec != std::errc() || ptr != token.data() + token.size() || value < 1)
-      throw ConfigError(path.string() + ":" + std::to_string(number) + ": '" + token +
+      throw ConfigError(path.string() + ":" + std::to_string(number) + ": '" + printable(token) +
                         "' is not a document length (one positive integer per line, # for comments)");
     lengths.push_back(value);
   }

@@ -1,17 +1,27 @@
 #include "app/input/toml_reader.hpp"
 
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "common/error.hpp"
 
 namespace flexcp {
 namespace {
+// A bound or value as a user would write it: 1e+300, not 309 digits; 0.5, not 0.500000.
+std::string shown(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.10g", value);
+  return text;
+}
+
 std::string describe(const toml::node& node) {
   std::ostringstream out;
   switch (node.type()) {
     case toml::node_type::string: out << '"' << node.value<std::string>().value_or("") << "\" (a string)"; break;
     case toml::node_type::integer: out << node.value<std::int64_t>().value_or(0) << " (an integer)"; break;
-    case toml::node_type::floating_point: out << node.value<double>().value_or(0.0) << " (a float)"; break;
+    case toml::node_type::floating_point: out << shown(node.value<double>().value_or(0.0)) << " (a float)"; break;
     case toml::node_type::boolean: out << (node.value<bool>().value_or(false) ? "true" : "false") << " (a boolean)"; break;
     case toml::node_type::array: out << "an array"; break;
     case toml::node_type::table: out << "a table"; break;
@@ -50,26 +60,47 @@ void TableReader::fail(const std::string& key, const std::string& problem) const
 }
 
 void TableReader::fail_missing(const std::string& key, const std::string& what) const {
-  fail(key, "missing; required: " + what);
+  // A key missing from a table that an included file supplied (cluster.hardware, model.file) is
+  // that file's omission: name it, not the input that included it.
+  std::string source = source_of(key);
+  if (origins_ != nullptr)
+    if (auto it = origins_->find(prefix_); it != origins_->end()) source = it->second;
+  throw ConfigError(source + ": key '" + full(key) + "': missing; required: " + what);
 }
 
-std::optional<std::int64_t> TableReader::integer(const std::string& key, std::int64_t min_value) {
+std::optional<std::int64_t> TableReader::integer(const std::string& key, std::int64_t min_value, std::int64_t max_value) {
   const auto* node = find(key);
   if (node == nullptr) return std::nullopt;
   auto value = node->value_exact<std::int64_t>();
-  if (!value) fail(key, "expected an integer >= " + std::to_string(min_value) + ", got " + describe(*node));
-  if (*value < min_value)
-    fail(key, "value " + std::to_string(*value) + " is not allowed: must be an integer >= " + std::to_string(min_value));
+  const std::string allowed = max_value == std::numeric_limits<std::int64_t>::max()
+                                  ? "an integer >= " + std::to_string(min_value)
+                                  : "an integer >= " + std::to_string(min_value) + " and <= " + std::to_string(max_value);
+  if (!value) fail(key, "expected " + allowed + ", got " + describe(*node));
+  if (*value < min_value || *value > max_value)
+    fail(key, "value " + std::to_string(*value) + " is not allowed: must be " + allowed);
   return value;
 }
 
-std::optional<double> TableReader::number(const std::string& key, double exclusive_min) {
+std::optional<double> TableReader::number(const std::string& key, double exclusive_min, double max_value) {
   const auto* node = find(key);
   if (node == nullptr) return std::nullopt;
   if (!node->is_number()) fail(key, "expected a number, got " + describe(*node));
   const double value = node->value<double>().value_or(0.0);
-  if (!(value > exclusive_min))
-    fail(key, "value " + std::to_string(value) + " is not allowed: must be > " + std::to_string(exclusive_min));
+  const std::string allowed = "a finite number > " + shown(exclusive_min) +
+                              (std::isinf(max_value) ? std::string() : " and <= " + shown(max_value));
+  if (!(value > exclusive_min) || !(value <= max_value) || !std::isfinite(value))
+    fail(key, "value " + shown(value) + " is not allowed: must be " + allowed);
+  return value;
+}
+
+std::optional<double> TableReader::non_negative(const std::string& key, double max_value) {
+  const auto* node = find(key);
+  if (node == nullptr) return std::nullopt;
+  if (!node->is_number()) fail(key, "expected a number >= 0, got " + describe(*node));
+  const double value = node->value<double>().value_or(0.0);
+  const std::string allowed = std::isinf(max_value) ? "a finite number >= 0" : "a number in [0, " + shown(max_value) + "]";
+  if (!(value >= 0.0) || !(value <= max_value) || !std::isfinite(value))
+    fail(key, "value " + shown(value) + " is not allowed: must be " + allowed);
   return value;
 }
 
@@ -89,17 +120,20 @@ std::optional<std::string> TableReader::string(const std::string& key) {
   return value;
 }
 
-std::optional<std::vector<std::int64_t>> TableReader::integers(const std::string& key, std::int64_t min_value) {
+std::optional<std::vector<std::int64_t>> TableReader::integers(const std::string& key, std::int64_t min_value,
+                                                              std::int64_t max_value) {
   const auto* node = find(key);
   if (node == nullptr) return std::nullopt;
   const auto* array = node->as_array();
   if (array == nullptr) fail(key, "expected an array of integers, got " + describe(*node));
+  const std::string allowed = max_value == std::numeric_limits<std::int64_t>::max()
+                                  ? "an integer >= " + std::to_string(min_value)
+                                  : "an integer >= " + std::to_string(min_value) + " and <= " + std::to_string(max_value);
   std::vector<std::int64_t> out;
   for (std::size_t i = 0; i < array->size(); ++i) {
     auto value = (*array)[i].value_exact<std::int64_t>();
-    if (!value || *value < min_value)
-      fail(key, "element " + std::to_string(i) + " is " + describe((*array)[i]) + ": every element must be an integer >= " +
-                    std::to_string(min_value));
+    if (!value || *value < min_value || *value > max_value)
+      fail(key, "element " + std::to_string(i) + " is " + describe((*array)[i]) + ": every element must be " + allowed);
     out.push_back(*value);
   }
   return out;
@@ -129,7 +163,7 @@ std::optional<std::vector<std::pair<std::int64_t, double>>> TableReader::size_va
     const auto* pair = (*array)[i].as_array();
     auto size = pair && pair->size() == 2 ? (*pair)[0].value_exact<std::int64_t>() : std::nullopt;
     auto value = pair && pair->size() == 2 && (*pair)[1].is_number() ? (*pair)[1].value<double>() : std::nullopt;
-    if (!size || !value || *size < 1 || *value <= 0.0 || (!out.empty() && *size <= out.back().first))
+    if (!size || !value || *size < 1 || !(*value > 0.0) || !std::isfinite(*value) || (!out.empty() && *size <= out.back().first))
       fail(key, "element " + std::to_string(i) + " must be [size, value] with an integer size >= 1 (ascending) and a value > 0");
     out.emplace_back(*size, *value);
   }
@@ -144,9 +178,9 @@ std::optional<std::vector<double>> TableReader::numbers(const std::string& key, 
   std::vector<double> out;
   for (std::size_t i = 0; i < array->size(); ++i) {
     const auto value = (*array)[i].is_number() ? (*array)[i].value<double>() : std::nullopt;
-    if (!value || !(*value > exclusive_min))
-      fail(key, "element " + std::to_string(i) + " is " + describe((*array)[i]) + ": every element must be a number > " +
-                    std::to_string(exclusive_min));
+    if (!value || !(*value > exclusive_min) || !std::isfinite(*value))
+      fail(key, "element " + std::to_string(i) + " is " + describe((*array)[i]) + ": every element must be a finite number > " +
+                    shown(exclusive_min));
     out.push_back(*value);
   }
   return out;

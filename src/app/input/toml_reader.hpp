@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,11 +25,19 @@ class TableReader {
   TableReader(const toml::table* table, std::string prefix, std::string source, const KeyOrigins* origins = nullptr);
 
   bool has(const std::string& key) const;
-  std::optional<std::int64_t> integer(const std::string& key, std::int64_t min_value);
-  std::optional<double> number(const std::string& key, double exclusive_min);
+  // Integers in [min_value, max_value]; an int field passes its own range (INT_MAX, or a
+  // documented limit) so nothing is truncated by a cast.
+  std::optional<std::int64_t> integer(const std::string& key, std::int64_t min_value,
+                                      std::int64_t max_value = std::numeric_limits<std::int64_t>::max());
+  // Finite numbers in (exclusive_min, max_value].
+  std::optional<double> number(const std::string& key, double exclusive_min,
+                               double max_value = std::numeric_limits<double>::infinity());
+  // Finite numbers in [0, max_value] (latencies, delays, overheads).
+  std::optional<double> non_negative(const std::string& key, double max_value = std::numeric_limits<double>::infinity());
   std::optional<bool> boolean(const std::string& key);
   std::optional<std::string> string(const std::string& key);
-  std::optional<std::vector<std::int64_t>> integers(const std::string& key, std::int64_t min_value);
+  std::optional<std::vector<std::int64_t>> integers(const std::string& key, std::int64_t min_value,
+                                                    std::int64_t max_value = std::numeric_limits<std::int64_t>::max());
   std::optional<std::vector<std::string>> strings(const std::string& key);
   // [[size, value], ...] with integer sizes >= 1 in ascending order and values > 0.
   std::optional<std::vector<std::pair<std::int64_t, double>>> size_value_pairs(const std::string& key);

@@ -1,6 +1,13 @@
 #include "app/output/results_file.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "build_info.hpp"
+#include "app/input/regular_file.hpp"
 #include "app/output/comparison.hpp"
 #include "app/output/h5_helpers.hpp"
 #include "app/output/phase_comparison.hpp"
@@ -195,12 +202,34 @@ void write_strategy(hid_t runs, const StrategyResult& result, const StrategySumm
 }  // namespace
 
 void check_output_path(const std::filesystem::path& path, bool force) {
+  namespace fs = std::filesystem;
   if (path.empty()) throw ConfigError("no output file: set run.output in the input or pass --out FILE");
-  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  if (!std::filesystem::is_directory(dir))
+  const auto dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(fs::status(dir, ec)))
     throw ConfigError("output '" + path.string() + "': directory '" + dir.string() + "' does not exist (create it first)");
-  if (std::filesystem::exists(path) && !force)
-    throw ConfigError("output '" + path.string() + "' already exists; pass --force to overwrite it");
+  // symlink_status: a dangling symbolic link exists too, and is not silently replaced.
+  const auto link = fs::symlink_status(path, ec);
+  if (fs::exists(link)) {
+    const auto target = fs::status(path, ec);
+    if (fs::is_symlink(link) && !fs::exists(target) && !force)
+      throw ConfigError("output '" + path.string() + "' is a symbolic link to '" + fs::read_symlink(path, ec).string() +
+                        "', which does not exist; pass --force to replace the link, or name another file");
+    if (fs::exists(target) && !fs::is_regular_file(target))
+      throw ConfigError("output '" + path.string() + "' is " + file_kind(target.type()) +
+                        ", not a regular file: results are written only to regular files (name a file, e.g. --out "
+                        "results/run.h5)");
+    if (!force) throw ConfigError("output '" + path.string() + "' already exists; pass --force to overwrite it");
+  }
+  // Can files be created beside it? (permissions, a read-only or immutable directory, /proc): find
+  // out now, before any work, with the temporary name the writer will use.
+  const auto probe = path.string() + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0)
+    throw ConfigError("output '" + path.string() + "': cannot create files in directory '" + dir.string() +
+                      "': " + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 void write_common_attributes(hid_t root, const RunMetadata& meta, const char* kind) {
@@ -224,7 +253,11 @@ void write_common_attributes(hid_t root, const RunMetadata& meta, const char* ki
 
 void write_results_file(const std::filesystem::path& path, const RunMetadata& meta,
                         const std::vector<StrategyResult>& results, bool force) {
-  check_output_path(path, force);
+  // The path was checked before the run (check_output_path); what goes wrong now (the directory
+  // removed, the disk full, a file that appeared meanwhile) is a runtime failure, exit 1.
+  std::error_code ec;
+  if (!force && std::filesystem::exists(std::filesystem::symlink_status(path, ec)))
+    throw Error("output '" + path.string() + "' appeared while the run was starting; not overwritten");
   h5::write_atomically(path.string(), [&](hid_t root) {
     write_common_attributes(root, meta, "run");
     h5::string_attribute(root, "status", meta.status);

@@ -31,7 +31,10 @@ struct RunMetadata {
   std::optional<EmulatedNetwork> emulation{};  // the emulated cluster the run executed on, if any
 };
 
-// Throws ConfigError when `path` exists and `force` is false, or its directory is missing.
+// Before any work: throws ConfigError (naming the path and the reason) when `path` exists and
+// `force` is false (a dangling symbolic link included), exists but is not a regular file (a
+// directory, /dev/null, a FIFO: refused even with `force`), or its directory is missing or
+// does not let this process create a file there (probed).
 void check_output_path(const std::filesystem::path& path, bool force);
 
 // Root attributes and /topology shared by run and plan files; `root` is an HDF5 hid_t, `kind`

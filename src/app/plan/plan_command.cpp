@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "app/all_or_none.hpp"
+#include "app/input/machine_memory.hpp"
 #include "common/clock.hpp"
 #include "app/commands.hpp"
 #include "app/input/config.hpp"
@@ -32,7 +33,7 @@ int plan_command(const PlanOptions& options, comm::World& world) {
     const auto input_dir = std::filesystem::path(options.input).parent_path();
     // Overrides first, includes after: --set may name another included file (model.file,
     // cluster.hardware) or any key of one (hardware.intra_node_gbps), and wins over the file.
-    for (const auto& assignment : options.overrides) apply_override(root, assignment);
+    apply_overrides(root, options.overrides);
     if (options.nodes > 0) apply_override(root, "cluster.nodes=" + std::to_string(options.nodes));
     if (options.ranks_per_node > 0) apply_override(root, "cluster.ranks_per_node=" + std::to_string(options.ranks_per_node));
     if (options.batches > 0) apply_override(root, "plan.batches=" + std::to_string(options.batches));
@@ -56,6 +57,7 @@ int plan_command(const PlanOptions& options, comm::World& world) {
       throw ConfigError(options.input + ": plan.extreme needs batch.dataset (extreme batches are drawn from a distribution)");
     if (!config.plan.output.empty()) check_output_path(config.plan.output, options.force);
 
+    require_memory(plan_memory_budget(config), machine_memory());
     if (config.multimodal) {
       const auto study = run_multimodal_study(config);
       print_multimodal_study(stdout, study, config);
@@ -66,7 +68,8 @@ int plan_command(const PlanOptions& options, comm::World& world) {
       std::fflush(stdout);
       return;
     }
-    const auto study = run_plan_study(config);
+    Progress progress(stderr, options.verbosity, config.plan.batches, "batch");
+    const auto study = run_plan_study(config, &progress);
     print_plan_study(stdout, study, config);
     if (!config.plan.output.empty()) {
       const auto meta = plan_metadata(options, config, study.cluster);

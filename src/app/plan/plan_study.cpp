@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "app/run/run_setup.hpp"
 #include "app/strategies.hpp"
 #include "common/clock.hpp"
 #include "sched/batch_sampler.hpp"
@@ -155,7 +156,7 @@ const ModeledSeries* best_of(const std::vector<Entry>& entries, Member member) {
 }
 }  // namespace
 
-PlanStudy run_plan_study(const Config& c) {
+PlanStudy run_plan_study(const Config& c, Progress* progress) {
   PlanStudy study;
   study.cluster = c.cluster;
   const sched::CostContext cost{c.cluster, c.model.shape, c.hardware};
@@ -216,6 +217,9 @@ PlanStudy run_plan_study(const Config& c) {
                       study.capacity_tokens, {}};
   sched::BatchSampler sampler(c.batch.uses_dataset() ? c.batch.samples : c.batch.lengths, c.batch.tokens_per_batch,
                               c.batch.seed);
+  if (progress != nullptr)
+    progress->note("planning " + std::to_string(c.plan.batches) + " batches with " + std::to_string(entries.size()) +
+                   " strategy configurations on " + std::to_string(ranks) + " ranks");
   for (std::int64_t k = 0; k < c.plan.batches; ++k) {
     const auto index = static_cast<std::uint64_t>(k);
     // Batch k is extreme when a hash of (seed, k) falls below the extreme fraction: a fixed,
@@ -236,6 +240,9 @@ PlanStudy run_plan_study(const Config& c) {
     sched::Plan whole{"bound", batch, {}, 0, 0};
     b.tflops_per_rank = sched::evaluate_plan(whole, cost).model_flops / b.step_s / ranks * 1e-12;
     bound.batches.push_back(b);
+    if (progress != nullptr)
+      progress->step_done("plan, every configuration:", k, c.plan.batches, false, batch.total_tokens(),
+                          std::to_string(batch.doc_lengths.size()) + " documents" + (extreme ? ", extreme" : ""));
   }
 
   // Each static row's best configuration on the stream, under the row's name, the configuration
@@ -258,6 +265,34 @@ PlanStudy run_plan_study(const Config& c) {
   if (wanted(c, "bound")) study.series.push_back(std::move(bound));
   for (std::size_t i = first_static; i < entries.size(); ++i) study.series.push_back(std::move(entries[i].series));
   return study;
+}
+
+}  // namespace flexcp
+
+namespace flexcp {
+
+MemoryBudget plan_memory_budget(const Config& c) {
+  // Measured on the development machine: about 1 KiB per simulated rank (16,384 ranks: 39 MiB
+  // resident); documents are held by the batch, every planner's plan and the cost model's
+  // per-document terms. Both bounds are generous: only what clearly cannot fit is refused.
+  constexpr double kBytesPerRank = 4096.0, kBytesPerDocument = 1024.0;
+  const auto& b = c.batch;
+  const auto& lengths = b.uses_dataset() ? b.samples : b.lengths;
+  double sum = 0.0;
+  for (auto l : lengths) sum += static_cast<double>(l);
+  const double mean = lengths.empty() ? 1.0 : sum / static_cast<double>(lengths.size());
+  const double documents = std::ceil(static_cast<double>(b.tokens_per_batch) / mean) + 1.0;
+  const auto key = batch_size_key(b);
+  MemoryBudget budget{"flexcp plan", {}};
+  budget.shares.push_back({"a batch and its plans (about " + std::to_string(static_cast<long long>(documents)) + " documents)",
+                           key, documents * kBytesPerDocument});
+  budget.shares.push_back({"per-rank state of the planners and the cost model (" + std::to_string(c.cluster.ranks()) +
+                               " ranks)",
+                           "cluster.nodes = " + std::to_string(c.cluster.nodes) + " x cluster.ranks_per_node = " +
+                               std::to_string(c.cluster.ranks_per_node),
+                           static_cast<double>(c.cluster.ranks()) * kBytesPerRank});
+  budget.shares.push_back({"the dataset's samples", "batch.dataset", 8.0 * static_cast<double>(b.samples.size())});
+  return budget;
 }
 
 }  // namespace flexcp

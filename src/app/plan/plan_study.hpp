@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "app/input/config.hpp"
+#include "app/memory_budget.hpp"
+#include "app/output/progress.hpp"
 #include "sched/planner.hpp"
 
 namespace flexcp {
@@ -51,6 +53,10 @@ struct PlanStudy {
   const ModeledSeries* find(const std::string& name) const;
 };
 
-PlanStudy run_plan_study(const Config& config);
+// `progress`: a line per batch (stderr), or none.
+PlanStudy run_plan_study(const Config& config, Progress* progress = nullptr);
+
+// What run_plan_study will allocate, share by share with its driving key (checked first).
+MemoryBudget plan_memory_budget(const Config& config);
 
 }  // namespace flexcp

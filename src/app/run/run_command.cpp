@@ -3,9 +3,12 @@
 #include <functional>
 
 #include "app/all_or_none.hpp"
+#include "app/input/machine_memory.hpp"
+#include "app/memory_budget.hpp"
 #include "app/commands.hpp"
 #include "app/output/comparison.hpp"
 #include "app/output/phase_comparison.hpp"
+#include "app/output/progress.hpp"
 #include "app/output/report.hpp"
 #include "app/output/results_file.hpp"
 #include "app/run/backend.hpp"
@@ -35,7 +38,8 @@ std::int64_t longest(const sched::Batch& b) {
 // Runs one strategy's steps into `result`. After every step, `after_step` runs on every rank
 // and returns true when the ranks agreed to stop (a signal): the strategy ends there.
 bool run_strategy(RunStrategy strategy, const Config& config, const sched::PlannerContext& context, comm::World& world,
-                  ExecutionBackend& backend, StrategyResult& result, const std::function<bool()>& after_step) {
+                  ExecutionBackend& backend, StrategyResult& result, const std::function<bool()>& after_step,
+                  Progress& progress) {
   // Each strategy pays for its own communicators: a fresh cache, freed before the next strategy.
   comm::CommunicatorCache cache(world.rank(), static_cast<std::size_t>(config.run.comm_cache_size),
                                 backend.data->group_factory());
@@ -47,6 +51,14 @@ bool run_strategy(RunStrategy strategy, const Config& config, const sched::Plann
     const bool measured = step >= config.run.warmup_steps;
     const bool check = config.run.check && step == config.run.warmup_steps;
     auto outcome = run_plan_step(config, strategy, context, on, batch, activation_seed, check, step);
+    if (world.rank() == 0) {
+      const auto& p = outcome.plan;
+      progress.step_done(strategy.name, step, total, !measured, batch.total_tokens(),
+                         "micro-batches " + std::to_string(p.micro_batches) + ", groups " + std::to_string(p.groups) +
+                             ", split documents " + std::to_string(p.split_documents) + ", communicators " +
+                             std::to_string(outcome.cache.hits) + " cached / " + std::to_string(outcome.cache.misses) +
+                             " created");
+    }
     const auto packed = outcome.metrics.pack();
     const auto all = world.gather_to_root(std::vector<double>(packed.begin(), packed.end()));
     if (outcome.check) result.check = *outcome.check;
@@ -78,6 +90,10 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
   sched::PlannerContext context;
   ExecutionBackend backend;
   all_or_none(world, [&] {
+    // Before anything is allocated for the run: every node checks its own memory.
+    int on_node = 0;
+    for (int r = 0; r < size; ++r) on_node += topology.node_of_rank[static_cast<std::size_t>(r)] == topology.node ? 1 : 0;
+    require_memory(run_memory_budget(config, size, on_node, topology.node == topology.node_of_rank[0]), machine_memory());
     if (config.emulation)
       if (auto problem = emulation_shape_problem(*config.emulation, topology.nodes, size)) throw ConfigError(*problem);
     context = run_planner_context(config, cluster);
@@ -109,12 +125,14 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
     return world.max_over_ranks(stop_requested() ? 1.0 : 0.0) > 0.0;
   };
 
+  Progress progress(stderr, options.verbosity,
+                    static_cast<std::int64_t>(config.run.strategies.size()) * (config.run.warmup_steps + config.run.steps));
   bool stopped = false;
   for (const auto& name : config.run.strategies) {
     RunStrategy strategy;
     all_or_none(world, [&] { strategy = make_run_strategy(name, config, context); });
     results.push_back(StrategyResult{strategy.name, strategy.description, {}, {}});
-    stopped = run_strategy(std::move(strategy), config, context, world, backend, results.back(), after_step);
+    stopped = run_strategy(std::move(strategy), config, context, world, backend, results.back(), after_step, progress);
     if (rank == 0) {
       print_strategy_table(stdout, results.back());
       std::fflush(stdout);

@@ -1,9 +1,8 @@
 #include "app/run/run_input.hpp"
 
-#include <fstream>
-
 #include "app/all_or_none.hpp"
 #include "app/output/atomic_file.hpp"
+#include "app/output/file_bytes.hpp"
 #include "app/output/results_file.hpp"
 #include "app/run/run_setup.hpp"
 
@@ -13,11 +12,7 @@ namespace {
 // results file: temporary name, then rename; never over an existing file without --force.
 void write_text_file(const std::filesystem::path& path, const std::string& text, bool force) {
   check_output_path(path, force);
-  replace_file_atomically(path.string(), [&](const std::string& temporary) {
-    std::ofstream out(temporary);
-    out << text;
-    if (!out.flush()) throw Error("cannot write '" + temporary + "'");
-  });
+  replace_file_atomically(path.string(), [&](const std::string& temporary) { write_file_bytes(temporary, text); });
 }
 }  // namespace
 
@@ -27,7 +22,7 @@ Config load_run_input(const RunOptions& options, comm::World& world) {
   all_or_none(world, [&] {
     if (world.rank() != 0) return;
     toml::table root = parse_toml_file(options.input, "input file");
-    for (const auto& assignment : options.overrides) apply_override(root, assignment);
+    apply_overrides(root, options.overrides);
     if (!options.output.empty()) apply_override(root, "run.output=" + options.output);
     const auto input_dir = std::filesystem::path(options.input).parent_path();
     const auto origins = resolve_includes(root, input_dir, options.input);

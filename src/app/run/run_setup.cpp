@@ -1,6 +1,7 @@
 #include "app/run/run_setup.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "app/run/backend.hpp"
 #include "app/strategies.hpp"
@@ -81,6 +82,57 @@ RunStrategy make_run_strategy(const std::string& name, const Config& config, con
                                                                   : ranks;
   return {name, row->summary + "; degree " + std::to_string(degree) + " x DP " + std::to_string(ranks / std::max(degree, 1)),
           make_planner(*row, context, degree)};
+}
+
+}  // namespace flexcp
+
+namespace flexcp {
+namespace {
+// Bytes per document of the batch, its plan and the rank's program, which every rank builds
+// for the whole batch (lengths, offsets, assignment, slices, KV pieces): a generous bound.
+constexpr double kBytesPerDocument = 512.0;
+
+double documents_per_batch(const BatchConfig& b) {
+  if (!b.uses_dataset()) return static_cast<double>(b.lengths.size());
+  double sum = 0.0;
+  for (auto l : b.samples) sum += static_cast<double>(l);
+  const double mean = b.samples.empty() ? 1.0 : sum / static_cast<double>(b.samples.size());
+  return std::ceil(static_cast<double>(b.tokens_per_batch) / mean) + 1.0;
+}
+}  // namespace
+
+std::string batch_size_key(const BatchConfig& b) {
+  return b.uses_dataset() ? "batch.tokens_per_batch = " + std::to_string(b.tokens_per_batch)
+                          : "batch.lengths (" + std::to_string(b.tokens_per_batch) + " tokens)";
+}
+
+MemoryBudget run_memory_budget(const Config& c, int world_size, int ranks_on_node, bool holds_rank0) {
+  const double tokens = static_cast<double>(c.batch.tokens_per_batch);
+  const double per_rank_tokens = std::ceil(tokens / world_size);
+  const double n = ranks_on_node;
+  const auto key = batch_size_key(c.batch);
+  MemoryBudget b{"flexcp run on this node (" + std::to_string(ranks_on_node) + " of " + std::to_string(world_size) +
+                     " ranks)",
+                 {},
+                 "lower it, or spread the ranks over more nodes"};
+  b.shares.push_back({"the executor's buffers (" + std::to_string(static_cast<long long>(per_rank_tokens)) +
+                          " tokens per rank)",
+                      key, n * per_rank_tokens * executor_bytes_per_token(c.model.heads)});
+  b.shares.push_back({"the batch, plan and program of every rank (about " +
+                          std::to_string(static_cast<long long>(documents_per_batch(c.batch))) + " documents)",
+                      key, n * documents_per_batch(c.batch) * kBytesPerDocument});
+  b.shares.push_back({"the dataset's samples on every rank", "batch.dataset",
+                      n * 8.0 * static_cast<double>(c.batch.samples.size())});
+  if (holds_rank0 && c.run.check) {
+    // Rank 0 gathers the whole batch's results (fp32) and computes the float64 reference from
+    // whole-batch fp32 inputs: O, dQ (q rows), dK, dV (kv rows), the inputs and the LSE.
+    const double q = double(c.model.heads.q_heads) * c.model.heads.head_dim;
+    const double kv = double(c.model.heads.kv_heads) * c.model.heads.head_dim;
+    b.shares.push_back({"rank 0's correctness check (the whole batch, float64 reference)", "run.check = true with " + key,
+                        tokens * (4.0 * (2 * q + 2 * kv) + 4.0 * (2 * q + 2 * kv) + 8.0 * (2 * q + 2 * kv) +
+                                  8.0 * c.model.heads.q_heads)});
+  }
+  return b;
 }
 
 }  // namespace flexcp

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/input/config.hpp"
+#include "app/memory_budget.hpp"
 #include "comm/topology.hpp"
 #include "sched/planner.hpp"
 
@@ -33,6 +34,14 @@ sched::PlannerContext run_planner_context(const Config& config, const sched::Clu
 void check_run_strategies(const Config& config, int world_size);
 
 RunStrategy make_run_strategy(const std::string& name, const Config& config, const sched::PlannerContext& context);
+
+// "batch.tokens_per_batch = N" or "batch.lengths (N tokens)": the key that sizes a batch.
+std::string batch_size_key(const BatchConfig& batch);
+
+// What the ranks of one node will allocate for this input before and during a step (executor
+// buffers, the batch and its plan, the samples, and on rank 0's node the correctness check),
+// each share with its driving key: checked against the machine before the first step.
+MemoryBudget run_memory_budget(const Config& config, int world_size, int ranks_on_node, bool holds_rank0);
 
 // run.ulysses_degree, or the largest degree dividing the ranks that the heads allow.
 int ulysses_degree(const Config& config, int world_size);
