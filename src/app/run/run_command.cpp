@@ -133,21 +133,27 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
     all_or_none(world, [&] { strategy = make_run_strategy(name, config, context); });
     results.push_back(StrategyResult{strategy.name, strategy.description, {}, {}});
     stopped = run_strategy(std::move(strategy), config, context, world, backend, results.back(), after_step, progress);
+    // Stopped: the file's status comes before any printing. A signalled mpirun kills the ranks
+    // about 2 s later and may stop forwarding their output first, so a long table printed
+    // before the save could leave the file saying "running".
+    if (stopped) break;
     if (rank == 0) {
       print_strategy_table(stdout, results.back());
       std::fflush(stdout);
     }
-    if (stopped) break;
   }
 
   save(stopped ? "cut_short" : "complete");
   if (rank == 0) {
+    if (stopped) {
+      std::printf("# Cut short by signal %d at a step boundary: the results file holds every completed step "
+                  "(status = cut_short).\n", stop_signal());
+      std::fflush(stdout);
+      print_strategy_table(stdout, results.back());
+    }
     print_comparison(stdout, results);
     print_phase_comparison(stdout, results, config.emulation);
     print_footer(stdout, results, topology, config.run.output);
-    if (stopped)
-      std::printf("# Cut short by signal %d at a step boundary: the results file holds every completed step "
-                  "(status = cut_short).\n", stop_signal());
     std::fflush(stdout);
   }
   if (stopped) return static_cast<int>(ExitCode::stopped);
