@@ -1,5 +1,12 @@
+# shellcheck shell=bash disable=SC2034  # FLEXCP_SRUN_* are read by run.sbatch, which sources this
 # Environment profile: one machine, or nodes emulated on one machine (the local Slurm of the
 # tests). Sourced by jobscripts/run.sbatch when FLEXCP_ENV=local (the default).
+
+# srun (read by run.sbatch, not exported): PMIx wires the tasks into one MPI job (Debian's
+# Open MPI and Slurm both speak it). No CPU binding: emulated nodes are slurmds on one host,
+# and binding each "node's" tasks from core 0 would stack them on the same cores.
+FLEXCP_SRUN_MPI=pmix
+FLEXCP_SRUN_CPU_BIND=none
 
 # Open MPI: TCP between ranks. Shared memory crashes when Slurm starts emulated nodes on one
 # host (two "nodes" share /dev/shm segments), and TCP on loopback is all this needs.

@@ -1,5 +1,6 @@
 #include "comm/mpi_runtime.hpp"
 
+#include <cctype>
 #include <cstdio>
 
 #include "comm/mpi_check.hpp"
@@ -39,11 +40,20 @@ void MpiRuntime::abort_all(int exit_code) {
   std::_Exit(exit_code);  // MPI_Abort does not return; this keeps [[noreturn]] honest
 }
 
-std::string MpiRuntime::library_version() {
+std::string MpiRuntime::library_version_text() {
   char text[MPI_MAX_LIBRARY_VERSION_STRING];
   int length = 0;
-  MPI_Get_library_version(text, &length);
+  // Callable before MPI_Init and after MPI_Finalize, like MPI_Get_version.
+  if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "unknown (MPI_Get_library_version failed)";
   std::string version(text, static_cast<std::size_t>(length));
+  // Some libraries count the terminating NUL in `length` or end with a newline.
+  while (!version.empty() && (version.back() == '\0' || std::isspace(static_cast<unsigned char>(version.back()))))
+    version.pop_back();
+  return version;
+}
+
+std::string MpiRuntime::library_version() {
+  std::string version = library_version_text();
   if (auto newline = version.find_first_of("\n,"); newline != std::string::npos) version.resize(newline);
   return version;
 }

@@ -27,7 +27,11 @@ class MpiRuntime {
   // alone. Never returns.
   [[noreturn]] static void abort_all(int exit_code);
 
+  // The MPI library's first line (e.g. "Open MPI v4.1.4"), for headers.
   static std::string library_version();
+  // Its whole text, every line (MPICH and Cray MPICH add build and configure details), for
+  // provenance in results files; trailing whitespace removed.
+  static std::string library_version_text();
 
  private:
   int rank_ = 0;

@@ -387,6 +387,52 @@ def info_prints_versions_and_topology():
         check(fragment in p.stdout, f"info lacks {fragment!r}:\n{p.stdout}")
 
 
+# Launcher, fabric and Slurm variables a site sets; harmless to Open MPI, UCX and NCCL here.
+PROVENANCE_ENV = {"OMPI_MCA_flexcp_test_marker": "on", "NCCL_DEBUG": "WARN", "UCX_LOG_LEVEL": "error",
+                  "FI_CXI_RX_MATCH_MODE": "hybrid", "MPICH_OFI_NIC_POLICY": "NUMA", "SLURM_JOB_ID": "4242",
+                  "SLURM_CLUSTER_NAME": "testcluster", "FLEXCP_UNRECORDED": "secret"}
+
+
+def check_provenance(f, nhosts):
+    import re
+    import socket
+    g = f["provenance"]
+    a = g.attrs
+    check("Open MPI" in a["mpi_library_version"], f"mpi_library_version {a['mpi_library_version']!r}")
+    check(re.fullmatch(r"\d+\.\d+\.\d+", a["hdf5_version"]), f"hdf5_version {a['hdf5_version']!r}")
+    check(a["kokkos_version"].startswith(("3.", "4.", "5.")), f"kokkos_version {a['kokkos_version']!r}")
+    check(a["slurm_job_id"] == "4242" and a["slurm_cluster_name"] == "testcluster", "slurm attributes")
+    hosts = [h.decode() if isinstance(h, bytes) else h for h in g["hosts"][()]]
+    check(hosts == [socket.gethostname()] * nhosts, f"hosts {hosts}")
+    env = g["environment"].attrs
+    for name in ("OMPI_MCA_flexcp_test_marker", "NCCL_DEBUG", "UCX_LOG_LEVEL", "FI_CXI_RX_MATCH_MODE",
+                 "MPICH_OFI_NIC_POLICY"):
+        check(env.get(name) == PROVENANCE_ENV[name], f"environment {name}: {env.get(name)!r}")
+    for name in env:
+        check(name.startswith(("NCCL_", "UCX_", "OMPI_", "FI_", "MPICH_")), f"environment records {name}")
+    check("FLEXCP_UNRECORDED" not in env and "PATH" not in env, "only launcher variables recorded")
+
+
+@case
+def provenance_recorded():
+    """Run and plan files record the MPI library, HDF5 and Kokkos versions, the hosts, the Slurm job
+    and the launcher/fabric environment (docs/results-schema.md, /provenance)."""
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r.h5")
+        p = mpirun(3, ["run", write(d, "in.toml", VALID), "--out", out], PROVENANCE_ENV)
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        with h5py.File(out, "r") as f:
+            check_provenance(f, nhosts=3)
+            # Under mpirun, rank 0's environment is the one recorded.
+            check(f["provenance/environment"].attrs.get("OMPI_COMM_WORLD_RANK") == "0", "rank 0's environment")
+        plan_out = os.path.join(d, "plan.h5")
+        p = run_plan([plan_input(d), "--out", plan_out], PROVENANCE_ENV)
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        with h5py.File(plan_out, "r") as f:
+            check_provenance(f, nhosts=1)
+
+
 PLAN_INPUT = """
 [model]
 file = "{models}/llama3-8b.toml"
@@ -474,8 +520,9 @@ def plan_input(d, **replace):
     return write(d, "plan.toml", text)
 
 
-def run_plan(args):
+def run_plan(args, env_extra=None):
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env.update(env_extra or {})
     try:
         return subprocess.run([FLEXCP, "plan"] + args, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:

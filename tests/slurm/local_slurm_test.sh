@@ -143,10 +143,18 @@ def run_file(job, ranks, nodes):
         for name in ("megatron-cp-ring", "flexcp"):
             g = f["runs"][name]
             check(g["step_time_s"].shape == (2,) and g["check"].attrs["passed"] == 1, f"{path}: {name}")
+        # Provenance from inside the job: Slurm's job id and cluster, the local profile's Open MPI
+        # settings, a host per rank.
+        p = f["provenance"]
+        check(p.attrs["slurm_job_id"] == job and p.attrs["slurm_cluster_name"] == "flexcptest",
+              f"{path}: slurm_job_id {p.attrs['slurm_job_id']!r}, cluster {p.attrs['slurm_cluster_name']!r}")
+        check(p["environment"].attrs.get("OMPI_MCA_btl") == "self,tcp", f"{path}: profile's OMPI_MCA_btl not recorded")
+        check(p["hosts"].shape == (ranks,), f"{path}: hosts {p['hosts'].shape}")
     for extra in ("resolved.toml", "input.toml"):
         check(os.path.exists(os.path.join(results, job, extra)), f"job {job}: no {extra}")
     out = open(os.path.join(results, f"flexcp-{job}.out")).read()
     check("flexcp-summary strategy=flexcp" in out, f"job {job}: no summary line in its output")
+    check("# srun --mpi=pmix --cpu-bind=none" in out, f"job {job}: not launched as the local profile says")
 run_file(single, 4, 2)                 # 2 Slurm nodes = 2 nodes to MPI (one per slurmd)
 run_file(points[0], 2, 1)
 run_file(points[1], 4, 2)

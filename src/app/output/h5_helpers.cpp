@@ -18,12 +18,17 @@ void write_dataset(hid_t group, const char* name, const std::vector<T>& values, 
   string_attribute(set.get(), "units", units);
   string_attribute(set.get(), "description", description);
 }
-}  // namespace
 
-void string_attribute(hid_t object, const char* name, const std::string& value) {
+H5Handle utf8_string_type() {
   H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
   h5_check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size");
   h5_check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
+  return type;
+}
+}  // namespace
+
+void string_attribute(hid_t object, const char* name, const std::string& value) {
+  const H5Handle type = utf8_string_type();
   H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
   H5Handle attr(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, name);
   const char* text = value.c_str();
@@ -40,6 +45,14 @@ H5Handle create_group(hid_t parent, const std::string& name) {
 void dataset(hid_t group, const char* name, const std::vector<double>& values, const std::vector<hsize_t>& dims,
              const char* units, const char* description) {
   write_dataset(group, name, values, dims, H5T_NATIVE_DOUBLE, units, description);
+}
+
+void string_dataset(hid_t group, const char* name, const std::vector<std::string>& values, const char* description) {
+  std::vector<const char*> texts;
+  texts.reserve(values.size());
+  for (const auto& v : values) texts.push_back(v.c_str());
+  const H5Handle type = utf8_string_type();
+  write_dataset(group, name, texts, {static_cast<hsize_t>(values.size())}, type.get(), "", description);
 }
 
 void dataset(hid_t group, const char* name, const std::vector<long long>& values, const std::vector<hsize_t>& dims,

@@ -18,6 +18,9 @@ void dataset(hid_t group, const char* name, const std::vector<double>& values, c
              const char* units, const char* description);
 void dataset(hid_t group, const char* name, const std::vector<long long>& values, const std::vector<hsize_t>& dims,
              const char* units, const char* description);
+// A 1-D dataset of variable-length UTF-8 strings (units "": text has none). An attribute would
+// do for a few strings but not for one per rank: attributes share the object header's 64 KiB.
+void string_dataset(hid_t group, const char* name, const std::vector<std::string>& values, const char* description);
 
 // Creates `path` through a temporary file beside it, renamed when `write` returns; the
 // temporary is removed if `write` throws.

@@ -1,8 +1,5 @@
 #include "app/output/report.hpp"
 
-#include <hdf5.h>
-
-#include <Kokkos_Core.hpp>
 #include <algorithm>
 #include <sstream>
 
@@ -12,21 +9,11 @@
 #endif
 #include "comm/mpi_runtime.hpp"
 #include "app/output/comparison.hpp"
+#include "app/output/provenance.hpp"
 
 namespace flexcp {
 namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
-
-std::string kokkos_version() {
-  return std::to_string(KOKKOS_VERSION / 10000) + "." + std::to_string(KOKKOS_VERSION / 100 % 100) + "." +
-         std::to_string(KOKKOS_VERSION % 100) + " (" + Kokkos::DefaultHostExecutionSpace::name() + ")";
-}
-
-std::string hdf5_version() {
-  unsigned major = 0, minor = 0, release = 0;
-  H5get_libversion(&major, &minor, &release);
-  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
-}
 
 double mean_of(const std::vector<StepRecord>& steps, double (StepRecord::*get)() const) {
   double sum = 0.0;

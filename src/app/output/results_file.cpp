@@ -249,6 +249,7 @@ void write_common_attributes(hid_t root, const RunMetadata& meta, const char* ki
               "1", "node index of each rank");
   h5::dataset(topology.get(), "local_rank", std::vector<long long>(meta.local_rank.begin(), meta.local_rank.end()), n, "1",
               "rank index on its node");
+  write_provenance(root, meta.provenance);
 }
 
 void write_results_file(const std::filesystem::path& path, const RunMetadata& meta,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/input/emulation_config.hpp"
+#include "app/output/provenance.hpp"
 #include "app/run/step_metrics.hpp"
 
 namespace flexcp {
@@ -29,6 +30,7 @@ struct RunMetadata {
   std::string status = "complete";
   std::int64_t steps_requested = 0;  // measured steps asked for, per strategy
   std::optional<EmulatedNetwork> emulation{};  // the emulated cluster the run executed on, if any
+  Provenance provenance{};  // libraries, hosts, Slurm job and launcher environment (/provenance)
 };
 
 // Before any work: throws ConfigError (naming the path and the reason) when `path` exists and
@@ -37,7 +39,7 @@ struct RunMetadata {
 // does not let this process create a file there (probed).
 void check_output_path(const std::filesystem::path& path, bool force);
 
-// Root attributes and /topology shared by run and plan files; `root` is an HDF5 hid_t, `kind`
+// Root attributes, /topology and /provenance shared by run and plan files; `root` is an HDF5 hid_t, `kind`
 // is "run" or "plan".
 void write_common_attributes(std::int64_t root, const RunMetadata& meta, const char* kind);
 

@@ -21,6 +21,8 @@ RunMetadata plan_metadata(const PlanOptions& options, const Config& config, cons
     meta.node_of_rank.push_back(cluster.node_of(r));
     meta.local_rank.push_back(r % cluster.ranks_per_node);
   }
+  // The planner runs on rank 0 alone: its host is the one that made the file.
+  meta.provenance = collect_provenance({local_host_name()});
   return meta;
 }
 }  // namespace

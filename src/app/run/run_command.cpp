@@ -110,6 +110,9 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
   RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), size, topology.nodes,
                    topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank,
                    "running", config.run.steps, config.emulation};
+  all_or_none(world, [&] {
+    if (rank == 0) meta.provenance = collect_provenance(topology.host_of_rank);  // only rank 0 writes the file
+  });
   std::vector<StrategyResult> results;
   bool written = false;
   auto save = [&](const char* status) {
