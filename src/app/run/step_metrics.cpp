@@ -4,41 +4,30 @@
 
 namespace flexcp {
 
-double StepRecord::step_time() const {
-  double t = 0.0;
-  for (const auto& r : ranks) t = std::max(t, r.step_s);
-  return t;
-}
-
-double StepRecord::total_flops() const {
-  double f = 0.0;
-  for (const auto& r : ranks) f += r.attn_flops;
-  return f;
-}
-
-double StepRecord::total_bytes() const {
-  double b = 0.0;
-  for (const auto& r : ranks) b += r.kv_bytes_sent;
-  return b;
-}
-
-double StepRecord::max_busy() const {
+namespace {
+// Max and sum over ranks of one field of their metrics.
+double max_over(const std::vector<RankStepMetrics>& ranks, double RankStepMetrics::*field) {
   double m = 0.0;
-  for (const auto& r : ranks) m = std::max(m, r.busy_s);
+  for (const auto& r : ranks) m = std::max(m, r.*field);
   return m;
 }
+
+double sum_over(const std::vector<RankStepMetrics>& ranks, double RankStepMetrics::*field) {
+  double s = 0.0;
+  for (const auto& r : ranks) s += r.*field;
+  return s;
+}
+}  // namespace
+
+double StepRecord::step_time() const { return max_over(ranks, &RankStepMetrics::step_s); }
+double StepRecord::total_flops() const { return sum_over(ranks, &RankStepMetrics::attn_flops); }
+double StepRecord::total_bytes() const { return sum_over(ranks, &RankStepMetrics::kv_bytes_sent); }
+double StepRecord::max_busy() const { return max_over(ranks, &RankStepMetrics::busy_s); }
+double StepRecord::max_comm_wait() const { return max_over(ranks, &RankStepMetrics::comm_wait_s); }
 
 double StepRecord::busy_imbalance() const {
-  double sum = 0.0;
-  for (const auto& r : ranks) sum += r.busy_s;
-  const double mean = ranks.empty() ? 0.0 : sum / static_cast<double>(ranks.size());
+  const double mean = ranks.empty() ? 0.0 : sum_over(ranks, &RankStepMetrics::busy_s) / static_cast<double>(ranks.size());
   return mean > 0.0 ? max_busy() / mean : 1.0;
-}
-
-double StepRecord::max_comm_wait() const {
-  double m = 0.0;
-  for (const auto& r : ranks) m = std::max(m, r.comm_wait_s);
-  return m;
 }
 
 double CheckResult::worst() const {
