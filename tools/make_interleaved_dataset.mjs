@@ -15,6 +15,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { pageBody, textOf } from './html_text.mjs';
 
 const require = createRequire(process.env.NODE_PATH + '/');
 const { encode } = require('gpt-tokenizer/cjs/encoding/cl100k_base');
@@ -39,15 +40,6 @@ function imageSize(bytes) {
   return null;
 }
 
-const entities = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-function textOf(html) {
-  return html.replace(/<[^>]*>/g, ' ')
-    .replace(/&(#x?[0-9a-fA-F]+|\w+);/g, (m, e) => e[0] === '#'
-      ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
-      : (entities[e] ?? m))
-    .replace(/\s+/g, ' ').trim();
-}
-
 const [name, description, minSideText, ...files] = process.argv.slice(2);
 const minSide = Number(minSideText);
 const dropped = { small: 0, missing: 0, notRaster: 0 };
@@ -56,7 +48,7 @@ let images = 0, textTokens = 0, withImages = 0;
 const pixels = [];
 for (const file of files) {
   let html = readFileSync(file, 'utf8');
-  html = html.replace(/<head[\s\S]*?<\/head>/i, '').replace(/<(script|style)[\s\S]*?<\/\1>/gi, '');
+  html = pageBody(html);
   const parts = [];
   let last = 0, pageImages = 0;
   const addText = (chunk) => {

@@ -6,10 +6,12 @@
 //   npm install --prefix /tmp/flexcp-tok gpt-tokenizer@4
 //   NODE_PATH=/tmp/flexcp-tok/node_modules node tools/make_length_dataset.mjs NAME "DESCRIPTION" FILE... > out.txt
 //
-// Files ending in .gz are decompressed first. Empty documents are skipped.
+// Files ending in .gz are decompressed first; .html pages count the text a reader sees (tags,
+// head, scripts and styles removed, as the interleaved builder does). Empty documents are skipped.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
+import { pageBody, textOf } from './html_text.mjs';
 
 const require = createRequire(process.env.NODE_PATH + '/');
 const { encode } = require('gpt-tokenizer/cjs/encoding/cl100k_base');
@@ -20,7 +22,9 @@ const lengths = [];
 for (const file of files) {
   let bytes = readFileSync(file);
   if (file.endsWith('.gz')) bytes = gunzipSync(bytes);
-  const tokens = encode(bytes.toString('utf8'), { allowedSpecial: 'all' }).length;
+  let text = bytes.toString('utf8');
+  if (/\.html?(\.gz)?$/.test(file)) text = textOf(pageBody(text));
+  const tokens = encode(text, { allowedSpecial: 'all' }).length;
   if (tokens > 0) lengths.push(tokens);
 }
 const sorted = [...lengths].sort((a, b) => a - b);
