@@ -158,8 +158,11 @@ std::int64_t capacity_tokens(const ModelShape& model, const HardwareProfile& hw,
     throw ConfigError("model '" + model.name + "': activation_bytes_per_token must be > 0 for planning");
   if (usable < model.activation_bytes_per_token)
     throw ConfigError("model '" + model.name + "' does not fit: its states take " + std::to_string(states / 1e9) +
-                      " GB per rank on " + std::to_string(ranks) + " ranks, the hardware offers " +
-                      std::to_string(hw.memory_bytes * hw.usable_memory_fraction / 1e9) + " GB (use more ranks)");
+                      " GB per rank on " + std::to_string(ranks) + " ranks" +
+                      (reserved_bytes > 0.0 ? " and other components keep " + std::to_string(reserved_bytes / 1e9) + " GB"
+                                            : std::string()) +
+                      ", the hardware offers " + std::to_string(hw.memory_bytes * hw.usable_memory_fraction / 1e9) +
+                      " GB (use more ranks)");
   // Clamped to 2^50 tokens: a profile with absurd memory must not overflow the conversion (and
   // every product with a rank count below 2^13 stays in 64 bits).
   return static_cast<std::int64_t>(std::min(usable / model.activation_bytes_per_token, 0x1p50));

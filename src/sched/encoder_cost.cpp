@@ -13,7 +13,12 @@ CostContext attention_context(const EncoderCostContext& c) { return {c.cluster, 
 double linear_s(double patches, double llm_tokens, const EncoderCostContext& c) {
   const double flops = patches * c.encoder.linear_flops_per_patch() +
                        llm_tokens * c.encoder.projector_flops_per_token(c.llm_hidden);
-  return flops * kLinearTrainingFactor / c.hardware.matmul_flops;
+  return flops * c.encoder.attention_shape().linear_executed_factor() / c.hardware.matmul_flops;
+}
+
+// Forward (recomputed too under checkpointing) and backward of one attention slice.
+double attention_s(const AttentionPassTimes& t, const EncoderCostContext& c) {
+  return c.encoder.attention_shape().attention_forward_passes() * t.forward_s + t.backward_s;
 }
 
 }  // namespace
@@ -21,7 +26,7 @@ double linear_s(double patches, double llm_tokens, const EncoderCostContext& c) 
 double sequence_work_s(std::int64_t patches, std::int64_t llm_tokens, const EncoderCostContext& c) {
   const auto n = static_cast<double>(patches);
   const auto t = attention_pass_times(n * n, SliceMask::full, n, attention_context(c));
-  return linear_s(n, static_cast<double>(llm_tokens), c) + t.forward_s + t.backward_s;
+  return linear_s(n, static_cast<double>(llm_tokens), c) + attention_s(t, c);
 }
 
 std::vector<EncoderRankCost> encoder_costs(const ImageTokenLayout& layout, const MultimodalBatch& batch,
@@ -50,14 +55,16 @@ std::vector<EncoderRankCost> encoder_costs(const ImageTokenLayout& layout, const
         auto& r = out[static_cast<std::size_t>(rank)];
         const auto t = attention_pass_times(h.first * n, SliceMask::full, g == 1 ? n : h.first, attention);
         r.patches += h.first;
-        r.compute_s += linear_s(h.first, h.second, c) + t.forward_s + t.backward_s;
+        r.compute_s += linear_s(h.first, h.second, c) + attention_s(t, c);
         if (g == 1) continue;
         // All-gather CP, as attn::EncoderAttention executes it, per layer: forward, this rank's K
         // and V to each of the g - 1 other members, theirs in; backward, the dK/dV partials of
-        // the other members' patches back to them, its own partials in. Not overlapped.
+        // the other members' patches back to them, its own partials in. Not overlapped. A
+        // recomputed forward (checkpointing) gathers K and V again.
         const double own = (g - 1) * h.first * kv, others = (n - h.first) * kv;
-        r.bytes_sent += e.layers * (own + others);
-        r.exposed_comm_s += e.layers * 2.0 * (std::max(own, others) / bandwidth + (g - 1) * latency);
+        const double forward_passes = e.attention_shape().attention_forward_passes();
+        r.bytes_sent += e.layers * (forward_passes * own + others);
+        r.exposed_comm_s += e.layers * (forward_passes + 1.0) * (std::max(own, others) / bandwidth + (g - 1) * latency);
       }
     }
   }

@@ -31,7 +31,7 @@ ModelShape EncoderShape::attention_shape() const {
   m.q_heads = heads;
   m.kv_heads = heads;
   m.head_dim = head_dim;
-  m.checkpointing = Checkpointing::none;
+  m.checkpointing = checkpointing;
   return m;
 }
 

@@ -21,6 +21,7 @@ struct EncoderShape {
   int mlp_matrices = 2;             // GELU MLP: 2; SwiGLU: 3
   std::int64_t projector_hidden = 0;  // 0: one linear layer; else a two-layer MLP of this width
   double activation_bytes_per_patch = 0.0;  // all layers, as kept for the backward
+  Checkpointing checkpointing = Checkpointing::none;  // what activation_bytes_per_patch assumes
   double state_bytes_per_param = 16.0;
   ImagePolicy images;
 
@@ -29,7 +30,8 @@ struct EncoderShape {
   // Forward FLOPs of the projector per LLM token (its input is `merge` patches side by side).
   double projector_flops_per_token(std::int64_t llm_hidden) const;
   double parameters(std::int64_t llm_hidden) const;
-  // The encoder as the attention cost model sees it: its heads and layers, no KV grouping.
+  // The encoder as the cost model sees it: its heads and layers, no KV grouping, its
+  // checkpointing (which sets the recomputed forward passes, executed_factor and the like).
   ModelShape attention_shape() const;
   // K and V of one patch in one layer.
   double kv_bytes_per_patch(double element_bytes) const { return 2.0 * heads * head_dim * element_bytes; }

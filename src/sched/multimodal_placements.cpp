@@ -1,6 +1,7 @@
 #include "sched/multimodal_placements.hpp"
 
 #include <algorithm>
+#include <string>
 
 #include "common/error.hpp"
 #include "sched/boundary_traffic.hpp"
@@ -59,11 +60,60 @@ double slowest(const std::vector<EncoderRankCost>& ranks) {
   for (const auto& r : ranks) t = std::max(t, r.time_s());
   return t;
 }
+
+// Encoder activations the busiest rank keeps while the LLM runs: an image's activations stay
+// from its forward to its backward, and the LLM's step lies between the two on shared ranks.
+double peak_activation_bytes(const std::vector<EncoderRankCost>& ranks, const EncoderShape& encoder) {
+  double patches = 0.0;
+  for (const auto& r : ranks) patches = std::max(patches, r.patches);
+  return patches * encoder.activation_bytes_per_patch;
+}
+
+// The images that micro-batch `mb` of `plan` holds, with their LLM layout (the encoder's, in
+// the LLM-centric placement): images of other micro-batches have no pieces in it.
+struct PlacedImages {
+  MultimodalBatch batch;
+  ImageTokenLayout layout;
+};
+PlacedImages placed_in(const Plan& plan, std::size_t mb, const MultimodalBatch& batch) {
+  Plan one = plan;
+  one.micro_batches = {plan.micro_batches[mb]};
+  const auto layout = llm_image_layout(one, batch);
+  PlacedImages placed{{batch.llm, {}}, {}};
+  for (std::size_t i = 0; i < layout.size(); ++i)
+    if (!layout[i].empty() && !layout[i][0].empty()) {
+      placed.batch.images.push_back(batch.images[i]);
+      placed.layout.push_back(layout[i]);
+    }
+  return placed;
+}
+
+// LLM-centric: each rank encodes the images whose tokens it holds, so what the LLM must leave
+// for the encoder depends on the LLM's own plan. Plan with the encoder's states reserved, then
+// with the encoder activations that plan puts on its busiest rank, until the plan leaves enough
+// (more reserved memory means smaller micro-batches, fewer images per rank: it settles fast).
+Plan plan_llm_with_encoder_inside(const MultimodalBatch& batch, const MultimodalContext& c, double states) {
+  double reserved = states;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    Plan plan = plan_llm(batch, c, c.cluster, reserved);
+    double needed = states;
+    for (std::size_t mb = 0; mb < plan.micro_batches.size(); ++mb) {
+      const auto placed = placed_in(plan, mb, batch);
+      needed = std::max(needed, states + peak_activation_bytes(encoder_costs(placed.layout, placed.batch,
+                                                                              encoder_context(c)), c.encoder));
+    }
+    if (needed <= reserved) return plan;
+    reserved = needed;
+  }
+  throw ConfigError("llm-centric placement: no LLM plan leaves room for the activations of encoder '" + c.encoder.name +
+                    "' on the ranks that encode its images (" + std::to_string(reserved / 1e9) +
+                    " GB per rank still missing after 8 plans)");
+}
 }  // namespace
 
 PlacementCost model_llm_centric(const MultimodalBatch& batch, const MultimodalContext& c) {
   const double states = encoder_states_bytes(c) / c.cluster.ranks();
-  const Plan plan = plan_llm(batch, c, c.cluster, states);
+  const Plan plan = plan_llm_with_encoder_inside(batch, c, states);
   const CostContext cost{c.cluster, c.llm, c.hardware};
   PlacementCost out;
   out.encoder_ranks = out.llm_ranks = c.cluster.ranks();
@@ -77,16 +127,8 @@ PlacementCost model_llm_centric(const MultimodalBatch& batch, const MultimodalCo
     Plan one = plan;
     one.micro_batches = {plan.micro_batches[mb]};
     const auto llm = evaluate_plan(one, cost);
-    const auto layout = llm_image_layout(one, batch);
-    // Images of other micro-batches have no pieces in this one's layout: keep only those placed.
-    MultimodalBatch placed{batch.llm, {}};
-    ImageTokenLayout placed_layout;
-    for (std::size_t i = 0; i < layout.size(); ++i)
-      if (!layout[i].empty() && !layout[i][0].empty()) {
-        placed.images.push_back(batch.images[i]);
-        placed_layout.push_back(layout[i]);
-      }
-    const auto encoder = encoder_costs(placed_layout, placed, encoder_context(c));
+    const auto placed = placed_in(plan, mb, batch);
+    const auto encoder = encoder_costs(placed.layout, placed.batch, encoder_context(c));
     double micro = 0.0, encoder_peak = 0.0;
     for (std::size_t r = 0; r < encoder.size(); ++r) {
       micro = std::max(micro, encoder[r].time_s() + llm.ranks[r].busy_s() + llm.ranks[r].exposed_comm_s);
@@ -95,21 +137,24 @@ PlacementCost model_llm_centric(const MultimodalBatch& batch, const MultimodalCo
     out.step_s += micro + c.hardware.microbatch_overhead_s;
     out.encoder_s += encoder_peak;
     out.encoder_bytes += bytes_of(encoder);
-    out.split_sequences += split_sequences(placed_layout);
+    out.split_sequences += split_sequences(placed.layout);
   }
   return out;
 }
 
 PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalContext& c) {
   const int ranks = c.cluster.ranks();
-  const double states = encoder_states_bytes(c) / ranks;
-  const Plan plan = plan_llm(batch, c, c.cluster, states);
-  const auto llm = evaluate_plan(plan, {c.cluster, c.llm, c.hardware});
+  // The encoder is planned first (its capacity leaves the LLM's states), and the LLM's plan then
+  // leaves room for the encoder's states and the activations it keeps on the busiest rank from
+  // its forward, before the LLM's micro-batches, to its backward after them.
   EncoderPlanContext ec{encoder_context(c), 0, ranks, 1};
   ec.capacity_patches = encoder_capacity_patches(c.encoder, c.llm.hidden, c.hardware, ranks,
                                                  c.llm.state_bytes_per_param * c.llm.parameters() / ranks);
   const auto encoder_layout = plan_encoder(batch, ec);
   const auto encoder = encoder_costs(encoder_layout, batch, ec.cost);
+  const Plan plan =
+      plan_llm(batch, c, c.cluster, encoder_states_bytes(c) / ranks + peak_activation_bytes(encoder, c.encoder));
+  const auto llm = evaluate_plan(plan, {c.cluster, c.llm, c.hardware});
   const auto traffic = boundary_traffic(encoder_layout, llm_image_layout(plan, batch), c.cluster);
   const double bytes_per_token = static_cast<double>(c.llm.hidden) * c.hardware.element_bytes;
   PlacementCost out;

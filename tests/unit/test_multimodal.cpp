@@ -218,3 +218,32 @@ TEST(Placements, AgreeOnWorkAndOrderTheirCosts) {
     EXPECT_GE(split.step_s, std::max({split.encoder_s, split.boundary_s, split.llm_s}) - 1e-12);
   }
 }
+
+// On shared ranks the encoder's activations stay from its forward to its backward, across the
+// LLM's step: the LLM's plan must leave room for them. Heavy encoder activations therefore cost
+// the LLM micro-batches in the two placements that share ranks, and none in non-colocated.
+TEST(Placements, SharedRanksHoldEncoderAndLlmActivationsTogether) {
+  std::mt19937_64 rng(23);
+  MultimodalContext light{{2, 4}, fixtures::small_model(), small_encoder(internvl_tiles()), fixtures::test_hardware(8e8), 4};
+  light.encoder.activation_bytes_per_patch = 1.0;
+  MultimodalSampler sampler(random_samples(rng, 60), light.encoder.images, 30000, 2);
+  const auto batch = sampler.batch(0);
+  MultimodalContext heavy = light;
+  heavy.encoder.activation_bytes_per_patch = 2e4;
+
+  const auto light_centric = model_llm_centric(batch, light), heavy_centric = model_llm_centric(batch, heavy);
+  const auto light_colocated = model_colocated(batch, light), heavy_colocated = model_colocated(batch, heavy);
+  EXPECT_GT(heavy_centric.llm_micro_batches, light_centric.llm_micro_batches);
+  EXPECT_GT(heavy_colocated.llm_micro_batches, light_colocated.llm_micro_batches);
+  EXPECT_EQ(model_non_colocated(batch, heavy, 4).llm_micro_batches, model_non_colocated(batch, light, 4).llm_micro_batches);
+
+  // Encoder activations that alone fill a rank leave the LLM nothing: a refusal that says so.
+  MultimodalContext full = light;
+  full.encoder.activation_bytes_per_patch = 8e8;
+  try {
+    model_llm_centric(batch, full);
+    ADD_FAILURE() << "llm-centric accepted encoder activations that fill every rank";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("other components keep"), std::string::npos) << e.what();
+  }
+}

@@ -17,6 +17,16 @@ namespace flexcp {
 namespace {
 constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
 
+// `activation_checkpointing` of a model or an encoder table: what its activation bytes assume.
+sched::Checkpointing read_checkpointing(TableReader& in) {
+  const auto checkpointing = in.string("activation_checkpointing").value_or("none");
+  if (checkpointing == "full") return sched::Checkpointing::full;
+  if (checkpointing == "selective") return sched::Checkpointing::selective;
+  if (checkpointing != "none")
+    in.fail("activation_checkpointing", "value \"" + checkpointing + "\" is not allowed: \"none\", \"selective\" or \"full\"");
+  return sched::Checkpointing::none;
+}
+
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
@@ -44,11 +54,7 @@ ModelConfig read_model(const toml::table& root, const std::string& source, const
   shape.vocab = in.integer("vocab_size", 0).value_or(0);
   shape.activation_bytes_per_token = in.number("activation_bytes_per_token", 0.0).value_or(0.0);
   shape.state_bytes_per_param = in.number("state_bytes_per_param", 0.0).value_or(16.0);
-  const auto checkpointing = in.string("activation_checkpointing").value_or("none");
-  if (checkpointing == "full") shape.checkpointing = sched::Checkpointing::full;
-  else if (checkpointing == "selective") shape.checkpointing = sched::Checkpointing::selective;
-  else if (checkpointing != "none")
-    in.fail("activation_checkpointing", "value \"" + checkpointing + "\" is not allowed: \"none\", \"selective\" or \"full\"");
+  shape.checkpointing = read_checkpointing(in);
   in.finish();
   return m;
 }
@@ -147,6 +153,7 @@ sched::EncoderShape read_encoder(const toml::table& root, const std::string& sou
   e.activation_bytes_per_patch = in.required(in.number("activation_bytes_per_patch", 0.0), "activation_bytes_per_patch",
                                              "activation bytes per patch, all layers, a number > 0");
   e.state_bytes_per_param = in.number("state_bytes_per_param", 0.0).value_or(16.0);
+  e.checkpointing = read_checkpointing(in);
   auto& p = e.images;
   // patch_size is read with a floor of 0 so that 0 gets the policy's own message, not a range error.
   p.patch_size = static_cast<int>(in.required(in.integer("patch_size", 0), "patch_size", "patch side in pixels, an integer >= 1"));
