@@ -42,8 +42,18 @@ std::int64_t encoder_capacity_patches(const EncoderShape& e, std::int64_t llm_hi
   return static_cast<std::int64_t>(usable / e.activation_bytes_per_patch);
 }
 
+void require_images_fit(const MultimodalBatch& batch, int ranks, std::int64_t capacity_patches) {
+  for (const auto& image : batch.images)
+    for (const auto patches : image.encoded.sequence_patches)
+      if (patches > capacity_patches * ranks)
+        throw ConfigError("image " + std::to_string(image.in_sample + 1) + " of sample " + std::to_string(image.sample + 1) +
+                          " has " + std::to_string(patches) + " patches in one encoder sequence: larger than any group can hold (" +
+                          std::to_string(ranks) + " encoder ranks x " + std::to_string(capacity_patches) + " patches each)");
+}
+
 ImageTokenLayout plan_encoder(const MultimodalBatch& batch, const EncoderPlanContext& c) {
   FLEXCP_CHECK(c.ranks >= 1 && c.capacity_patches >= 1, "encoder plan: needs ranks and memory");
+  require_images_fit(batch, c.ranks, c.capacity_patches);
   ImageTokenLayout layout(batch.images.size());
   std::vector<Item> items;
   double total = 0.0;
@@ -52,11 +62,6 @@ ImageTokenLayout plan_encoder(const MultimodalBatch& batch, const EncoderPlanCon
     layout[i].resize(image.sequence_patches.size());
     for (std::size_t s = 0; s < image.sequence_patches.size(); ++s) {
       const auto patches = image.sequence_patches[s];
-      if (patches > c.capacity_patches * c.ranks)
-        throw ConfigError("image " + std::to_string(batch.images[i].in_sample + 1) + " of sample " +
-                          std::to_string(batch.images[i].sample + 1) + " has " + std::to_string(patches) +
-                          " patches in one encoder sequence: larger than any group can hold (" + std::to_string(c.ranks) +
-                          " encoder ranks x " + std::to_string(c.capacity_patches) + " patches each)");
       items.push_back({i, s, patches, image.sequence_llm_tokens[s], sequence_work_s(patches, image.sequence_llm_tokens[s], c.cost)});
       total += items.back().work_s;
     }

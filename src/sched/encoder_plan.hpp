@@ -19,7 +19,10 @@ struct EncoderPlanContext {
 };
 
 // Throws ConfigError naming the image (sample and image number) when one of its sequences needs
-// more memory than all the encoder's ranks together hold.
+// more memory than `ranks` ranks of `capacity_patches` each hold together.
+void require_images_fit(const MultimodalBatch& batch, int ranks, std::int64_t capacity_patches);
+
+// Throws as require_images_fit() when an image sequence exceeds all the encoder's ranks.
 ImageTokenLayout plan_encoder(const MultimodalBatch& batch, const EncoderPlanContext& context);
 
 // Patches one rank can hold: usable memory less the encoder's states (sharded over `state_ranks`)

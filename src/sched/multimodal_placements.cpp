@@ -90,24 +90,32 @@ PlacedImages placed_in(const Plan& plan, std::size_t mb, const MultimodalBatch& 
 
 // LLM-centric: each rank encodes the images whose tokens it holds, so what the LLM must leave
 // for the encoder depends on the LLM's own plan. Plan with the encoder's states reserved, then
-// with the encoder activations that plan puts on its busiest rank, until the plan leaves enough
-// (more reserved memory means smaller micro-batches, fewer images per rank: it settles fast).
+// with the encoder activations that plan puts on its busiest rank, until the plan leaves enough:
+// more reserved memory means smaller micro-batches and split documents, fewer patches per rank.
+// When that need is beyond the memory, half of what is left to the LLM is taken instead.
 Plan plan_llm_with_encoder_inside(const MultimodalBatch& batch, const MultimodalContext& c, double states) {
-  double reserved = states;
-  for (int attempt = 0; attempt < 8; ++attempt) {
+  // An image no group of the machine can hold is the input's fault, named as the other placements
+  // name it, before any plan (whose failure would blame the LLM's memory instead).
+  const int ranks = c.cluster.ranks();
+  require_images_fit(batch, ranks, encoder_capacity_patches(c.encoder, c.llm.hidden, c.hardware, ranks,
+                                                            c.llm.state_bytes_per_param * c.llm.parameters() / ranks));
+  // The most the LLM can leave and still hold one token per rank.
+  const double most = static_cast<double>(capacity_tokens(c.llm, c.hardware, ranks, 0.0) - 1) * c.llm.activation_bytes_per_token;
+  double reserved = std::min(states, most), needed = states;
+  for (int attempt = 0; attempt < 16; ++attempt) {
     Plan plan = plan_llm(batch, c, c.cluster, reserved);
-    double needed = states;
+    needed = states;
     for (std::size_t mb = 0; mb < plan.micro_batches.size(); ++mb) {
       const auto placed = placed_in(plan, mb, batch);
       needed = std::max(needed, states + peak_activation_bytes(encoder_costs(placed.layout, placed.batch,
                                                                               encoder_context(c)), c.encoder));
     }
     if (needed <= reserved) return plan;
-    reserved = needed;
+    reserved = needed <= most ? needed : (reserved + most) / 2.0;
   }
   throw ConfigError("llm-centric placement: no LLM plan leaves room for the activations of encoder '" + c.encoder.name +
-                    "' on the ranks that encode its images (" + std::to_string(reserved / 1e9) +
-                    " GB per rank still missing after 8 plans)");
+                    "' on the ranks that encode its images (the last of 16 plans needed " + std::to_string(needed / 1e9) +
+                    " GB per rank beside the LLM's states, " + std::to_string(most / 1e9) + " GB can be left)");
 }
 }  // namespace
 
