@@ -12,6 +12,7 @@
 #include "app/output/report.hpp"
 #include "app/output/results_file.hpp"
 #include "app/run/backend.hpp"
+#include "app/run/multimodal_run_command.hpp"
 #include "app/run/plan_step.hpp"
 #include "app/run/run_input.hpp"
 #include "app/run/run_setup.hpp"
@@ -113,6 +114,7 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
   all_or_none(world, [&] {
     if (rank == 0) meta.provenance = collect_provenance(topology.host_of_rank);  // only rank 0 writes the file
   });
+  if (config.multimodal) return run_multimodal_command(options, world, config, cluster, backend, meta);
   std::vector<StrategyResult> results;
   bool written = false;
   auto save = [&](const char* status) {
