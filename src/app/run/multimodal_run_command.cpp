@@ -9,7 +9,7 @@
 #include "app/output/multimodal_run_report.hpp"
 #include "app/output/progress.hpp"
 #include "app/run/multimodal_placement.hpp"
-#include "app/run/stop_signal.hpp"
+#include "app/run/run_checkpoint.hpp"
 #include "sched/batch_sampler.hpp"
 
 namespace flexcp {
@@ -30,15 +30,8 @@ int run_multimodal_command(const RunOptions& options, comm::MpiWorld& world, con
   });
 
   std::vector<MultimodalPlacementResult> results;
-  bool written = false;
-  auto save = [&](const char* status) {
-    all_or_none(world, [&] {
-      if (rank != 0) return;
-      meta.status = status;
-      write_multimodal_run_file(config.run.output, meta, config, results, options.force || written);
-    });
-    written = true;
-  };
+  RunCheckpoint checkpoint(world, meta, options.force,
+                           [&](bool force) { write_multimodal_run_file(config.run.output, meta, config, results, force); });
 
   const auto total = config.run.warmup_steps + config.run.steps;
   Progress progress(stderr, options.verbosity, static_cast<std::int64_t>(placements.size()) * total);
@@ -69,8 +62,7 @@ int run_multimodal_command(const RunOptions& options, comm::MpiWorld& world, con
                                " bytes");
         if (measured) result.steps.push_back(std::move(record));
       }
-      save("running");
-      stopped = world.max_over_ranks(stop_requested() ? 1.0 : 0.0) > 0.0;
+      stopped = checkpoint.after_step();
     }
     if (stopped) break;
     if (rank == 0) {
@@ -79,13 +71,9 @@ int run_multimodal_command(const RunOptions& options, comm::MpiWorld& world, con
     }
   }
 
-  save(stopped ? "cut_short" : "complete");
+  checkpoint.finish(stopped);
   if (rank == 0) {
-    if (stopped) {
-      std::printf("# Cut short by signal %d at a step boundary: the results file holds every completed step "
-                  "(status = cut_short).\n", stop_signal());
-      print_multimodal_placement_table(stdout, results.back());
-    }
+    if (stopped) print_multimodal_placement_table(stdout, results.back());
     print_multimodal_comparison(stdout, results, config.run.output);
     std::fflush(stdout);
   }
