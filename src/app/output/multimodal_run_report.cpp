@@ -53,7 +53,7 @@ double tokens_per_s(const MultimodalPlacementResult& r) {
 }
 
 void print_multimodal_placement_table(std::FILE* out, const MultimodalPlacementResult& r) {
-  std::fprintf(out, "# Placement %s: %s (encoder %d ranks, LLM %d ranks)\n", r.name.c_str(), r.description.c_str(),
+  std::fprintf(out, "# Placement %s: %s (ranks: encoder %d, LLM %d)\n", r.name.c_str(), r.description.c_str(),
                r.encoder_ranks, r.llm_ranks);
   std::fprintf(out, "# %5s %8s %7s %7s %10s %12s %11s %12s %10s %10s %12s %10s %8s\n", "step", "tokens", "image", "images",
                "time(ms)", "tokens/s", "encoder(ms)", "boundary(ms)", "llm(ms)", "enc(MiB)", "bound.(MiB)", "llm(MiB)",

@@ -172,17 +172,22 @@ MultimodalPlacementRun::MultimodalPlacementRun(sched::Placement placement, int e
 
 MultimodalPlacementRun::~MultimodalPlacementRun() = default;
 
+namespace {
+// "rank 3" or "ranks 1-3"
+std::string rank_range(int first, int count) {
+  return count == 1 ? "rank " + std::to_string(first)
+                    : "ranks " + std::to_string(first) + "-" + std::to_string(first + count - 1);
+}
+}  // namespace
+
 MultimodalPlacementResult MultimodalPlacementRun::result_header() const {
   const int ranks = cluster_.ranks();
-  const std::string llm = "the LLM under flexcp's plan on " + std::to_string(ranks - llm_first_) + " ranks";
+  const std::string llm = "the LLM under flexcp's plan on " + rank_range(llm_first_, ranks - llm_first_);
   std::string description;
   switch (placement_) {
     case sched::Placement::llm_centric: description = "baseline: the encoder follows the LLM's token layout; " + llm; break;
     case sched::Placement::colocated: description = "the encoder's own balanced layout on every rank; " + llm; break;
-    case sched::Placement::non_colocated:
-      description = "the encoder on " + (llm_first_ == 1 ? std::string("rank 0") : "ranks 0-" + std::to_string(llm_first_ - 1)) +
-                    ", " + llm + " after them";
-      break;
+    case sched::Placement::non_colocated: description = "the encoder on " + rank_range(0, llm_first_) + ", " + llm; break;
   }
   return {sched::to_string(placement_), description, encoder_ranks_, ranks - llm_first_, {}, {}, ""};
 }
