@@ -21,6 +21,7 @@ namespace flexcp {
 namespace {
 constexpr std::uint64_t kProjectorSeed = 0x9e0c;
 constexpr double kExecutedElementBytes = 4.0;  // the executors' fp32
+constexpr std::int64_t kSplitBatches = 16;     // batches the non-colocated split is chosen on
 
 // The encoder as one executed attention layer: what its cost model must see for its bytes.
 sched::EncoderCostContext executed_encoder(const Config& c, const sched::Cluster& cluster, std::int64_t token_width) {
@@ -122,7 +123,9 @@ int run_encoder_ranks(const Config& c, const sched::Cluster& cluster) {
   Config job = c;
   job.cluster = cluster;
   job.model.shape = run_planner_context(c, cluster).cost.model;  // what runs: one attention layer, the executor's memory
-  job.plan.batches = c.run.warmup_steps + c.run.steps;
+  // Chosen before the first step from the run's first batches (at most kSplitBatches: a long run
+  // must not model all its batches up front).
+  job.plan.batches = std::min(c.run.warmup_steps + c.run.steps, kSplitBatches);
   return run_multimodal_study(job).series.back().batches.front().encoder_ranks;
 }
 

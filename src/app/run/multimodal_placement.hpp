@@ -73,7 +73,7 @@ std::vector<sched::Placement> run_placements(const Config& config, int world_siz
 void check_multimodal_run(const Config& config, int world_size);
 
 // Non-colocated: multimodal.encoder_ranks, or the planner's split (the least modelled step time
-// over the run's batches, as `flexcp plan` chooses it) on this job's machine.
+// over the run's first batches, at most 16, as `flexcp plan` chooses it) on this job's machine.
 int run_encoder_ranks(const Config& config, const sched::Cluster& cluster);
 
 class MultimodalPlacementRun {
