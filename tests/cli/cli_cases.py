@@ -211,48 +211,69 @@ def every_strategy_side_by_side():
             check(ag["misses"][()].sum() == 0 and ag["hits"][()].sum() == 2, "all-gather communicator reused")
 
 
+def expect_sigterm_cut_short(d, args, steps_dataset, check_group):
+    """SIGTERM to every rank of `flexcp run ARGS` once the checkpoint shows 3 steps: exit 143, a
+    valid file holding every completed step, marked cut_short. Returns the file's step count."""
+    import time
+    import h5py
+    out = os.path.join(d, "sigterm-run.h5")
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    cmd = ["mpirun", "-np", "2", "--oversubscribe", FLEXCP, "run"] + args + ["--out", out, "--set", "run.steps=1000000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        steps_before = 0
+        deadline = time.time() + 30
+        while time.time() < deadline and steps_before < 3:  # the per-step checkpoint shows progress
+            time.sleep(0.2)
+            try:
+                with h5py.File(out, "r") as f:
+                    check(f.attrs["status"] == "running", f"status while running: {f.attrs['status']}")
+                    steps_before = f[steps_dataset].shape[0]
+            except (OSError, KeyError):
+                pass
+        check(steps_before >= 3, "no checkpointed steps after 30 s")
+        # Slurm signals every task, not the launcher: do the same.
+        subprocess.run(["pkill", "-TERM", "-f", "^" + FLEXCP + " run .*" + out], check=True)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    check(proc.returncode == 143, f"exit {proc.returncode}, expected 143\n{stderr}")
+    check("Cut short by signal 15" in stdout, stdout[-2000:])
+    with h5py.File(out, "r") as f:
+        check(f.attrs["status"] == "cut_short" and f.attrs["steps_requested"] == 1000000, dict(f.attrs))
+        steps = f[steps_dataset].shape[0]
+        check(steps_before <= steps < 1000000, f"{steps} steps kept, {steps_before} seen before the signal")
+        check_group(f, steps)
+    check(not [n for n in os.listdir(d) if ".tmp." in n], "temporary files left behind")
+
+
 @case
 def sigterm_keeps_completed_steps():
     """Slurm's time limit: SIGTERM to every rank mid-run. flexcp stops at the step boundary, exits
     143 and leaves a valid file holding every completed step, marked cut_short."""
-    import time
-    import h5py
+    def kept(f, steps):
+        g = f["runs/megatron-cp-ring"]
+        for name in ("tokens", "modelled_step_time_s", "plan/groups", "comm_cache/hits"):
+            check(g[name].shape == (steps,), f"{name} shape {g[name].shape}")
+        check(g["busy_s"].shape == (steps, 2), "busy_s shape")
+        check(g["check"].attrs["ran"] == 1 and g["check"].attrs["passed"] == 1, "the check of the first step")
+
     with tempfile.TemporaryDirectory() as d:
-        inp = write(d, "in.toml", VALID)
-        out = os.path.join(d, "sigterm-run.h5")
-        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-        cmd = ["mpirun", "-np", "2", "--oversubscribe", FLEXCP, "run", inp, "--out", out, "--set", "run.steps=1000000"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        try:
-            steps_before = 0
-            deadline = time.time() + 30
-            while time.time() < deadline and steps_before < 3:  # the per-step checkpoint shows progress
-                time.sleep(0.2)
-                try:
-                    with h5py.File(out, "r") as f:
-                        check(f.attrs["status"] == "running", f"status while running: {f.attrs['status']}")
-                        steps_before = f["runs/megatron-cp-ring/step_time_s"].shape[0]
-                except (OSError, KeyError):
-                    pass
-            check(steps_before >= 3, "no checkpointed steps after 30 s")
-            # Slurm signals every task, not the launcher: do the same.
-            subprocess.run(["pkill", "-TERM", "-f", "^" + FLEXCP + " run .*" + out], check=True)
-            stdout, stderr = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        check(proc.returncode == 143, f"exit {proc.returncode}, expected 143\n{stderr}")
-        check("Cut short by signal 15" in stdout, stdout[-2000:])
-        with h5py.File(out, "r") as f:
-            check(f.attrs["status"] == "cut_short" and f.attrs["steps_requested"] == 1000000, dict(f.attrs))
-            g = f["runs/megatron-cp-ring"]
-            steps = g["step_time_s"].shape[0]
-            check(steps_before <= steps < 1000000, f"{steps} steps kept, {steps_before} seen before the signal")
-            for name in ("tokens", "modelled_step_time_s", "plan/groups", "comm_cache/hits"):
-                check(g[name].shape == (steps,), f"{name} shape {g[name].shape}")
-            check(g["busy_s"].shape == (steps, 2), "busy_s shape")
-            check(g["check"].attrs["ran"] == 1 and g["check"].attrs["passed"] == 1, "the check of the first step")
-        check(not [n for n in os.listdir(d) if ".tmp." in n], "temporary files left behind")
+        expect_sigterm_cut_short(d, [write(d, "in.toml", VALID)], "runs/megatron-cp-ring/step_time_s", kept)
+
+
+@case
+def multimodal_sigterm_keeps_completed_steps():
+    """The same for a multimodal run: its own file (run-multimodal) checkpoints and ends the same way."""
+    def kept(f, steps):
+        g = f["runs/llm-centric"]
+        for c in MM_COMPONENTS:
+            check(g[c]["bytes_sent"].shape == (steps, 2), f"{c}/bytes_sent shape {g[c]['bytes_sent'].shape}")
+        check(g.attrs["check_ran"] == 1 and g.attrs["check_passed"] == 1, "the check of the first step")
+
+    with tempfile.TemporaryDirectory() as d:
+        expect_sigterm_cut_short(d, [MM_DEMO, "--set", "batch.tokens_per_batch=1024"], "runs/llm-centric/step_time_s", kept)
 
 
 REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "flexcp-report")
