@@ -183,8 +183,7 @@ PlacementCost model_non_colocated(const MultimodalBatch& batch, const Multimodal
   const auto& cl = c.cluster;
   FLEXCP_CHECK(encoder_ranks >= 1 && encoder_ranks < cl.ranks(), "non-colocated: the encoder needs some ranks, the LLM the rest");
   FLEXCP_CHECK(cl.nodes == 1 || encoder_ranks % cl.ranks_per_node == 0, "non-colocated: the encoder takes whole nodes");
-  const Cluster llm_cluster = cl.nodes == 1 ? Cluster{1, cl.ranks() - encoder_ranks}
-                                            : Cluster{cl.nodes - encoder_ranks / cl.ranks_per_node, cl.ranks_per_node};
+  const Cluster llm_cluster = non_colocated_llm_cluster(cl, encoder_ranks);
   const Plan plan = plan_llm(batch, c, llm_cluster, 0.0);
   const auto llm = evaluate_plan(plan, {llm_cluster, c.llm, c.hardware});
   EncoderPlanContext ec{encoder_context(c), 0, encoder_ranks, 1};
@@ -209,6 +208,11 @@ PlacementCost model_non_colocated(const MultimodalBatch& batch, const Multimodal
   out.step_s = (out.encoder_s + out.boundary_s + out.llm_s) / k + (k - 1.0) / k * peak;
   add_totals(out, batch, c, llm);
   return out;
+}
+
+Cluster non_colocated_llm_cluster(const Cluster& cl, int encoder_ranks) {
+  return cl.nodes == 1 ? Cluster{1, cl.ranks() - encoder_ranks}
+                       : Cluster{cl.nodes - encoder_ranks / cl.ranks_per_node, cl.ranks_per_node};
 }
 
 std::vector<int> encoder_rank_choices(const Cluster& cluster) {

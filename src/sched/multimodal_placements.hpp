@@ -56,6 +56,10 @@ PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalCont
 // below the node's ranks on one node. Throws ConfigError when either side cannot hold its part.
 PlacementCost model_non_colocated(const MultimodalBatch& batch, const MultimodalContext& context, int encoder_ranks);
 
+// The LLM's machine when the encoder holds the first `encoder_ranks` ranks (whole nodes on a
+// multi-node machine): what its plan is made for, non-colocated.
+Cluster non_colocated_llm_cluster(const Cluster& cluster, int encoder_ranks);
+
 // Encoder rank counts worth trying for non-colocated: whole nodes on a multi-node machine (1 to
 // nodes - 1), single ranks (1 to ranks - 1) on one node.
 std::vector<int> encoder_rank_choices(const Cluster& cluster);

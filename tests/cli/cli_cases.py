@@ -211,48 +211,69 @@ def every_strategy_side_by_side():
             check(ag["misses"][()].sum() == 0 and ag["hits"][()].sum() == 2, "all-gather communicator reused")
 
 
+def expect_sigterm_cut_short(d, args, steps_dataset, check_group):
+    """SIGTERM to every rank of `flexcp run ARGS` once the checkpoint shows 3 steps: exit 143, a
+    valid file holding every completed step, marked cut_short. Returns the file's step count."""
+    import time
+    import h5py
+    out = os.path.join(d, "sigterm-run.h5")
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    cmd = ["mpirun", "-np", "2", "--oversubscribe", FLEXCP, "run"] + args + ["--out", out, "--set", "run.steps=1000000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        steps_before = 0
+        deadline = time.time() + 30
+        while time.time() < deadline and steps_before < 3:  # the per-step checkpoint shows progress
+            time.sleep(0.2)
+            try:
+                with h5py.File(out, "r") as f:
+                    check(f.attrs["status"] == "running", f"status while running: {f.attrs['status']}")
+                    steps_before = f[steps_dataset].shape[0]
+            except (OSError, KeyError):
+                pass
+        check(steps_before >= 3, "no checkpointed steps after 30 s")
+        # Slurm signals every task, not the launcher: do the same.
+        subprocess.run(["pkill", "-TERM", "-f", "^" + FLEXCP + " run .*" + out], check=True)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    check(proc.returncode == 143, f"exit {proc.returncode}, expected 143\n{stderr}")
+    check("Cut short by signal 15" in stdout, stdout[-2000:])
+    with h5py.File(out, "r") as f:
+        check(f.attrs["status"] == "cut_short" and f.attrs["steps_requested"] == 1000000, dict(f.attrs))
+        steps = f[steps_dataset].shape[0]
+        check(steps_before <= steps < 1000000, f"{steps} steps kept, {steps_before} seen before the signal")
+        check_group(f, steps)
+    check(not [n for n in os.listdir(d) if ".tmp." in n], "temporary files left behind")
+
+
 @case
 def sigterm_keeps_completed_steps():
     """Slurm's time limit: SIGTERM to every rank mid-run. flexcp stops at the step boundary, exits
     143 and leaves a valid file holding every completed step, marked cut_short."""
-    import time
-    import h5py
+    def kept(f, steps):
+        g = f["runs/megatron-cp-ring"]
+        for name in ("tokens", "modelled_step_time_s", "plan/groups", "comm_cache/hits"):
+            check(g[name].shape == (steps,), f"{name} shape {g[name].shape}")
+        check(g["busy_s"].shape == (steps, 2), "busy_s shape")
+        check(g["check"].attrs["ran"] == 1 and g["check"].attrs["passed"] == 1, "the check of the first step")
+
     with tempfile.TemporaryDirectory() as d:
-        inp = write(d, "in.toml", VALID)
-        out = os.path.join(d, "sigterm-run.h5")
-        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-        cmd = ["mpirun", "-np", "2", "--oversubscribe", FLEXCP, "run", inp, "--out", out, "--set", "run.steps=1000000"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        try:
-            steps_before = 0
-            deadline = time.time() + 30
-            while time.time() < deadline and steps_before < 3:  # the per-step checkpoint shows progress
-                time.sleep(0.2)
-                try:
-                    with h5py.File(out, "r") as f:
-                        check(f.attrs["status"] == "running", f"status while running: {f.attrs['status']}")
-                        steps_before = f["runs/megatron-cp-ring/step_time_s"].shape[0]
-                except (OSError, KeyError):
-                    pass
-            check(steps_before >= 3, "no checkpointed steps after 30 s")
-            # Slurm signals every task, not the launcher: do the same.
-            subprocess.run(["pkill", "-TERM", "-f", "^" + FLEXCP + " run .*" + out], check=True)
-            stdout, stderr = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        check(proc.returncode == 143, f"exit {proc.returncode}, expected 143\n{stderr}")
-        check("Cut short by signal 15" in stdout, stdout[-2000:])
-        with h5py.File(out, "r") as f:
-            check(f.attrs["status"] == "cut_short" and f.attrs["steps_requested"] == 1000000, dict(f.attrs))
-            g = f["runs/megatron-cp-ring"]
-            steps = g["step_time_s"].shape[0]
-            check(steps_before <= steps < 1000000, f"{steps} steps kept, {steps_before} seen before the signal")
-            for name in ("tokens", "modelled_step_time_s", "plan/groups", "comm_cache/hits"):
-                check(g[name].shape == (steps,), f"{name} shape {g[name].shape}")
-            check(g["busy_s"].shape == (steps, 2), "busy_s shape")
-            check(g["check"].attrs["ran"] == 1 and g["check"].attrs["passed"] == 1, "the check of the first step")
-        check(not [n for n in os.listdir(d) if ".tmp." in n], "temporary files left behind")
+        expect_sigterm_cut_short(d, [write(d, "in.toml", VALID)], "runs/megatron-cp-ring/step_time_s", kept)
+
+
+@case
+def multimodal_sigterm_keeps_completed_steps():
+    """The same for a multimodal run: its own file (run-multimodal) checkpoints and ends the same way."""
+    def kept(f, steps):
+        g = f["runs/llm-centric"]
+        for c in MM_COMPONENTS:
+            check(g[c]["bytes_sent"].shape == (steps, 2), f"{c}/bytes_sent shape {g[c]['bytes_sent'].shape}")
+        check(g.attrs["check_ran"] == 1 and g.attrs["check_passed"] == 1, "the check of the first step")
+
+    with tempfile.TemporaryDirectory() as d:
+        expect_sigterm_cut_short(d, [MM_DEMO, "--set", "batch.tokens_per_batch=1024"], "runs/llm-centric/step_time_s", kept)
 
 
 REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "flexcp-report")
@@ -732,9 +753,80 @@ def multimodal_image_larger_than_any_group():
                             MM_SAMPLES, ["larger than any group can hold", "577 patches"])
 
 
+# Issue 14, item 5: `flexcp run` executes every placement of a multimodal input (the shipped demo,
+# shortened), each checked against the float64 reference of the whole chain, its bytes equal to
+# the models'; the file holds per component [step][rank] datasets.
+MM_DEMO = os.path.join(INPUTS, "multimodal-demo.toml")
+MM_COMPONENTS = ("encoder", "boundary", "llm")
+
+
+def expect_multimodal_run(np_, env=None):
+    import h5py
+    placements = ["llm-centric", "colocated"] + (["non-colocated"] if np_ > 1 else [])
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "mm.h5")
+        p = mpirun(np_, ["run", MM_DEMO, "--out", out, "--set", "run.steps=1", "--set", "batch.tokens_per_batch=2048"], env)
+        check(p.returncode == 0, f"exit {p.returncode}\nstdout:{p.stdout}\nstderr:{p.stderr}")
+        lines = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in p.stdout.splitlines()
+                 if l.startswith("flexcp-multimodal ")]
+        check([l["placement"] for l in lines] == placements, p.stdout)
+        check(all(l["check"] == "pass" and l["bytes"] == "match" for l in lines), p.stdout)
+        check(all(l["baseline"] == "llm-centric" for l in lines) and lines[0]["throughput_ratio"] == "1.000", p.stdout)
+        check("# Placements compared" in p.stdout and p.stdout.count(" PASS ") >= len(placements), p.stdout)
+        with h5py.File(out, "r") as f:
+            check(f.attrs["kind"] == "run-multimodal" and f.attrs["status"] == "complete", "root attributes")
+            check(sorted(f["runs"]) == sorted(placements), f"placements in the file: {list(f['runs'])}")
+            for name in placements:
+                g = f["runs"][name]
+                check(g.attrs["check_ran"] == 1 and g.attrs["check_passed"] == 1 and g.attrs["bytes_match"] == 1, name)
+                check(max(g["check_errors"][()]) <= 1e-4, f"{name}: check errors {g['check_errors'][()]}")
+                for c in MM_COMPONENTS:
+                    for ds in ("seconds", "bytes_sent", "bytes_modelled"):
+                        check(g[c][ds].shape == (1, np_), f"{name}/{c}/{ds}: shape {g[c][ds].shape}")
+                    check((g[c]["bytes_sent"][()] == g[c]["bytes_modelled"][()]).all(), f"{name}/{c}: bytes differ")
+                check((g["boundary_bytes"][()] == g["boundary_bytes_modelled"][()]).all(), f"{name}: boundary bytes")
+                check(g["image_tokens"][()].sum() > 0, f"{name}: a batch without images proves nothing")
+                if name == "llm-centric":
+                    check(g["boundary_bytes"][()].sum() == 0, "llm-centric moves nothing across a boundary")
+                elif np_ > 1:
+                    check(g["boundary_bytes"][()].sum() > 0, f"{name}: a boundary that moves nothing proves nothing")
+        r = subprocess.run(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                                           "flexcp-report"), out, "--out", os.path.join(d, "report")],
+                           capture_output=True, text=True, timeout=TIMEOUT_S)
+        check(r.returncode == 0, r.stderr)
+        table = open(os.path.join(d, "report", "placements.md")).read()
+        check(all(n in table for n in placements) and "run-multimodal" in table and "| pass | yes |" in table, table)
+
+
 @case
-def multimodal_run_refused():
-    expect_multimodal_error(MULTIMODAL, MM_SAMPLES, ["flexcp plan` only"], command="run")
+def multimodal_run_np1():
+    expect_multimodal_run(1)
+
+
+@case
+def multimodal_run_np3():
+    expect_multimodal_run(3)
+
+
+@case
+def multimodal_run_np4_two_nodes():
+    expect_multimodal_run(4, {"FLEXCP_RANKS_PER_NODE": "2"})
+
+
+@case
+def multimodal_run_bad_input():
+    with_placements = MULTIMODAL.replace('dataset = "mm.txt"', 'dataset = "mm.txt"\nplacements = PLACEMENTS')
+    expect_multimodal_error(with_placements.replace("PLACEMENTS", '["diagonal"]'), MM_SAMPLES,
+                            ["multimodal.placements", "unknown placement \"diagonal\""], command="run")
+    expect_multimodal_error(with_placements.replace("PLACEMENTS", '["colocated", "colocated"]'), MM_SAMPLES,
+                            ["multimodal.placements", "listed twice"], command="run")
+    expect_multimodal_error(MULTIMODAL + "[run]\nbackend = \"cuda\"\n", MM_SAMPLES, ["run.backend"], command="run")
+    # Non-colocated needs two ranks: asked for by name at one rank, refused before anything runs.
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "out.h5")
+        p = mpirun(1, ["run", MM_DEMO, "--out", out, "--set", 'multimodal.placements=["non-colocated"]'])
+        check(p.returncode == 2 and "multimodal.placements" in p.stderr and "at least 2 ranks" in p.stderr, p.stderr)
+        check(p.stderr.count("flexcp: error:") == 1 and not os.listdir(d), f"{p.stderr} {os.listdir(d)}")
 
 
 # Issue 15, item 3: a scalar where a table belongs is rejected, also when --out (or --set) would

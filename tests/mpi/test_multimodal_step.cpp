@@ -1,6 +1,6 @@
 // A multimodal step executed over both CPU transports at every rank count, for the LLM-centric
 // and the colocated placement, against the float64 single-process reference of the whole chain
-// (multimodal_reference.hpp): the encoder's O and its dQ/dK/dV (which the LLM's gradients reach
+// (app/run/multimodal_check.hpp): the encoder's O and its dQ/dK/dV (which the LLM's gradients reach
 // only through the boundary and the projector), the projector's weight gradients summed over
 // ranks, every LLM token's O/dQ/dK/dV; and the bytes each component sent equal the model's:
 // encoder (encoder_cost.hpp), boundary (boundary_traffic.hpp), LLM (cost_model.hpp).
@@ -11,9 +11,9 @@
 #include <memory>
 #include <random>
 
+#include "app/run/multimodal_check.hpp"
 #include "attn/host_backend.hpp"
 #include "comm/communicator_cache.hpp"
-#include "multimodal_reference.hpp"
 #include "sched/boundary_traffic.hpp"
 #include "sched/cost_model.hpp"
 #include "sched/encoder_cost.hpp"
@@ -35,23 +35,6 @@ std::vector<sched::MultimodalSample> samples(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   return test_support::random_multimodal_samples(rng, {.count = 12, .max_segments = 4, .image_one_in = 2, .max_text_tokens = 200, .min_side = 30, .max_side = 400});
 }
-
-// Relative Frobenius error over every rank: sum of squares reduced, then the ratio.
-class RelativeError {
- public:
-  void add(double got, double want) {
-    sums_[0] += (got - want) * (got - want);
-    sums_[1] += want * want;
-  }
-  double global() {
-    double total[2];
-    MPI_Allreduce(sums_, total, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    return total[1] > 0 ? std::sqrt(total[0] / total[1]) : std::sqrt(total[0]);
-  }
-
- private:
-  double sums_[2] = {0, 0};
-};
 
 double summed(double value) {
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
@@ -131,54 +114,12 @@ TEST(MultimodalStep, WholeChainMatchesFloat64ReferenceAndModelledBytes) {
       }
       attn::HostKernels kernels;
       const auto step = execute_multimodal_step(input, *transport, {llm_transport.get(), cache.get()}, kernels);
-      const auto ref = test_support::multimodal_reference(input);
 
-      // Encoder: every patch this rank holds.
-      const std::int64_t width = encoder_heads.q_heads * encoder_heads.head_dim;
-      RelativeError encoder_error[4];
-      for (const auto& seq : step.encoder.sequences) {
-        const auto& want = ref.encoder.at({seq.image, seq.sequence});
-        const std::vector<double>* refs[4] = {&want.out, &want.dq, &want.dk, &want.dv};
-        const std::vector<float>* got[4] = {&step.encoder_out, &step.encoder_dq, &step.encoder_dk, &step.encoder_dv};
-        for (const auto& piece : seq.pieces)
-          for (std::int64_t e = 0; piece.local_row >= 0 && e < piece.count * width; ++e)
-            for (int t = 0; t < 4; ++t)
-              encoder_error[t].add((*got[t])[static_cast<std::size_t>(piece.local_row * width + e)],
-                                   (*refs[t])[static_cast<std::size_t>(piece.begin * width + e)]);
-      }
-      const char* names[4] = {"O", "dQ", "dK", "dV"};
-      for (int t = 0; t < 4; ++t) EXPECT_LE(encoder_error[t].global(), kTolerance) << what << ": encoder " << names[t];
-
-      // Projector: the ranks' gradients sum to the reference's.
-      const std::vector<float>* grads[4] = {&step.projector_grad.w1, &step.projector_grad.b1, &step.projector_grad.w2,
-                                            &step.projector_grad.b2};
-      const std::vector<double>* ref_grads[4] = {&ref.dw1, &ref.db1, &ref.dw2, &ref.db2};
-      for (int t = 0; t < 4; ++t) {
-        std::vector<double> sum(grads[t]->begin(), grads[t]->end());
-        MPI_Allreduce(MPI_IN_PLACE, sum.data(), static_cast<int>(sum.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-        RelativeError e;
-        for (std::size_t i = 0; i < sum.size(); ++i)
-          if (me == 0) e.add(sum[i], (*ref_grads[t])[i]);
-        EXPECT_LE(e.global(), kTolerance) << what << ": projector gradient " << t;
-      }
-
-      // LLM: every token of this rank, text and image.
-      const auto offsets = batch.llm.doc_offsets();
-      RelativeError llm_error[4];
-      const std::int64_t widths[4] = {llm_heads.q_heads * llm_heads.head_dim, llm_heads.q_heads * llm_heads.head_dim,
-                                      llm_heads.kv_heads * llm_heads.head_dim, llm_heads.kv_heads * llm_heads.head_dim};
-      const std::vector<float>* got[4] = {&step.llm.results.out, &step.llm.results.dq, &step.llm.results.dk,
-                                          &step.llm.results.dv};
-      const std::vector<double>* want[4] = {&ref.llm.out, &ref.llm.dq, &ref.llm.dk, &ref.llm.dv};
-      for (const auto& seg : step.llm.step_shard.segments)
-        for (std::int64_t i = 0; i < seg.length; ++i) {
-          const auto global = offsets[static_cast<std::size_t>(seg.doc)] + seg.pos_begin + i;
-          for (int t = 0; t < 4; ++t)
-            for (std::int64_t c = 0; c < widths[t]; ++c)
-              llm_error[t].add((*got[t])[static_cast<std::size_t>((seg.local_begin + i) * widths[t] + c)],
-                               (*want[t])[static_cast<std::size_t>(global * widths[t] + c)]);
-        }
-      for (int t = 0; t < 4; ++t) EXPECT_LE(llm_error[t].global(), kTolerance) << what << ": LLM " << names[t];
+      // The whole chain against the float64 reference, tensor by tensor (app/run/multimodal_check.hpp).
+      const auto check = check_multimodal_step(test_support::world(), input, step, kTolerance, 0);
+      for (std::size_t t = 0; t < check.errors.size(); ++t)
+        EXPECT_LE(check.errors[t], kTolerance) << what << ": " << kMultimodalCheckedTensors[t];
+      EXPECT_TRUE(check.passed) << what;
 
       // Bytes per component, exactly the model's.
       const auto encoder_modelled = sched::encoder_costs(encoder_layout, batch, encoder_cost);

@@ -181,6 +181,14 @@ MultimodalConfig read_multimodal(const toml::table& root, const std::string& sou
   m.dataset = in.required(in.string("dataset"), "dataset", "an interleaved dataset file (inputs/datasets/*.mm.txt)");
   m.pipeline_micro_batches = static_cast<int>(in.integer("pipeline_micro_batches", 1).value_or(4));
   m.encoder_ranks = static_cast<int>(in.integer("encoder_ranks", 0).value_or(0));
+  m.placements = in.strings("placements").value_or(std::vector<std::string>{});
+  for (const auto& name : m.placements) {
+    if (name != "llm-centric" && name != "colocated" && name != "non-colocated")
+      in.fail("placements", "unknown placement \"" + name + "\"; allowed: llm-centric, colocated, non-colocated");
+    if (std::count(m.placements.begin(), m.placements.end(), name) > 1)
+      in.fail("placements", "placement \"" + name + "\" is listed twice");
+  }
+  if (in.has("placements") && m.placements.empty()) in.fail("placements", "must name at least one placement");
   in.finish();
   m.encoder = read_encoder(root, source, origins);
   if (load_dataset) m.samples = read_interleaved_file(input_dir / m.dataset);

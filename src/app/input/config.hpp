@@ -66,13 +66,14 @@ struct PlanSettings {
 };
 
 // [multimodal] and [encoder]: a vision encoder feeding the LLM, batches of interleaved samples
-// (`flexcp plan` models the placements; `flexcp run` does not execute them yet).
+// (`flexcp plan` models the placements; `flexcp run` executes them).
 struct MultimodalConfig {
   std::string dataset;                              // as written (relative to the input file)
   std::vector<sched::MultimodalSample> samples;     // loaded by rank 0
   sched::EncoderShape encoder;
   int pipeline_micro_batches = 4;  // non-colocated: chunks flowing encoder -> boundary -> LLM
   int encoder_ranks = 0;           // non-colocated: 0 lets the planner choose the split
+  std::vector<std::string> placements;  // flexcp run: the placements to execute; empty: every one that fits
 };
 
 struct Config {

@@ -12,7 +12,9 @@
 #include "app/output/report.hpp"
 #include "app/output/results_file.hpp"
 #include "app/run/backend.hpp"
+#include "app/run/multimodal_run_command.hpp"
 #include "app/run/plan_step.hpp"
+#include "app/run/run_checkpoint.hpp"
 #include "app/run/run_input.hpp"
 #include "app/run/run_setup.hpp"
 #include "app/run/stop_signal.hpp"
@@ -113,20 +115,11 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
   all_or_none(world, [&] {
     if (rank == 0) meta.provenance = collect_provenance(topology.host_of_rank);  // only rank 0 writes the file
   });
+  if (config.multimodal) return run_multimodal_command(options, world, config, cluster, backend, meta);
   std::vector<StrategyResult> results;
-  bool written = false;
-  auto save = [&](const char* status) {
-    all_or_none(world, [&] {
-      if (rank != 0) return;
-      meta.status = status;
-      write_results_file(config.run.output, meta, results, options.force || written);
-    });
-    written = true;
-  };
-  auto after_step = [&] {
-    save("running");
-    return world.max_over_ranks(stop_requested() ? 1.0 : 0.0) > 0.0;
-  };
+  RunCheckpoint checkpoint(world, meta, options.force,
+                           [&](bool force) { write_results_file(config.run.output, meta, results, force); });
+  auto after_step = [&] { return checkpoint.after_step(); };
 
   Progress progress(stderr, options.verbosity,
                     static_cast<std::int64_t>(config.run.strategies.size()) * (config.run.warmup_steps + config.run.steps));
@@ -136,24 +129,16 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
     all_or_none(world, [&] { strategy = make_run_strategy(name, config, context); });
     results.push_back(StrategyResult{strategy.name, strategy.description, {}, {}});
     stopped = run_strategy(std::move(strategy), config, context, world, backend, results.back(), after_step, progress);
-    // Stopped: the file's status comes before any printing. A signalled mpirun kills the ranks
-    // about 2 s later and may stop forwarding their output first, so a long table printed
-    // before the save could leave the file saying "running".
-    if (stopped) break;
+    if (stopped) break;  // the file's status comes before any printing (RunCheckpoint::finish)
     if (rank == 0) {
       print_strategy_table(stdout, results.back());
       std::fflush(stdout);
     }
   }
 
-  save(stopped ? "cut_short" : "complete");
+  checkpoint.finish(stopped);
   if (rank == 0) {
-    if (stopped) {
-      std::printf("# Cut short by signal %d at a step boundary: the results file holds every completed step "
-                  "(status = cut_short).\n", stop_signal());
-      std::fflush(stdout);
-      print_strategy_table(stdout, results.back());
-    }
+    if (stopped) print_strategy_table(stdout, results.back());
     print_comparison(stdout, results);
     print_phase_comparison(stdout, results, config.emulation);
     print_footer(stdout, results, topology, config.run.output);

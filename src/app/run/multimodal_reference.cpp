@@ -1,10 +1,10 @@
-#include "multimodal_reference.hpp"
+#include "app/run/multimodal_reference.hpp"
 
 #include <cmath>
 
 #include "attn/synthetic_inputs.hpp"
 
-namespace flexcp::test_support {
+namespace flexcp {
 
 namespace {
 
@@ -179,4 +179,4 @@ MultimodalReference multimodal_reference(const MultimodalStepInput& in) {
   return ref;
 }
 
-}  // namespace flexcp::test_support
+}  // namespace flexcp

@@ -3,7 +3,8 @@
 // float64: bidirectional attention per image sequence, the projector (Linear, GELU, Linear) per
 // image token, the LLM's document-masked attention over the whole batch (attn::reference_attention,
 // fed the float projector outputs the executed step feeds its LLM), and back. Independent of
-// every layout: the ground truth for every placement and rank count.
+// every layout: the ground truth for every placement and rank count (flexcp run's check of a
+// multimodal step, app/run/multimodal_check.hpp, and the MPI tests).
 #include <map>
 #include <utility>
 #include <vector>
@@ -11,7 +12,7 @@
 #include "app/run/multimodal_step.hpp"
 #include "attn/reference.hpp"
 
-namespace flexcp::test_support {
+namespace flexcp {
 
 struct EncoderSequenceResult {
   std::vector<double> out, dq, dk, dv;  // [patch][H_e][d_e]
@@ -25,4 +26,4 @@ struct MultimodalReference {
 
 MultimodalReference multimodal_reference(const MultimodalStepInput& input);
 
-}  // namespace flexcp::test_support
+}  // namespace flexcp
