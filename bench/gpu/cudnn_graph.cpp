@@ -322,17 +322,22 @@ std::vector<Descriptor> heuristic_configs(const Descriptor& graph, cudnnBackendH
   return configs;
 }
 
-// The global index of the engine behind a config (what cuDNN's logs and the frontend call "eng<N>").
+// The global index of the engine behind a config (what cuDNN's logs and the frontend call "eng<N>");
+// -1 if cuDNN does not say (diagnostics only: never a reason to skip the config).
 int64_t engine_index(const Descriptor& config) {
-  Descriptor engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR, config.label() + " engine");
-  int64_t count = 0;
-  cudnnBackendDescriptor_t raw = engine.get();
-  if (report(cudnnBackendGetAttribute(config.get(), CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &count,
-                                      &raw),
-             "cudnnBackendGetAttribute(ENGINECFG, CUDNN_ATTR_ENGINECFG_ENGINE)", std::source_location::current()) !=
-      CUDNN_STATUS_SUCCESS)
+  try {
+    Descriptor engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR, config.label() + " engine");
+    int64_t count = 0;
+    cudnnBackendDescriptor_t raw = engine.get();
+    if (report(cudnnBackendGetAttribute(config.get(), CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+                                        &count, &raw),
+               "cudnnBackendGetAttribute(ENGINECFG, CUDNN_ATTR_ENGINECFG_ENGINE)", std::source_location::current()) !=
+        CUDNN_STATUS_SUCCESS)
+      return -1;
+    return engine.get_int64(CUDNN_ATTR_ENGINE_GLOBAL_INDEX);
+  } catch (const CudnnError&) {
     return -1;
-  return engine.get_int64(CUDNN_ATTR_ENGINE_GLOBAL_INDEX);
+  }
 }
 }  // namespace
 
@@ -356,7 +361,7 @@ std::optional<Plan> build_plan(cudnnHandle_t handle, const Descriptor& graph, co
       if (status != CUDNN_STATUS_SUCCESS) continue;
       const int64_t workspace = plan.get_int64(CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE);
       std::cout << "    using engine " << engine << ", workspace " << workspace << " bytes" << std::endl;
-      return Plan{std::move(plan), workspace, engine,
+      return Plan{std::move(configs[i]), std::move(plan), workspace, engine,
                   std::string("heuristics mode ") + mode_name + ", config " + std::to_string(i) + " of " +
                       std::to_string(configs.size())};
     }

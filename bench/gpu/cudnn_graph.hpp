@@ -149,8 +149,10 @@ class GraphBuilder {
   const Descriptor& desc(const Tensor& t) const { return tensors_.at(static_cast<std::size_t>(t.uid - 1)); }
 };
 
-// An execution plan that finalized, with what made it.
+// An execution plan that finalized, with what made it. Backend descriptors are not reference
+// counted, so the plan keeps the engine config it was made from (the frontend does the same).
 struct Plan {
+  Descriptor config;
   Descriptor plan;
   int64_t workspace_bytes = 0;
   int64_t engine_global_index = -1;

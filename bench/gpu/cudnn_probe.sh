@@ -24,6 +24,14 @@ fi
 log=/dev/null
 if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && log="$OUT/cudnn_probe.txt"; fi
 
+# cuDNN's runtime-compiled engines (fused attention among them) dlopen NVRTC. bundle_env.sh adds
+# the wheels' NCCL, cuDNN and cudart folders only; NVRTC's (cuda_nvrtc, or cu13 in CUDA 13 wheels)
+# go last, so they fill a gap without shadowing anything.
+for nvrtc_dir in $(find /opt /usr/local /usr/lib /root -maxdepth 8 -type d \( -path '*site-packages/nvidia/cuda_nvrtc/lib' \
+                     -o -path '*site-packages/nvidia/cu13/lib' \) 2>/dev/null); do
+  export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$nvrtc_dir"
+done
+
 # LOGERR: every failing backend call explains itself; LOGWARN would add warnings, LOGINFO floods.
 export CUDNN_LOGERR_DBG=1 CUDNN_LOGDEST_DBG=stderr
 {

@@ -16,6 +16,8 @@
 //   flexcp_cudnn_probe [--repeats N] [--only SUBSTRING] [--int64-offsets] [--no-timing]
 // Exit: 0 all passed, 1 a case failed or errored, 2 setup failed on a GPU machine, 3 no device.
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <link.h>
 
 #include <algorithm>
 #include <cmath>
@@ -376,8 +378,10 @@ std::vector<std::pair<int64_t, void*>> pointers(ForwardGraph& g, const DevicePro
   return out;
 }
 
-// A graph made executable: plan, workspace, variant pack.
+// A graph made executable: the operation graph (kept alive: the plan refers to it), plan,
+// workspace, variant pack.
 struct Executable {
+  Descriptor graph;
   cudnn_probe::Plan plan;
   DeviceBuffer workspace;
   Descriptor pack;
@@ -386,13 +390,13 @@ struct Executable {
 Executable prepare(cudnnHandle_t handle, ForwardGraph& g, const DeviceProblem& dp) {
   std::cout << "  " << g.builder.tensor_count() << " tensors, " << g.builder.operation_count()
             << " operations finalized; building the operation graph" << std::endl;
-  const Descriptor graph = g.builder.finalize_graph(handle);
+  Descriptor graph = g.builder.finalize_graph(handle);
   auto plan = cudnn_probe::build_plan(handle, graph, g.builder.name());
   if (!plan) throw std::runtime_error("no engine config of heuristics A or FALLBACK finalized as an execution plan");
   DeviceBuffer workspace(static_cast<std::size_t>(plan->workspace_bytes));
   const auto ptrs = pointers(g, dp);
   Descriptor pack = cudnn_probe::variant_pack(ptrs, workspace.get());
-  return Executable{std::move(*plan), std::move(workspace), std::move(pack)};
+  return Executable{std::move(graph), std::move(*plan), std::move(workspace), std::move(pack)};
 }
 
 // ---- Correctness --------------------------------------------------------------------------------
@@ -613,6 +617,24 @@ int dry_construct(bool int64_offsets) {
   return failures;
 }
 
+// Whether the libraries cuDNN loads on demand can be found: without its engine libraries the
+// heuristics return nothing, and its runtime-compiled engines (the fused attention ones) need NVRTC.
+void report_libraries() {
+  for (const char* name : {"libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
+                           "libcudnn_heuristic.so.9", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc-builtins.so.13.0"}) {
+    void* library = dlopen(name, RTLD_LAZY | RTLD_LOCAL);
+    std::string where = "not loadable";
+    if (library != nullptr) {
+      link_map* map = nullptr;
+      where = dlinfo(library, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr ? map->l_name : "loadable";
+      dlclose(library);
+    } else if (const char* error = dlerror(); error != nullptr) {
+      where += std::string(" (") + error + ")";
+    }
+    std::cout << "cudnn-probe: library " << name << ": " << where << std::endl;
+  }
+}
+
 struct Options {
   int repeats = 10;
   std::string only;
@@ -650,6 +672,7 @@ int main(int argc, char** argv) {
             << cudnnGetCudartVersion() << "); CUDA runtime " << runtime << ", driver " << driver
             << "; ragged offsets " << (options.int64_offsets ? "int64" : "int32") << std::endl;
 
+  report_libraries();
   int devices = 0;
   const cudaError_t device_status = cudaGetDeviceCount(&devices);
   if (device_status != cudaSuccess || devices == 0) {
