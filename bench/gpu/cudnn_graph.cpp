@@ -88,6 +88,8 @@ const char* attribute_name(cudnnBackendAttributeName_t attribute) {
     FLEXCP_NAME(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS)
     FLEXCP_NAME(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS)
     FLEXCP_NAME(CUDNN_ATTR_VARIANT_PACK_WORKSPACE)
+    FLEXCP_NAME(CUDNN_ATTR_OPERATION_RESHAPE_XDESC)
+    FLEXCP_NAME(CUDNN_ATTR_OPERATION_RESHAPE_YDESC)
 #undef FLEXCP_NAME
     default:
       return "attribute (see cudnn_graph.h)";
@@ -109,6 +111,7 @@ const char* descriptor_type_name(cudnnBackendDescriptorType_t type) {
     case CUDNN_BACKEND_ENGINE_DESCRIPTOR: return "ENGINE";
     case CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR: return "EXECUTION_PLAN";
     case CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR: return "VARIANT_PACK";
+    case CUDNN_BACKEND_OPERATION_RESHAPE_DESCRIPTOR: return "OPERATION_RESHAPE";
     default: return "descriptor";
   }
 }
@@ -281,6 +284,14 @@ void GraphBuilder::matmul(const std::string& name, const Tensor& a, const Tensor
   if (k_override != nullptr) op.set(CUDNN_ATTR_OPERATION_MATMUL_GEMM_K_OVERRIDE_DESC, desc(*k_override));
   op.finalize();
   op_parts_.push_back(std::move(mm));
+  operations_.push_back(std::move(op));
+}
+
+void GraphBuilder::reshape(const std::string& name, const Tensor& x, const Tensor& y) {
+  Descriptor op(CUDNN_BACKEND_OPERATION_RESHAPE_DESCRIPTOR, name);
+  op.set(CUDNN_ATTR_OPERATION_RESHAPE_XDESC, desc(x));
+  op.set(CUDNN_ATTR_OPERATION_RESHAPE_YDESC, desc(y));
+  op.finalize();
   operations_.push_back(std::move(op));
 }
 

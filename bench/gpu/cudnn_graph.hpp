@@ -135,6 +135,9 @@ class GraphBuilder {
   void matmul(const std::string& name, const Tensor& a, const Tensor& b, const Tensor& c, const Tensor* m_override,
               const Tensor* n_override, const Tensor* k_override);
 
+  // y = x with other dims/strides (the frontend's reshape: a transpose view for the backward's bmms).
+  void reshape(const std::string& name, const Tensor& x, const Tensor& y);
+
   Descriptor finalize_graph(cudnnHandle_t handle);
 
   const std::string& name() const { return name_; }

@@ -27,6 +27,7 @@
 #include <iomanip>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -202,127 +203,241 @@ Problem slices(std::string name, const std::vector<std::pair<int64_t, int64_t>>&
   return p;
 }
 
-// ---- The forward graph ---------------------------------------------------------------------------
+// ---- Graphs -------------------------------------------------------------------------------------
 
-struct ForwardGraph {
+// The device buffers a graph's tensors are bound to (several tensors may share one: Q and O share
+// their ragged offsets, for instance).
+enum class Buf { Q, K, V, O, Stats, SeqQ, SeqKV, OffQ, OffKV, OffStats, dO, dQ, dK, dV, SoftmaxSum, DQAccum };
+
+struct Graph {
   GraphBuilder builder;
-  Tensor q, k, v, o, stats, seq_q, seq_kv, ragged_q, ragged_k, ragged_v, ragged_o;
-  std::optional<Tensor> ragged_stats;
+  std::vector<std::pair<int64_t, Buf>> bindings;    // device tensors: uid, buffer
   std::vector<std::pair<int64_t, float>> by_value;  // host scalars: uid, value
 };
 
-// The op sequence of cudnn-frontend's CompositeSDPANode for cuDNN < 9.21 with padding mask,
-// attention scale and optional (top-left or bottom-right) causal mask, Stats requested:
-//   S = bmm1(Q, K^T) [M, N overridden by seq_len_q, seq_len_kv]; S *= scale;
-//   padding: S = select(row < seq_q && col < seq_kv, S, -inf);
-//   causal:  S = select(row [+ seq_kv - seq_q] >= col, S, -inf);
-//   softmax: M = max(S); E = exp(S - M); Z = sum(E); Stats = M + log(Z); P = E / Z (bf16);
-//   O = bmm2(P, V) [M, K overridden by seq_len_q, seq_len_kv].
-// Virtual tensors are fp32 (the frontend's intermediate type) except the index (int32) and
-// comparison (boolean) outputs and P (bf16: "bmm2 aType as i/o type"); compute types as the
-// frontend sets them (fp32 unless noted).
-ForwardGraph build_forward(const Problem& p, bool int64_offsets) {
-  ForwardGraph g{GraphBuilder("sdpa-forward " + p.name), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
-  GraphBuilder& b = g.builder;
-  using Kind = GraphBuilder::Kind;
-  const int64_t n = p.batch(), sq = p.max_s_q(), skv = p.max_s_kv(), hq = p.h_q, hk = p.h_kv, d = p.d;
-  const cudnnDataType_t offset_type = int64_offsets ? CUDNN_DATA_INT64 : CUDNN_DATA_INT32;
-  const auto ragged = [&](const std::string& name) { return b.tensor(name, offset_type, {n + 1, 1, 1, 1}, {1, 1, 1, 1}); };
-  g.ragged_q = ragged("ragged_offset_q");
-  g.ragged_k = ragged("ragged_offset_k");
-  g.ragged_v = ragged("ragged_offset_v");
-  g.ragged_o = ragged("ragged_offset_o");
-  // THD: token-major, then head, then head_dim; the batch stride is unused (ragged offsets place each entry).
-  g.q = b.tensor("Q", CUDNN_DATA_BFLOAT16, {n, hq, sq, d}, {sq * hq * d, d, hq * d, 1}, Kind::Device, &g.ragged_q);
-  // The backend takes K transposed ({b, h, d, s}); the same memory, strides swapped.
-  g.k = b.tensor("K^T", CUDNN_DATA_BFLOAT16, {n, hk, d, skv}, {skv * hk * d, d, 1, hk * d}, Kind::Device, &g.ragged_k);
-  g.v = b.tensor("V", CUDNN_DATA_BFLOAT16, {n, hk, skv, d}, {skv * hk * d, d, hk * d, 1}, Kind::Device, &g.ragged_v);
-  g.seq_q = b.tensor("seq_len_q", CUDNN_DATA_INT32, {n, 1, 1, 1}, {1, 1, 1, 1});
-  g.seq_kv = b.tensor("seq_len_kv", CUDNN_DATA_INT32, {n, 1, 1, 1}, {1, 1, 1, 1});
+// The pieces forward and backward share: THD tensors with ragged offsets, scalars, the masks.
+class SdpaGraphMaker {
+ public:
+  SdpaGraphMaker(Graph& g, const Problem& p, bool int64_offsets)
+      : g_(g), p_(p), offset_type_(int64_offsets ? CUDNN_DATA_INT64 : CUDNN_DATA_INT32), n_(p.batch()),
+        sq_(p.max_s_q()), skv_(p.max_s_kv()) {
+    seq_q = device("seq_len_q", CUDNN_DATA_INT32, {n_, 1, 1, 1}, {1, 1, 1, 1}, Buf::SeqQ);
+    seq_kv = device("seq_len_kv", CUDNN_DATA_INT32, {n_, 1, 1, 1}, {1, 1, 1, 1}, Buf::SeqKV);
+  }
 
-  const std::vector<int64_t> score_dims{n, hq, sq, skv}, score_strides{hq * sq * skv, sq * skv, skv, 1};
-  const Tensor s = b.tensor("bmm1::S", CUDNN_DATA_FLOAT, score_dims, score_strides, Kind::Virtual);
-  b.matmul("bmm1", g.q, g.k, s, &g.seq_q, &g.seq_kv, nullptr);
+  GraphBuilder& b() { return g_.builder; }
 
-  const auto host_scalar = [&](const std::string& name, float value) {
-    const Tensor t = b.scalar(name, CUDNN_DATA_FLOAT);
-    g.by_value.emplace_back(t.uid, value);
-    return t;
-  };
-  const Tensor scale = host_scalar("attn_scale", static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))));
-  const Tensor scaled = b.virtual_like("attn_scale::Y", s, CUDNN_DATA_FLOAT);
-  b.pointwise("attn_scale", CUDNN_POINTWISE_MUL, CUDNN_DATA_FLOAT, s, &scale, nullptr, scaled);
-
-  // Padding mask (frontend: attn::score_modifiers::padding_mask).
-  const Tensor row = b.virtual_like("gen_row_idx_padding::Y", scaled, CUDNN_DATA_INT32);
-  b.pointwise("gen_row_idx_padding", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_INT32, scaled, nullptr, nullptr, row, 2);
-  const Tensor col = b.virtual_like("gen_col_idx_padding::Y", scaled, CUDNN_DATA_INT32);
-  b.pointwise("gen_col_idx_padding", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_INT32, scaled, nullptr, nullptr, col, 3);
-  const Tensor row_ok = b.virtual_like("lt_row_sq_padding::Y", scaled, CUDNN_DATA_BOOLEAN);
-  b.pointwise("lt_row_sq_padding", CUDNN_POINTWISE_CMP_LT, CUDNN_DATA_BOOLEAN, row, &g.seq_q, nullptr, row_ok);
-  const Tensor col_ok = b.virtual_like("lt_col_skv_padding::Y", scaled, CUDNN_DATA_BOOLEAN);
-  b.pointwise("lt_col_skv_padding", CUDNN_POINTWISE_CMP_LT, CUDNN_DATA_BOOLEAN, col, &g.seq_kv, nullptr, col_ok);
-  const Tensor inside = b.virtual_like("and_row_col_padding::Y", scaled, CUDNN_DATA_BOOLEAN);
-  b.pointwise("and_row_col_padding", CUDNN_POINTWISE_LOGICAL_AND, CUDNN_DATA_BOOLEAN, row_ok, &col_ok, nullptr, inside);
-  const Tensor minus_inf = host_scalar("select_padding::-inf", -std::numeric_limits<float>::infinity());
-  Tensor masked = b.virtual_like("select_padding::Y", scaled, CUDNN_DATA_FLOAT);
-  b.pointwise("select_padding", CUDNN_POINTWISE_BINARY_SELECT, CUDNN_DATA_FLOAT, scaled, &minus_inf, &inside, masked);
-
-  // Causal mask (frontend: CompositeDiagonalBandMaskNode, right bound 0, comparison CMP_GE):
-  // keep row (+ seq_kv - seq_q for bottom-right) >= col. Its GEN_INDEX ops leave the compute
-  // type to the context (fp32); outputs int32.
-  if (p.mask != Mask::None) {
-    Tensor diag_row = b.virtual_like("gen_row_index::Y", masked, CUDNN_DATA_INT32);
-    b.pointwise("gen_row_index", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_FLOAT, masked, nullptr, nullptr, diag_row, 2);
-    const Tensor diag_col = b.virtual_like("gen_col_index::Y", masked, CUDNN_DATA_INT32);
-    b.pointwise("gen_col_index", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_FLOAT, masked, nullptr, nullptr, diag_col, 3);
-    if (p.mask == Mask::CausalBottomRight) {
-      const Tensor plus_skv = b.virtual_like("row+skv::Y", masked, CUDNN_DATA_INT32);
-      b.pointwise("row+skv", CUDNN_POINTWISE_ADD, CUDNN_DATA_INT32, diag_row, &g.seq_kv, nullptr, plus_skv);
-      const Tensor minus_sq = b.virtual_like("row+skv-sq::Y", masked, CUDNN_DATA_INT32);
-      b.pointwise("row+skv-sq", CUDNN_POINTWISE_SUB, CUDNN_DATA_INT32, plus_skv, &g.seq_q, nullptr, minus_sq);
-      diag_row = minus_sq;
+  Tensor device(const std::string& name, cudnnDataType_t type, std::vector<int64_t> dims, std::vector<int64_t> strides,
+                Buf buf, std::optional<Buf> offsets = std::nullopt) {
+    std::optional<Tensor> ragged;
+    if (offsets) {  // each tensor its own offset tensor (as the frontend), the device data shared
+      ragged = b().tensor(name + "::ragged_offset", offset_type_, {n_ + 1, 1, 1, 1}, {1, 1, 1, 1});
+      g_.bindings.emplace_back(ragged->uid, *offsets);
     }
-    const Tensor keep = b.virtual_like("row>=col::Y", masked, CUDNN_DATA_BOOLEAN);
-    b.pointwise("row>=col", CUDNN_POINTWISE_CMP_GE, CUDNN_DATA_BOOLEAN, diag_row, &diag_col, nullptr, keep);
-    const Tensor causal_inf = host_scalar("causal::-inf", -std::numeric_limits<float>::infinity());
-    const Tensor causal = b.virtual_like("causal_select::Y", masked, CUDNN_DATA_FLOAT);
-    b.pointwise("causal_select", CUDNN_POINTWISE_BINARY_SELECT, CUDNN_DATA_FLOAT, masked, &causal_inf, &keep, causal);
-    masked = causal;
+    const Tensor t = b().tensor(name, type, std::move(dims), std::move(strides), GraphBuilder::Kind::Device,
+                                ragged ? &*ragged : nullptr);
+    g_.bindings.emplace_back(t.uid, buf);
+    return t;
+  }
+  // THD: token-major, then head, then head_dim; the batch stride is unused (ragged offsets place
+  // each entry). Queries side (s = max s_q, H_q) or keys side (max s_kv, H_kv).
+  Tensor thd(const std::string& name, Buf buf, bool queries) {
+    const int64_t h = queries ? p_.h_q : p_.h_kv, s = queries ? sq_ : skv_, d = p_.d;
+    return device(name, CUDNN_DATA_BFLOAT16, {n_, h, s, d}, {s * h * d, d, h * d, 1}, buf,
+                  queries ? Buf::OffQ : Buf::OffKV);
+  }
+  // K or V as the backend's matmuls take them, transposed ({b, h, d, s}): the same memory, strides swapped.
+  Tensor thd_transposed(const std::string& name, Buf buf) {
+    const int64_t h = p_.h_kv, s = skv_, d = p_.d;
+    return device(name, CUDNN_DATA_BFLOAT16, {n_, h, d, s}, {s * h * d, d, 1, h * d}, buf, Buf::OffKV);
+  }
+  // Stats padded [b, h_q, max s_q, 1] (the frontend's default) or ragged [tokens][h_q] (flexcp's LSE).
+  Tensor stats() {
+    const int64_t hq = p_.h_q;
+    if (p_.ragged_stats) return device("Stats", CUDNN_DATA_FLOAT, row_dims(), {sq_ * hq, 1, hq, 1}, Buf::Stats, Buf::OffStats);
+    return device("Stats", CUDNN_DATA_FLOAT, row_dims(), row_strides(), Buf::Stats);
+  }
+  Tensor scalar(const std::string& name, float value) {
+    const Tensor t = b().scalar(name, CUDNN_DATA_FLOAT);
+    g_.by_value.emplace_back(t.uid, value);
+    return t;
+  }
+  Tensor virt(const std::string& name, std::vector<int64_t> dims, std::vector<int64_t> strides, cudnnDataType_t type) {
+    return b().tensor(name, type, std::move(dims), std::move(strides), GraphBuilder::Kind::Virtual);
+  }
+  Tensor scores(const std::string& name, cudnnDataType_t type = CUDNN_DATA_FLOAT) {  // [b, h_q, s_q, s_kv]
+    const int64_t hq = p_.h_q;
+    return virt(name, {n_, hq, sq_, skv_}, {hq * sq_ * skv_, sq_ * skv_, skv_, 1}, type);
+  }
+  Tensor scores_transposed(const std::string& name) {  // [b, h_q, s_kv, s_q], the same memory order
+    const int64_t hq = p_.h_q;
+    return virt(name, {n_, hq, skv_, sq_}, {hq * sq_ * skv_, sq_ * skv_, 1, skv_}, CUDNN_DATA_BFLOAT16);
+  }
+  std::vector<int64_t> row_dims() const { return {n_, p_.h_q, sq_, 1}; }
+  std::vector<int64_t> row_strides() const { return {p_.h_q * sq_, sq_, 1, 1}; }
+  int64_t n() const { return n_; }
+  int64_t sq() const { return sq_; }
+  int64_t skv() const { return skv_; }
+
+  // y = mode(x[, b]) into a new virtual tensor shaped like `like`.
+  Tensor pw(const std::string& name, cudnnPointwiseMode_t mode, const Tensor& x, const Tensor* b2, const Tensor& like,
+            cudnnDataType_t out_type = CUDNN_DATA_FLOAT, cudnnDataType_t compute = CUDNN_DATA_FLOAT) {
+    const Tensor y = b().virtual_like(name + "::Y", like, out_type);
+    b().pointwise(name, mode, compute, x, b2, nullptr, y);
+    return y;
   }
 
-  // Softmax with Stats (frontend: CompositeSoftmaxNode).
-  const std::vector<int64_t> row_dims{n, hq, sq, 1}, row_strides{hq * sq, sq, 1, 1};
-  const Tensor max = b.tensor("Max", CUDNN_DATA_FLOAT, row_dims, row_strides, Kind::Virtual);
-  b.reduction("Max", CUDNN_REDUCE_TENSOR_MAX, masked, max);
-  const Tensor shifted = b.virtual_like("sub_M", masked, CUDNN_DATA_FLOAT);
-  b.pointwise("sub", CUDNN_POINTWISE_SUB, CUDNN_DATA_FLOAT, masked, &max, nullptr, shifted);
-  const Tensor exps = b.virtual_like("exp_sub_M", masked, CUDNN_DATA_FLOAT);
-  b.pointwise("exp", CUDNN_POINTWISE_EXP, CUDNN_DATA_FLOAT, shifted, nullptr, nullptr, exps);
-  const Tensor sum = b.tensor("SumExp", CUDNN_DATA_FLOAT, row_dims, row_strides, Kind::Virtual);
-  b.reduction("sum", CUDNN_REDUCE_TENSOR_ADD, exps, sum);
-  const Tensor log_sum = b.tensor("log::Y", CUDNN_DATA_FLOAT, row_dims, row_strides, Kind::Virtual);
-  b.pointwise("log", CUDNN_POINTWISE_LOG, CUDNN_DATA_FLOAT, sum, nullptr, nullptr, log_sum);
-  if (p.ragged_stats) {
-    g.ragged_stats = ragged("ragged_offset_stats");
-    g.stats = b.tensor("Stats", CUDNN_DATA_FLOAT, row_dims, {sq * hq, 1, hq, 1}, Kind::Device, &*g.ragged_stats);
-  } else {
-    g.stats = b.tensor("Stats", CUDNN_DATA_FLOAT, row_dims, row_strides);
+  // The masks as the frontend's score modifiers build them for cuDNN < 9.21:
+  //   padding: select(row < seq_q && col < seq_kv, S, -inf)  (GEN_INDEX compute int32);
+  //   causal:  select(row [+ seq_kv - seq_q for bottom-right] >= col, S, -inf)
+  //            (CompositeDiagonalBandMaskNode, right bound 0, CMP_GE; its GEN_INDEX compute
+  //            type is the context's, fp32; index outputs int32, comparisons boolean).
+  Tensor padding_mask(const Tensor& s) {
+    const Tensor row = b().virtual_like("gen_row_idx_padding::Y", s, CUDNN_DATA_INT32);
+    b().pointwise("gen_row_idx_padding", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_INT32, s, nullptr, nullptr, row, 2);
+    const Tensor col = b().virtual_like("gen_col_idx_padding::Y", s, CUDNN_DATA_INT32);
+    b().pointwise("gen_col_idx_padding", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_INT32, s, nullptr, nullptr, col, 3);
+    const Tensor row_ok = pw("lt_row_sq_padding", CUDNN_POINTWISE_CMP_LT, row, &seq_q, s, CUDNN_DATA_BOOLEAN, CUDNN_DATA_BOOLEAN);
+    const Tensor col_ok = pw("lt_col_skv_padding", CUDNN_POINTWISE_CMP_LT, col, &seq_kv, s, CUDNN_DATA_BOOLEAN, CUDNN_DATA_BOOLEAN);
+    const Tensor inside = pw("and_row_col_padding", CUDNN_POINTWISE_LOGICAL_AND, row_ok, &col_ok, s, CUDNN_DATA_BOOLEAN,
+                             CUDNN_DATA_BOOLEAN);
+    return select("select_padding", s, inside);
   }
-  b.pointwise("add", CUDNN_POINTWISE_ADD, CUDNN_DATA_FLOAT, max, &log_sum, nullptr, g.stats);
-  const Tensor probs = b.virtual_like("softmax::S", masked, CUDNN_DATA_BFLOAT16);
-  b.pointwise("div", CUDNN_POINTWISE_DIV, CUDNN_DATA_FLOAT, exps, &sum, nullptr, probs);
+  Tensor causal_mask(const Tensor& s) {
+    if (p_.mask == Mask::None) return s;
+    Tensor row = b().virtual_like("gen_row_index::Y", s, CUDNN_DATA_INT32);
+    b().pointwise("gen_row_index", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_FLOAT, s, nullptr, nullptr, row, 2);
+    const Tensor col = b().virtual_like("gen_col_index::Y", s, CUDNN_DATA_INT32);
+    b().pointwise("gen_col_index", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_FLOAT, s, nullptr, nullptr, col, 3);
+    if (p_.mask == Mask::CausalBottomRight) {
+      row = pw("row+skv", CUDNN_POINTWISE_ADD, row, &seq_kv, s, CUDNN_DATA_INT32, CUDNN_DATA_INT32);
+      row = pw("row+skv-sq", CUDNN_POINTWISE_SUB, row, &seq_q, s, CUDNN_DATA_INT32, CUDNN_DATA_INT32);
+    }
+    const Tensor keep = pw("row>=col", CUDNN_POINTWISE_CMP_GE, row, &col, s, CUDNN_DATA_BOOLEAN, CUDNN_DATA_BOOLEAN);
+    return select("causal_select", s, keep);
+  }
 
-  g.o = b.tensor("O", CUDNN_DATA_BFLOAT16, {n, hq, sq, d}, {sq * hq * d, d, hq * d, 1}, Kind::Device, &g.ragged_o);
-  b.matmul("bmm2", probs, g.v, g.o, &g.seq_q, nullptr, &g.seq_kv);
+  Tensor seq_q, seq_kv;
+
+ private:
+  Tensor select(const std::string& name, const Tensor& s, const Tensor& keep) {
+    const Tensor minus_inf = scalar(name + "::-inf", -std::numeric_limits<float>::infinity());
+    const Tensor y = b().virtual_like(name + "::Y", s, CUDNN_DATA_FLOAT);
+    b().pointwise(name, CUDNN_POINTWISE_BINARY_SELECT, CUDNN_DATA_FLOAT, s, &minus_inf, &keep, y);
+    return y;
+  }
+
+  Graph& g_;
+  const Problem& p_;
+  cudnnDataType_t offset_type_;
+  int64_t n_, sq_, skv_;
+};
+
+float attention_scale(const Problem& p) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.d))); }
+
+// The op sequence of cudnn-frontend's CompositeSDPANode (cuDNN < 9.21) with padding mask, scale,
+// optional causal mask and Stats:
+//   S = bmm1(Q, K^T) [M, N overridden by seq_len_q, seq_len_kv]; S *= scale; masks;
+//   softmax: M = max(S); E = exp(S - M); Z = sum(E); Stats = M + log(Z); P = E / Z (bf16:
+//   "bmm2 aType as i/o type"); O = bmm2(P, V) [M, K overridden by seq_len_q, seq_len_kv].
+// Virtual tensors fp32 (the frontend's intermediate type) unless noted; compute fp32.
+Graph build_forward(const Problem& p, bool int64_offsets) {
+  Graph g{GraphBuilder("sdpa-forward " + p.name), {}, {}};
+  SdpaGraphMaker m(g, p, int64_offsets);
+  const Tensor q = m.thd("Q", Buf::Q, true), kt = m.thd_transposed("K^T", Buf::K), v = m.thd("V", Buf::V, false);
+  const Tensor s = m.scores("bmm1::S");
+  m.b().matmul("bmm1", q, kt, s, &m.seq_q, &m.seq_kv, nullptr);
+  const Tensor scale = m.scalar("attn_scale", attention_scale(p));
+  Tensor x = m.pw("attn_scale", CUDNN_POINTWISE_MUL, s, &scale, s);
+  x = m.causal_mask(m.padding_mask(x));
+  const Tensor max = m.virt("Max", m.row_dims(), m.row_strides(), CUDNN_DATA_FLOAT);
+  m.b().reduction("Max", CUDNN_REDUCE_TENSOR_MAX, x, max);
+  const Tensor exps = m.pw("exp", CUDNN_POINTWISE_EXP, m.pw("sub", CUDNN_POINTWISE_SUB, x, &max, x), nullptr, x);
+  const Tensor sum = m.virt("SumExp", m.row_dims(), m.row_strides(), CUDNN_DATA_FLOAT);
+  m.b().reduction("sum", CUDNN_REDUCE_TENSOR_ADD, exps, sum);
+  const Tensor log_sum = m.pw("log", CUDNN_POINTWISE_LOG, sum, nullptr, sum);
+  const Tensor stats = m.stats();
+  m.b().pointwise("add", CUDNN_POINTWISE_ADD, CUDNN_DATA_FLOAT, max, &log_sum, nullptr, stats);
+  const Tensor probs = m.pw("div", CUDNN_POINTWISE_DIV, exps, &sum, exps, CUDNN_DATA_BFLOAT16);
+  const Tensor o = m.thd("O", Buf::O, true);
+  m.b().matmul("bmm2", probs, v, o, &m.seq_q, nullptr, &m.seq_kv);
+  return g;
+}
+
+// The op sequence of cudnn-frontend's CompositeSDPABackwardNode (cuDNN 9.10-9.20, no dropout, no
+// dP workspace, no max_total_seq_len: softmax_sum and dQ_accum padded, dK/dV full-head tensors
+// virtual), with the forward's masks:
+//   softmax_sum = sum_d(dO * O) * 1                       (non-virtual fp32 [b, h_q, s_q, 1])
+//   S = bmm(Q, K^T) * scale; masks; E = exp(S - Stats)    (P, recomputed)
+//   dV = bmm(reshape(E) [b, h_q, s_kv, s_q] bf16, dO)     (GQA: into a full-head virtual, then a sum over the group)
+//   dP = bmm(dO, V^T); dS = (dP - softmax_sum) * E * scale
+//   dK = bmm(reshape(dS) bf16, Q)                         (GQA as dV)
+//   dQ_accum = bmm(dS, reshape(K^T)) (fp32, non-virtual); dQ = identity(dQ_accum)
+Graph build_backward(const Problem& p, bool int64_offsets) {
+  Graph g{GraphBuilder("sdpa-backward " + p.name), {}, {}};
+  SdpaGraphMaker m(g, p, int64_offsets);
+  const int64_t n = m.n(), hq = p.h_q, hk = p.h_kv, sq = m.sq(), skv = m.skv(), d = p.d;
+  const Tensor q = m.thd("Q", Buf::Q, true), kt = m.thd_transposed("K^T", Buf::K),
+               vt = m.thd_transposed("V^T", Buf::V), o = m.thd("O", Buf::O, true), dout = m.thd("dO", Buf::dO, true);
+  const Tensor stats = m.stats();
+  const Tensor scale = m.scalar("attn_scale", attention_scale(p)), one = m.scalar("one", 1.0f);
+
+  const Tensor do_o = m.virt("mul_dO_O::Y", {n, hq, sq, d}, {hq * sq * d, sq * d, hq * d, 1}, CUDNN_DATA_FLOAT);
+  m.b().pointwise("mul_dO_O", CUDNN_POINTWISE_MUL, CUDNN_DATA_FLOAT, dout, &o, nullptr, do_o);
+  const Tensor row_sum = m.virt("reduce_dO_o::Y", m.row_dims(), m.row_strides(), CUDNN_DATA_FLOAT);
+  m.b().reduction("reduce_dO_o", CUDNN_REDUCE_TENSOR_ADD, do_o, row_sum);
+  const Tensor softmax_sum = m.device("softmax_sum", CUDNN_DATA_FLOAT, m.row_dims(), m.row_strides(), Buf::SoftmaxSum);
+  m.b().pointwise("scale_dropout_inv", CUDNN_POINTWISE_MUL, CUDNN_DATA_FLOAT, row_sum, &one, nullptr, softmax_sum);
+
+  const Tensor s = m.scores("matmul_Q_KT::Y");
+  m.b().matmul("matmul_Q_KT", q, kt, s, &m.seq_q, &m.seq_kv, nullptr);
+  Tensor x = m.pw("mul_s_attn_scale", CUDNN_POINTWISE_MUL, s, &scale, s);
+  x = m.padding_mask(x);
+  x = m.causal_mask(m.pw("sub_s_m", CUDNN_POINTWISE_SUB, x, &stats, x));
+  const Tensor exp_s = m.pw("exp_s", CUDNN_POINTWISE_EXP, x, nullptr, x);
+
+  // dK or dV from a transposed [b, h_q, s_kv, s_q] operand: straight into the output for MHA;
+  // for GQA a full-head virtual [b, h_q, s_kv, d] summed over each group of query heads.
+  const auto key_gradient = [&](const std::string& name, const Tensor& transposed, const Tensor& rhs, Buf out) {
+    const Tensor grad = m.thd(name, out, false);
+    if (hq == hk) {
+      m.b().matmul("matmul_" + name, transposed, rhs, grad, &m.seq_kv, nullptr, &m.seq_q);
+      return;
+    }
+    const Tensor full = m.virt(name + "_fullhead", {n, hq, skv, d}, {hq * skv * d, skv * d, d, 1}, CUDNN_DATA_BFLOAT16);
+    m.b().matmul("matmul_" + name, transposed, rhs, full, &m.seq_kv, nullptr, &m.seq_q);
+    m.b().reduction("red_" + name + "_head", CUDNN_REDUCE_TENSOR_ADD, full, grad);
+  };
+  const Tensor p_t = m.scores_transposed("reshape_p::Y");
+  m.b().reshape("reshape_p", exp_s, p_t);
+  key_gradient("dV", p_t, dout, Buf::dV);
+
+  const Tensor dp = m.scores("matmul_dO_VT::Y");
+  m.b().matmul("matmul_dO_VT", dout, vt, dp, &m.seq_q, &m.seq_kv, nullptr);
+  x = m.pw("sub_dP_softmax_sum", CUDNN_POINTWISE_SUB, dp, &softmax_sum, dp);
+  x = m.pw("mul_dP_exp_s", CUDNN_POINTWISE_MUL, x, &exp_s, dp);
+  const Tensor ds = m.pw("mul_dS_attn_scale", CUDNN_POINTWISE_MUL, x, &scale, dp);
+  const Tensor ds_t = m.scores_transposed("reshape_dS::Y");
+  m.b().reshape("reshape_dS", ds, ds_t);
+  key_gradient("dK", ds_t, q, Buf::dK);
+
+  // K back from K^T: a virtual with K's own strides and ragged offset (the frontend leaves its type
+  // to the context: fp32).
+  const Tensor k_offsets = m.b().tensor("reshape_k::ragged_offset", int64_offsets ? CUDNN_DATA_INT64 : CUDNN_DATA_INT32,
+                                        {n + 1, 1, 1, 1}, {1, 1, 1, 1});
+  g.bindings.emplace_back(k_offsets.uid, Buf::OffKV);
+  const Tensor k = m.b().tensor("reshape_k::Y", CUDNN_DATA_FLOAT, {n, hk, skv, d}, {skv * hk * d, d, hk * d, 1},
+                                GraphBuilder::Kind::Virtual, &k_offsets);
+  m.b().reshape("reshape_k", kt, k);
+  const Tensor dq_accum =
+      m.device("dQ_accum", CUDNN_DATA_FLOAT, {n, hq, sq, d}, {hq * sq * d, sq * d, d, 1}, Buf::DQAccum);
+  m.b().matmul("matmul_dS_K", ds, k, dq_accum, &m.seq_q, nullptr, &m.seq_kv);
+  const Tensor dq = m.thd("dQ", Buf::dQ, true);
+  m.b().pointwise("identity_dQ", CUDNN_POINTWISE_IDENTITY, CUDNN_DATA_FLOAT, dq_accum, nullptr, nullptr, dq);
   return g;
 }
 
 // ---- Device data of one problem ----------------------------------------------------------------
-
-struct DeviceProblem {
-  DeviceBuffer q, k, v, o, stats, seq_q, seq_kv, offsets_q, offsets_kv, offsets_stats;
-};
 
 // Element offsets of each entry's first token (`per_token` elements a token); the last one is the
 // end of the packed tensor.
@@ -334,49 +449,72 @@ std::vector<Offset> ragged_offsets(const Problem& p, bool queries, int64_t per_t
   return out;
 }
 
-template <class Offset>
-void upload_offsets(const Problem& p, DeviceProblem& dp) {
-  // K and V share offsets (same heads and head_dim), as do Q and O.
-  dp.offsets_q.upload(ragged_offsets<Offset>(p, true, p.h_q * p.d));
-  dp.offsets_kv.upload(ragged_offsets<Offset>(p, false, p.h_kv * p.d));
-  dp.offsets_stats.upload(ragged_offsets<Offset>(p, true, p.h_q));
-}
+// The buffers of one problem, allocated as graphs bind them; inputs filled on first allocation.
+class DeviceProblem {
+ public:
+  using Fill = std::function<void(DeviceBuffer&, int64_t count, std::uint64_t seed)>;
+  DeviceProblem(const Problem& p, bool int64_offsets, Fill fill) : p_(p), int64_offsets_(int64_offsets), fill_(std::move(fill)) {}
 
-DeviceProblem upload(const Problem& p, bool int64_offsets, const std::function<void(DeviceBuffer&, int64_t, std::uint64_t)>& fill) {
-  const auto qn = p.q_tokens * p.h_q * p.d, kn = p.kv_tokens * p.h_kv * p.d;
-  const std::size_t offset_bytes = (int64_offsets ? 8 : 4) * static_cast<std::size_t>(p.batch() + 1);
-  DeviceProblem dp{DeviceBuffer(2 * static_cast<std::size_t>(qn)), DeviceBuffer(2 * static_cast<std::size_t>(kn)),
-                   DeviceBuffer(2 * static_cast<std::size_t>(kn)), DeviceBuffer(2 * static_cast<std::size_t>(qn)),
-                   DeviceBuffer(4 * p.stats_elements()), DeviceBuffer(4 * static_cast<std::size_t>(p.batch())),
-                   DeviceBuffer(4 * static_cast<std::size_t>(p.batch())), DeviceBuffer(offset_bytes),
-                   DeviceBuffer(offset_bytes), DeviceBuffer(offset_bytes)};
-  fill(dp.q, qn, 1);
-  fill(dp.k, kn, 2);
-  fill(dp.v, kn, 3);
-  std::vector<int32_t> sq, skv;
-  for (const auto& e : p.entries) {
-    sq.push_back(static_cast<int32_t>(e.s_q));
-    skv.push_back(static_cast<int32_t>(e.s_kv));
+  DeviceBuffer& get(Buf buf) {
+    auto it = buffers_.find(buf);
+    if (it == buffers_.end()) it = buffers_.emplace(buf, allocate(buf)).first;
+    return it->second;
   }
-  dp.seq_q.upload(sq);
-  dp.seq_kv.upload(skv);
-  if (int64_offsets)
-    upload_offsets<int64_t>(p, dp);
-  else
-    upload_offsets<int32_t>(p, dp);
-  return dp;
-}
+  std::vector<std::pair<int64_t, void*>> pointers(Graph& g) {
+    std::vector<std::pair<int64_t, void*>> out;
+    for (const auto& [uid, buf] : g.bindings) out.emplace_back(uid, get(buf).get());
+    for (auto& [uid, value] : g.by_value) out.emplace_back(uid, &value);  // host pointers for by-value scalars
+    return out;
+  }
 
-std::vector<std::pair<int64_t, void*>> pointers(ForwardGraph& g, const DeviceProblem& dp) {
-  std::vector<std::pair<int64_t, void*>> out{
-      {g.q.uid, dp.q.get()},           {g.k.uid, dp.k.get()},           {g.v.uid, dp.v.get()},
-      {g.o.uid, dp.o.get()},           {g.stats.uid, dp.stats.get()},   {g.seq_q.uid, dp.seq_q.get()},
-      {g.seq_kv.uid, dp.seq_kv.get()}, {g.ragged_q.uid, dp.offsets_q.get()}, {g.ragged_o.uid, dp.offsets_q.get()},
-      {g.ragged_k.uid, dp.offsets_kv.get()}, {g.ragged_v.uid, dp.offsets_kv.get()}};
-  if (g.ragged_stats) out.emplace_back(g.ragged_stats->uid, dp.offsets_stats.get());
-  for (auto& [uid, value] : g.by_value) out.emplace_back(uid, &value);  // host pointers for by-value scalars
-  return out;
-}
+ private:
+  DeviceBuffer allocate(Buf buf) {
+    const auto q_elems = p_.q_tokens * p_.h_q * p_.d, kv_elems = p_.kv_tokens * p_.h_kv * p_.d;
+    const auto bytes = [](int64_t count, int64_t size) { return static_cast<std::size_t>(count * size); };
+    const int64_t offset_size = int64_offsets_ ? 8 : 4, rows = p_.batch() * p_.h_q * p_.max_s_q();
+    switch (buf) {
+      case Buf::Q: case Buf::dO: {
+        DeviceBuffer b(bytes(q_elems, 2));
+        fill_(b, q_elems, buf == Buf::Q ? 1 : 4);
+        return b;
+      }
+      case Buf::K: case Buf::V: {
+        DeviceBuffer b(bytes(kv_elems, 2));
+        fill_(b, kv_elems, buf == Buf::K ? 2 : 3);
+        return b;
+      }
+      case Buf::O: case Buf::dQ: return DeviceBuffer(bytes(q_elems, 2));
+      case Buf::dK: case Buf::dV: return DeviceBuffer(bytes(kv_elems, 2));
+      case Buf::Stats: return DeviceBuffer(bytes(static_cast<int64_t>(p_.stats_elements()), 4));
+      case Buf::SoftmaxSum: return DeviceBuffer(bytes(rows, 4));
+      case Buf::DQAccum: return DeviceBuffer(bytes(rows * p_.d, 4));
+      case Buf::SeqQ: case Buf::SeqKV: {
+        std::vector<int32_t> lengths;
+        for (const auto& e : p_.entries) lengths.push_back(static_cast<int32_t>(buf == Buf::SeqQ ? e.s_q : e.s_kv));
+        DeviceBuffer b(bytes(p_.batch(), 4));
+        b.upload(lengths);
+        return b;
+      }
+      case Buf::OffQ: case Buf::OffKV: case Buf::OffStats: {
+        // K and V share offsets (same heads and head_dim), as do Q, O, dO and dQ.
+        const bool queries = buf != Buf::OffKV;
+        const int64_t per_token = buf == Buf::OffQ ? p_.h_q * p_.d : buf == Buf::OffKV ? p_.h_kv * p_.d : p_.h_q;
+        DeviceBuffer b(bytes(p_.batch() + 1, offset_size));
+        if (int64_offsets_)
+          b.upload(ragged_offsets<int64_t>(p_, queries, per_token));
+        else
+          b.upload(ragged_offsets<int32_t>(p_, queries, per_token));
+        return b;
+      }
+    }
+    throw std::logic_error("unknown buffer");
+  }
+
+  const Problem& p_;
+  bool int64_offsets_;
+  Fill fill_;
+  std::map<Buf, DeviceBuffer> buffers_;
+};
 
 // A graph made executable: the operation graph (kept alive: the plan refers to it), plan,
 // workspace, variant pack.
@@ -385,106 +523,256 @@ struct Executable {
   cudnn_probe::Plan plan;
   DeviceBuffer workspace;
   Descriptor pack;
+
+  void run(cudnnHandle_t handle) const { CUDNN_CHECK(cudnnBackendExecute(handle, plan.plan.get(), pack.get())); }
 };
 
-Executable prepare(cudnnHandle_t handle, ForwardGraph& g, const DeviceProblem& dp) {
-  std::cout << "  " << g.builder.tensor_count() << " tensors, " << g.builder.operation_count()
+Executable prepare(cudnnHandle_t handle, Graph& g, DeviceProblem& dp) {
+  std::cout << "  " << g.builder.name() << ": " << g.builder.tensor_count() << " tensors, " << g.builder.operation_count()
             << " operations finalized; building the operation graph" << std::endl;
   Descriptor graph = g.builder.finalize_graph(handle);
   auto plan = cudnn_probe::build_plan(handle, graph, g.builder.name());
   if (!plan) throw std::runtime_error("no engine config of heuristics A or FALLBACK finalized as an execution plan");
   DeviceBuffer workspace(static_cast<std::size_t>(plan->workspace_bytes));
-  const auto ptrs = pointers(g, dp);
+  const auto ptrs = dp.pointers(g);
   Descriptor pack = cudnn_probe::variant_pack(ptrs, workspace.get());
   return Executable{std::move(graph), std::move(*plan), std::move(workspace), std::move(pack)};
 }
 
 // ---- Correctness --------------------------------------------------------------------------------
 
-struct Errors {
-  double o_rel_fro = 0, lse_max_abs = 0;
-  int64_t unwritten_o = 0, unwritten_lse = 0;
+// The float64 reference over every (entry, query head, row): calls `row` with the visible keys'
+// probabilities (natural-log LSE too) so forward and backward checks share the softmax.
+struct RowContext {
+  int64_t entry, head, kv_head, row;
+  std::size_t q_at;                 // element index of the row's q (and o, do, dq) vector
+  std::vector<std::size_t> kv_at;   // element index of each visible key's k (and v) vector
+  std::vector<double> prob;         // softmax weight of each visible key
+  double lse;
 };
 
-Errors compare(const Problem& p, const std::vector<std::uint16_t>& q, const std::vector<std::uint16_t>& k,
-               const std::vector<std::uint16_t>& v, const std::vector<std::uint16_t>& o, const std::vector<float>& lse) {
-  Errors err;
-  double diff2 = 0, ref2 = 0;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(p.d));
+void for_each_row(const Problem& p, const std::vector<double>& q, const std::vector<double>& k,
+                  const std::function<void(const RowContext&)>& row) {
+  const double scale = attention_scale(p);
   const int64_t group = p.h_q / p.h_kv;
-  std::vector<double> scores, acc(static_cast<std::size_t>(p.d));
-  for (int64_t b = 0; b < p.batch(); ++b) {
-    const Entry& e = p.entries[static_cast<std::size_t>(b)];
-    for (int64_t h = 0; h < p.h_q; ++h) {
-      const int64_t hk = h / group;
-      for (int64_t i = 0; i < e.s_q; ++i) {
-        const auto qi = static_cast<std::size_t>(((e.q_start + i) * p.h_q + h) * p.d);
-        scores.assign(static_cast<std::size_t>(e.s_kv), -std::numeric_limits<double>::infinity());
+  RowContext c;
+  for (c.entry = 0; c.entry < p.batch(); ++c.entry) {
+    const Entry& e = p.entries[static_cast<std::size_t>(c.entry)];
+    for (c.head = 0; c.head < p.h_q; ++c.head) {
+      c.kv_head = c.head / group;
+      for (c.row = 0; c.row < e.s_q; ++c.row) {
+        c.q_at = static_cast<std::size_t>(((e.q_start + c.row) * p.h_q + c.head) * p.d);
+        c.kv_at.clear();
+        c.prob.clear();
         double m = -std::numeric_limits<double>::infinity();
         for (int64_t j = 0; j < e.s_kv; ++j) {
-          if (!p.visible(i, j, e)) continue;
-          const auto kj = static_cast<std::size_t>(((e.kv_start + j) * p.h_kv + hk) * p.d);
+          if (!p.visible(c.row, j, e)) continue;
+          const auto at = static_cast<std::size_t>(((e.kv_start + j) * p.h_kv + c.kv_head) * p.d);
           double dot = 0;
-          for (int64_t c = 0; c < p.d; ++c) dot += from_bf16(q[qi + static_cast<std::size_t>(c)]) * from_bf16(k[kj + static_cast<std::size_t>(c)]);
-          scores[static_cast<std::size_t>(j)] = dot * scale;
+          for (std::size_t x = 0; x < static_cast<std::size_t>(p.d); ++x) dot += q[c.q_at + x] * k[at + x];
+          c.kv_at.push_back(at);
+          c.prob.push_back(dot * scale);
           m = std::max(m, dot * scale);
         }
         double z = 0;
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t j = 0; j < e.s_kv; ++j) {
-          if (!p.visible(i, j, e)) continue;
-          const double w = std::exp(scores[static_cast<std::size_t>(j)] - m);
-          z += w;
-          const auto vj = static_cast<std::size_t>(((e.kv_start + j) * p.h_kv + hk) * p.d);
-          for (int64_t c = 0; c < p.d; ++c) acc[static_cast<std::size_t>(c)] += w * from_bf16(v[vj + static_cast<std::size_t>(c)]);
-        }
-        for (int64_t c = 0; c < p.d; ++c) {
-          const double ref = acc[static_cast<std::size_t>(c)] / z, got = from_bf16(o[qi + static_cast<std::size_t>(c)]);
-          if (std::isnan(got)) {
-            ++err.unwritten_o;
-            continue;
-          }
-          diff2 += (got - ref) * (got - ref);
-          ref2 += ref * ref;
-        }
-        const double got_lse = lse[p.stats_index(b, h, i)];
-        if (std::isnan(got_lse))
-          ++err.unwritten_lse;
-        else
-          err.lse_max_abs = std::max(err.lse_max_abs, std::abs(got_lse - (m + std::log(z))));
+        for (double& w : c.prob) z += (w = std::exp(w - m));
+        for (double& w : c.prob) w /= z;
+        c.lse = m + std::log(z);
+        row(c);
       }
     }
   }
-  err.o_rel_fro = std::sqrt(diff2 / std::max(ref2, 1e-300));
-  return err;
 }
 
-constexpr double kMaxORelFro = 2e-2, kMaxLseAbs = 1e-3;
+// Relative Frobenius error of a bf16 result against a float64 reference; NaNs (never written) counted apart.
+struct Comparison {
+  double diff2 = 0, ref2 = 0;
+  int64_t unwritten = 0;
+  void add(double got, double ref) {
+    if (std::isnan(got)) {
+      ++unwritten;
+      return;
+    }
+    diff2 += (got - ref) * (got - ref);
+    ref2 += ref * ref;
+  }
+  double rel() const { return std::sqrt(diff2 / std::max(ref2, 1e-300)); }
+};
 
-bool run_correctness(cudnnHandle_t handle, const Problem& p, bool int64_offsets) {
+constexpr double kMaxRelFro = 2e-2, kMaxLseAbs = 1e-3;
+
+std::vector<double> widen(const std::vector<std::uint16_t>& bf16) {
+  std::vector<double> out(bf16.size());
+  std::transform(bf16.begin(), bf16.end(), out.begin(), from_bf16);
+  return out;
+}
+
+// Random bf16 inputs (uploaded) and the same values as doubles (for the reference).
+struct HostInputs {
+  std::vector<std::uint16_t> q, k, v, dout;
+  std::vector<double> qd, kd, vd, doutd;
+};
+
+HostInputs host_inputs(const Problem& p) {
   const auto qn = static_cast<std::size_t>(p.q_tokens * p.h_q * p.d), kn = static_cast<std::size_t>(p.kv_tokens * p.h_kv * p.d);
-  const auto hq = random_bf16(qn, 11), hk = random_bf16(kn, 12), hv = random_bf16(kn, 13);
-  const auto fill = [&](DeviceBuffer& buffer, int64_t, std::uint64_t which) {
-    buffer.upload(which == 1 ? hq : which == 2 ? hk : hv);
+  HostInputs in{random_bf16(qn, 11), random_bf16(kn, 12), random_bf16(kn, 13), random_bf16(qn, 14), {}, {}, {}, {}};
+  in.qd = widen(in.q);
+  in.kd = widen(in.k);
+  in.vd = widen(in.v);
+  in.doutd = widen(in.dout);
+  return in;
+}
+
+DeviceProblem::Fill host_fill(const HostInputs& in) {
+  return [&in](DeviceBuffer& buffer, int64_t, std::uint64_t which) {
+    buffer.upload(which == 1 ? in.q : which == 2 ? in.k : which == 3 ? in.v : in.dout);
   };
-  DeviceProblem dp = upload(p, int64_offsets, fill);
-  ForwardGraph g = build_forward(p, int64_offsets);
-  Executable exe = prepare(handle, g, dp);
-  dp.o.poison();
-  dp.stats.poison();
-  CUDNN_CHECK(cudnnBackendExecute(handle, exe.plan.plan.get(), exe.pack.get()));
-  CUDA_CHECK(cudaDeviceSynchronize());
-  const auto o = dp.o.download<std::uint16_t>(qn);
-  const auto lse = dp.stats.download<float>(p.stats_elements());
-  const Errors err = compare(p, hq, hk, hv, o, lse);
-  const bool pass = err.o_rel_fro <= kMaxORelFro && err.lse_max_abs <= kMaxLseAbs && err.unwritten_o == 0 &&
-                    err.unwritten_lse == 0;
-  std::cout << "probe-check case=" << p.name << " mask=" << mask_name(p.mask) << " h_q=" << p.h_q << " h_kv=" << p.h_kv
-            << " stats=" << (p.ragged_stats ? "ragged" : "padded") << " engine=" << exe.plan.engine_global_index << " o_rel_fro=" << std::scientific << std::setprecision(3)
-            << err.o_rel_fro << " lse_max_abs=" << err.lse_max_abs << std::defaultfloat
-            << " unwritten_o=" << err.unwritten_o << " unwritten_lse=" << err.unwritten_lse
-            << " result=" << (pass ? "PASS" : "FAIL") << std::endl;
+}
+
+// The float64 reference output O, [tokens][h_q][d] like Q.
+std::vector<double> reference_output(const Problem& p, const HostInputs& in) {
+  std::vector<double> o(in.qd.size(), 0.0);
+  const auto d = static_cast<std::size_t>(p.d);
+  for_each_row(p, in.qd, in.kd, [&](const RowContext& c) {
+    for (std::size_t j = 0; j < c.kv_at.size(); ++j)
+      for (std::size_t x = 0; x < d; ++x) o[c.q_at + x] += c.prob[j] * in.vd[c.kv_at[j] + x];
+  });
+  return o;
+}
+
+struct Gradients {
+  std::vector<double> dq, dk, dv;
+};
+
+// The float64 reference gradients of sum(O * dO), with D = dO . O from the given O (cuDNN's own,
+// as its backward reads it): dS = P (dO V^T - D) scale; dQ = dS K; dK = dS^T Q; dV = P^T dO;
+// GQA sums over each group's query heads; overlapping key ranges sum over entries.
+Gradients reference_gradients(const Problem& p, const HostInputs& in, const std::vector<double>& o) {
+  Gradients g{std::vector<double>(in.qd.size(), 0.0), std::vector<double>(in.kd.size(), 0.0),
+              std::vector<double>(in.kd.size(), 0.0)};
+  const double scale = attention_scale(p);
+  const auto d = static_cast<std::size_t>(p.d);
+  for_each_row(p, in.qd, in.kd, [&](const RowContext& c) {
+    double row_sum = 0;
+    for (std::size_t x = 0; x < d; ++x) row_sum += in.doutd[c.q_at + x] * o[c.q_at + x];
+    for (std::size_t j = 0; j < c.kv_at.size(); ++j) {
+      const std::size_t kv = c.kv_at[j];
+      double dp_ij = 0;
+      for (std::size_t x = 0; x < d; ++x) dp_ij += in.doutd[c.q_at + x] * in.vd[kv + x];
+      const double ds = c.prob[j] * (dp_ij - row_sum) * scale;
+      for (std::size_t x = 0; x < d; ++x) {
+        g.dq[c.q_at + x] += ds * in.kd[kv + x];
+        g.dk[kv + x] += ds * in.qd[c.q_at + x];
+        g.dv[kv + x] += c.prob[j] * in.doutd[c.q_at + x];
+      }
+    }
+  });
+  return g;
+}
+
+// Host-only check of the reference itself (it runs without a GPU): the analytic gradients
+// against central differences of sum(O * dO) on a tiny GQA bottom-right problem.
+bool reference_self_test() {
+  Problem p{"self-test", {{0, 3, 0, 5}, {3, 4, 5, 4}, {7, 2, 9, 6}}, 4, 2, 8, Mask::CausalBottomRight};
+  p.q_tokens = 9;
+  p.kv_tokens = 15;
+  HostInputs in = host_inputs(p);
+  const Gradients g = reference_gradients(p, in, reference_output(p, in));
+  const auto loss = [&] {
+    const auto o = reference_output(p, in);
+    double sum = 0;
+    for (std::size_t i = 0; i < o.size(); ++i) sum += o[i] * in.doutd[i];
+    return sum;
+  };
+  double worst = 0;
+  const auto check = [&](std::vector<double>& x, const std::vector<double>& analytic) {
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double keep = x[i], h = 1e-6;
+      x[i] = keep + h;
+      const double up = loss();
+      x[i] = keep - h;
+      const double down = loss();
+      x[i] = keep;
+      worst = std::max(worst, std::abs((up - down) / (2 * h) - analytic[i]) / (1.0 + std::abs(analytic[i])));
+    }
+  };
+  check(in.qd, g.dq);
+  check(in.kd, g.dk);
+  check(in.vd, g.dv);
+  const bool pass = worst < 1e-6;
+  std::cout << "reference-self-test gradients_vs_central_differences max_rel_err=" << std::scientific << std::setprecision(2)
+            << worst << std::defaultfloat << " result=" << (pass ? "PASS" : "FAIL") << std::endl;
   return pass;
+}
+
+// Forward, then (if `backward`) backward, on fresh random inputs; outputs poisoned before each.
+bool run_correctness(cudnnHandle_t handle, const Problem& p, bool int64_offsets, bool backward) {
+  const HostInputs in = host_inputs(p);
+  DeviceProblem dp(p, int64_offsets, host_fill(in));
+  Graph fwd = build_forward(p, int64_offsets);
+  const Executable forward = prepare(handle, fwd, dp);
+  dp.get(Buf::O).poison();
+  dp.get(Buf::Stats).poison();
+  forward.run(handle);
+  CUDA_CHECK(cudaDeviceSynchronize());
+  const auto qn = static_cast<std::size_t>(p.q_tokens * p.h_q * p.d), kn = static_cast<std::size_t>(p.kv_tokens * p.h_kv * p.d);
+  const auto o = dp.get(Buf::O).download<std::uint16_t>(qn);
+  const auto lse = dp.get(Buf::Stats).download<float>(p.stats_elements());
+
+  Comparison out;
+  double lse_err = 0;
+  int64_t lse_unwritten = 0;
+  const std::vector<double> ref_o = reference_output(p, in);
+  const auto d = static_cast<std::size_t>(p.d);
+  for_each_row(p, in.qd, in.kd, [&](const RowContext& c) {
+    for (std::size_t x = 0; x < d; ++x) out.add(from_bf16(o[c.q_at + x]), ref_o[c.q_at + x]);
+    const double got = lse[p.stats_index(c.entry, c.head, c.row)];
+    if (std::isnan(got))
+      ++lse_unwritten;
+    else
+      lse_err = std::max(lse_err, std::abs(got - c.lse));
+  });
+  const bool forward_pass = out.rel() <= kMaxRelFro && lse_err <= kMaxLseAbs && out.unwritten == 0 && lse_unwritten == 0;
+  std::cout << "probe-check pass=forward case=" << p.name << " mask=" << mask_name(p.mask) << " h_q=" << p.h_q
+            << " h_kv=" << p.h_kv << " stats=" << (p.ragged_stats ? "ragged" : "padded")
+            << " engine=" << forward.plan.engine_global_index << std::scientific << std::setprecision(3)
+            << " o_rel_fro=" << out.rel() << " lse_max_abs=" << lse_err << std::defaultfloat
+            << " unwritten_o=" << out.unwritten << " unwritten_lse=" << lse_unwritten
+            << " result=" << (forward_pass ? "PASS" : "FAIL") << std::endl;
+  if (!backward) return forward_pass;
+
+  // Backward from cuDNN's own O and Stats; the reference's softmax_sum uses that O too.
+  Graph bwd = build_backward(p, int64_offsets);
+  const Executable back = prepare(handle, bwd, dp);
+  for (const Buf b : {Buf::dQ, Buf::dK, Buf::dV}) dp.get(b).poison();
+  back.run(handle);
+  CUDA_CHECK(cudaDeviceSynchronize());
+  const auto dq = dp.get(Buf::dQ).download<std::uint16_t>(qn), dk = dp.get(Buf::dK).download<std::uint16_t>(kn),
+             dv = dp.get(Buf::dV).download<std::uint16_t>(kn);
+  const Gradients ref = reference_gradients(p, in, widen(o));
+  // Only the elements some entry covers (overlapping key ranges are summed over entries, as the
+  // reference does; whether cuDNN does is what the experimental case asks).
+  std::vector<char> q_covered(qn, 0), kv_covered(kn, 0);
+  for (const auto& e : p.entries) {
+    std::fill_n(q_covered.begin() + static_cast<std::ptrdiff_t>(e.q_start * p.h_q * p.d), e.s_q * p.h_q * p.d, 1);
+    std::fill_n(kv_covered.begin() + static_cast<std::ptrdiff_t>(e.kv_start * p.h_kv * p.d), e.s_kv * p.h_kv * p.d, 1);
+  }
+  Comparison cq, ck, cv;
+  for (std::size_t i = 0; i < qn; ++i)
+    if (q_covered[i]) cq.add(from_bf16(dq[i]), ref.dq[i]);
+  for (std::size_t i = 0; i < kn; ++i)
+    if (kv_covered[i]) {
+      ck.add(from_bf16(dk[i]), ref.dk[i]);
+      cv.add(from_bf16(dv[i]), ref.dv[i]);
+    }
+  const bool backward_pass = cq.rel() <= kMaxRelFro && ck.rel() <= kMaxRelFro && cv.rel() <= kMaxRelFro &&
+                             cq.unwritten + ck.unwritten + cv.unwritten == 0;
+  std::cout << "probe-check pass=backward case=" << p.name << " mask=" << mask_name(p.mask) << " h_q=" << p.h_q
+            << " h_kv=" << p.h_kv << " engine=" << back.plan.engine_global_index << std::scientific << std::setprecision(3)
+            << " dq_rel_fro=" << cq.rel() << " dk_rel_fro=" << ck.rel() << " dv_rel_fro=" << cv.rel() << std::defaultfloat
+            << " unwritten=" << cq.unwritten + ck.unwritten + cv.unwritten
+            << " result=" << (backward_pass ? "PASS" : "FAIL") << std::endl;
+  return forward_pass && backward_pass;
 }
 
 // ---- Timing -------------------------------------------------------------------------------------
@@ -497,33 +785,18 @@ std::vector<int64_t> benchmark_documents(int64_t tokens) {  // as bench/gpu/sdpa
   return first;
 }
 
-double reference_tflops(int64_t tokens) {  // PyTorch cuDNN SDPA forward on an H200, bench/RESULTS.md
+// PyTorch's cuDNN SDPA on an H200 on the same documents (bench/RESULTS.md, "GPU kernels on an H200").
+double reference_tflops(int64_t tokens, bool backward) {
   switch (tokens) {
-    case 8192: return 404.6;
-    case 16384: return 562.1;
-    case 32768: return 624.0;
-    case 65536: return 581.4;
+    case 8192: return backward ? 326.2 : 404.6;
+    case 16384: return backward ? 442.4 : 562.1;
+    case 32768: return backward ? 473.8 : 624.0;
+    case 65536: return backward ? 515.2 : 581.4;
     default: return 0;
   }
 }
 
-bool run_timing(cudnnHandle_t handle, cudaStream_t stream, int64_t tokens, int repeats, bool int64_offsets) {
-  const Problem p = documents("packed-" + std::to_string(tokens), benchmark_documents(tokens), Mask::CausalTopLeft, 32, 8);
-  // Random bf16 values, one 1M-element block repeated: generating 268M normals on the host would
-  // cost seconds, and the values only need to be realistic, not independent.
-  const auto block = random_bf16(std::size_t{1} << 20, 21);
-  const auto fill = [&](DeviceBuffer& buffer, int64_t count, std::uint64_t) {
-    for (int64_t at = 0; at < count; at += static_cast<int64_t>(block.size())) {
-      const auto n = std::min<int64_t>(static_cast<int64_t>(block.size()), count - at);
-      CUDA_CHECK(cudaMemcpy(static_cast<std::uint16_t*>(buffer.get()) + at, block.data(), static_cast<std::size_t>(n) * 2,
-                            cudaMemcpyHostToDevice));
-    }
-  };
-  DeviceProblem dp = upload(p, int64_offsets, fill);
-  ForwardGraph g = build_forward(p, int64_offsets);
-  Executable exe = prepare(handle, g, dp);
-  dp.o.poison();
-  const auto run = [&] { CUDNN_CHECK(cudnnBackendExecute(handle, exe.plan.plan.get(), exe.pack.get())); };
+double median_ms(cudaStream_t stream, int repeats, const std::function<void()>& run) {
   for (int i = 0; i < 3; ++i) run();  // warm-up
   CUDA_CHECK(cudaStreamSynchronize(stream));
   cudaEvent_t start = nullptr, stop = nullptr;
@@ -542,17 +815,52 @@ bool run_timing(cudnnHandle_t handle, cudaStream_t stream, int64_t tokens, int r
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
   std::sort(times.begin(), times.end());
-  const double ms = times[times.size() / 2];
-  // Every output element written (a cheap sanity check at scale: NaN count of O).
-  const auto o = dp.o.download<std::uint16_t>(static_cast<std::size_t>(p.q_tokens * p.h_q * p.d));
-  const auto nan = std::count_if(o.begin(), o.end(), [](std::uint16_t x) { return std::isnan(from_bf16(x)); });
-  const double tflops = 4.0 * p.area() * static_cast<double>(p.d * p.h_q) / ms * 1e-9;
-  const double ref = reference_tflops(tokens);
-  std::cout << "probe-time pass=forward tokens=" << tokens << " ms=" << std::fixed << std::setprecision(4) << ms
+  return times[times.size() / 2];
+}
+
+int64_t count_nan_bf16(DeviceBuffer& buffer, std::size_t count) {
+  const auto host = buffer.download<std::uint16_t>(count);
+  return std::count_if(host.begin(), host.end(), [](std::uint16_t x) { return std::isnan(from_bf16(x)); });
+}
+
+void print_time(const char* pass, int64_t tokens, double ms, double flops, int64_t engine, int64_t unwritten) {
+  const double tflops = flops / ms * 1e-9, ref = reference_tflops(tokens, std::string(pass) == "backward");
+  std::cout << "probe-time pass=" << pass << " tokens=" << tokens << " ms=" << std::fixed << std::setprecision(4) << ms
             << " tflops=" << std::setprecision(1) << tflops << " torch_cudnn_tflops=" << ref
             << " ratio=" << std::setprecision(3) << (ref > 0 ? tflops / ref : 0.0) << std::defaultfloat
-            << " engine=" << exe.plan.engine_global_index << " unwritten_o=" << nan << std::endl;
-  return nan == 0;
+            << " engine=" << engine << " unwritten=" << unwritten << std::endl;
+}
+
+bool run_timing(cudnnHandle_t handle, cudaStream_t stream, int64_t tokens, int repeats, bool int64_offsets, bool backward) {
+  const Problem p = documents("packed-" + std::to_string(tokens), benchmark_documents(tokens), Mask::CausalTopLeft, 32, 8);
+  // Random bf16 values, one 1M-element block repeated: generating 268M normals on the host would
+  // cost seconds, and the values only need to be realistic, not independent.
+  const auto block = random_bf16(std::size_t{1} << 20, 21);
+  DeviceProblem dp(p, int64_offsets, [&](DeviceBuffer& buffer, int64_t count, std::uint64_t) {
+    for (int64_t at = 0; at < count; at += static_cast<int64_t>(block.size())) {
+      const auto n = std::min<int64_t>(static_cast<int64_t>(block.size()), count - at);
+      CUDA_CHECK(cudaMemcpy(static_cast<std::uint16_t*>(buffer.get()) + at, block.data(), static_cast<std::size_t>(n) * 2,
+                            cudaMemcpyHostToDevice));
+    }
+  });
+  const double flops = 4.0 * p.area() * static_cast<double>(p.d * p.h_q);  // forward; backward 2.5x
+  const auto q_elems = static_cast<std::size_t>(p.q_tokens * p.h_q * p.d), kv_elems = static_cast<std::size_t>(p.kv_tokens * p.h_kv * p.d);
+  Graph fwd = build_forward(p, int64_offsets);
+  const Executable forward = prepare(handle, fwd, dp);
+  dp.get(Buf::O).poison();
+  const double forward_ms = median_ms(stream, repeats, [&] { forward.run(handle); });
+  const int64_t forward_nan = count_nan_bf16(dp.get(Buf::O), q_elems);
+  print_time("forward", tokens, forward_ms, flops, forward.plan.engine_global_index, forward_nan);
+  if (!backward) return forward_nan == 0;
+
+  Graph bwd = build_backward(p, int64_offsets);
+  const Executable back = prepare(handle, bwd, dp);
+  for (const Buf b : {Buf::dQ, Buf::dK, Buf::dV}) dp.get(b).poison();
+  const double backward_ms = median_ms(stream, repeats, [&] { back.run(handle); });
+  const int64_t backward_nan = count_nan_bf16(dp.get(Buf::dQ), q_elems) + count_nan_bf16(dp.get(Buf::dK), kv_elems) +
+                               count_nan_bf16(dp.get(Buf::dV), kv_elems);
+  print_time("backward", tokens, backward_ms, 2.5 * flops, back.plan.engine_global_index, backward_nan);
+  return forward_nan == 0 && backward_nan == 0;
 }
 
 // ---- The cases ----------------------------------------------------------------------------------
@@ -598,10 +906,12 @@ int dry_construct(bool int64_offsets) {
   int failures = 0;
   for (const auto& p : problems) {
     try {
-      ForwardGraph g = build_forward(p, int64_offsets);
-      std::cout << "dry-construct case=" << p.name << " tensors=" << g.builder.tensor_count()
-                << " operations=" << g.builder.operation_count() << " finalized=yes (operation graph needs a handle)"
-                << std::endl;
+      for (const bool backward : {false, true}) {
+        const Graph g = backward ? build_backward(p, int64_offsets) : build_forward(p, int64_offsets);
+        std::cout << "dry-construct case=" << p.name << " pass=" << (backward ? "backward" : "forward")
+                  << " tensors=" << g.builder.tensor_count() << " operations=" << g.builder.operation_count()
+                  << " finalized=yes (operation graph needs a handle)" << std::endl;
+      }
     } catch (const std::exception& error) {
       ++failures;
       std::cout << "dry-construct case=" << p.name << " FAILED: " << error.what() << std::endl;
@@ -617,7 +927,7 @@ int dry_construct(bool int64_offsets) {
   return failures;
 }
 
-// Whether the libraries cuDNN loads on demand can be found: without its engine libraries the
+// Whether the libraries cuDNN loads on demand can be found (they stay loaded): without its engine libraries the
 // heuristics return nothing, and its runtime-compiled engines (the fused attention ones) need NVRTC.
 void report_libraries() {
   for (const char* name : {"libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
@@ -627,7 +937,9 @@ void report_libraries() {
     if (library != nullptr) {
       link_map* map = nullptr;
       where = dlinfo(library, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr ? map->l_name : "loadable";
-      dlclose(library);
+      // Never dlclose: cuDNN's engine libraries register themselves with libcudnn_graph when
+      // loaded, and unloading them before cuDNN's own loader runs left it with dangling entries
+      // (a segfault in LibraryLoader::loadLibraries_ at the first finalize).
     } else if (const char* error = dlerror(); error != nullptr) {
       where += std::string(" (") + error + ")";
     }
@@ -640,6 +952,7 @@ struct Options {
   std::string only;
   bool int64_offsets = false;
   bool timing = true;
+  bool backward = true;
 };
 
 Options parse(int argc, char** argv) {
@@ -650,8 +963,9 @@ Options parse(int argc, char** argv) {
     else if (arg == "--only" && i + 1 < argc) o.only = argv[++i];
     else if (arg == "--int64-offsets") o.int64_offsets = true;
     else if (arg == "--no-timing") o.timing = false;
+    else if (arg == "--no-backward") o.backward = false;
     else throw std::invalid_argument("unknown argument " + arg +
-                                     " (usage: flexcp_cudnn_probe [--repeats N] [--only SUBSTRING] [--int64-offsets] [--no-timing])");
+                                     " (usage: flexcp_cudnn_probe [--repeats N] [--only SUBSTRING] [--int64-offsets] [--no-timing] [--no-backward])");
   }
   return o;
 }
@@ -673,6 +987,7 @@ int main(int argc, char** argv) {
             << "; ragged offsets " << (options.int64_offsets ? "int64" : "int32") << std::endl;
 
   report_libraries();
+  const bool reference_ok = reference_self_test();
   int devices = 0;
   const cudaError_t device_status = cudaGetDeviceCount(&devices);
   if (device_status != cudaSuccess || devices == 0) {
@@ -716,16 +1031,20 @@ int main(int argc, char** argv) {
   const auto problems = correctness_problems();
   // The first correctness case, then the timings (the numbers the decision needs), then the rest:
   // if the runner's timeout strikes, what it cuts is the least important.
-  attempt(problems.front().name, [&] { return run_correctness(handle->get(), problems.front(), options.int64_offsets); });
+  const bool bwd = options.backward;
+  attempt(problems.front().name, [&] { return run_correctness(handle->get(), problems.front(), options.int64_offsets, bwd); });
   if (options.timing)
     for (const int64_t t : {8192, 16384, 32768, 65536})
-      attempt("timing-" + std::to_string(t), [&] { return run_timing(handle->get(), stream, t, options.repeats, options.int64_offsets); });
+      attempt("timing-" + std::to_string(t),
+              [&] { return run_timing(handle->get(), stream, t, options.repeats, options.int64_offsets, bwd); });
   for (std::size_t i = 1; i < problems.size(); ++i)
-    attempt(problems[i].name, [&] { return run_correctness(handle->get(), problems[i], options.int64_offsets); });
+    attempt(problems[i].name, [&] { return run_correctness(handle->get(), problems[i], options.int64_offsets, bwd); });
   const Problem shared = overlapping_kv_problem();
-  attempt(shared.name, [&] { return run_correctness(handle->get(), shared, options.int64_offsets); }, false);
+  // Forward only: cuDNN's dK/dV of overlapping ranges are per entry, not summed, by construction.
+  attempt(shared.name, [&] { return run_correctness(handle->get(), shared, options.int64_offsets, false); }, false);
 
-  std::cout << "cudnn-probe summary: " << total - failed << " of " << total << " cases passed" << std::endl;
+  std::cout << "cudnn-probe summary: " << total - failed << " of " << total << " cases passed"
+            << (reference_ok ? "" : "; the float64 reference FAILED its self-test: distrust every check") << std::endl;
   handle.reset();
   if (stream != nullptr) cudaStreamDestroy(stream);
   return failed == 0 ? 0 : 1;
