@@ -5,15 +5,20 @@
 //      queries see keys up to their own end), against a float64 reference on the host from the
 //      same bf16-rounded inputs; O and Stats are poisoned (NaN) first and every element must be
 //      written;
+//      then the backward (dQ, dK, dV from cuDNN's own O and Stats) against float64 gradients (the
+//      reference checks itself against central differences at start-up, GPU or not);
 //   2. timing: packed documents T/2, T/4, T/8, T/16, T/16 (causal inside each), T = 8K..64K,
 //      H_q 32, H_kv 8, d 128, median of --repeats CUDA-event timings, TFLOP/s from the exact
-//      causal area (4 d H_q per visible pair, as bench/gpu/sdpa_bench.py and flexcp_bench_device).
-// The forward graph is the one cudnn-frontend builds for its sdpa node with cuDNN 9.19 (composite
-// softmax and diagonal-band mask; the unified SOFTMAX/DIAGONAL_BAND_MASK operations start at 9.21).
+//      causal area (4 d H_q per visible pair forward, 10 backward, as bench/gpu/sdpa_bench.py
+//      and flexcp_bench_device), beside PyTorch's cuDNN SDPA on an H200 (bench/RESULTS.md).
+// The graphs are the ones cudnn-frontend builds for its sdpa and sdpa_backward nodes with cuDNN
+// 9.19 (composite softmax and diagonal-band mask; the unified SOFTMAX/DIAGONAL_BAND_MASK
+// operations start at 9.21), read from the frontend's source, not linked.
 // Every configuration runs independently: a failure is printed and the next one still runs.
 // Without a CUDA device the program builds and finalizes every tensor and operation descriptor
 // it can without a handle, says how far it got, and exits with 3.
-//   flexcp_cudnn_probe [--repeats N] [--only SUBSTRING] [--int64-offsets] [--no-timing]
+//   flexcp_cudnn_probe [--repeats N] [--only SUBSTRING] [--int64-offsets] [--no-timing] [--no-backward]
+//   (--only keeps the cases whose name contains SUBSTRING: docs, slices, ragged-stats, timing, ...)
 // Exit: 0 all passed, 1 a case failed or errored, 2 setup failed on a GPU machine, 3 no device.
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
@@ -237,8 +242,11 @@ class SdpaGraphMaker {
     const Tensor t = b().tensor(name, type, std::move(dims), std::move(strides), GraphBuilder::Kind::Device,
                                 ragged ? &*ragged : nullptr);
     g_.bindings.emplace_back(t.uid, buf);
+    if (ragged) ragged_of_.emplace(t.uid, *ragged);
     return t;
   }
+  // The ragged-offset tensor of a THD tensor made here.
+  const Tensor& ragged_of(const Tensor& t) const { return ragged_of_.at(t.uid); }
   // THD: token-major, then head, then head_dim; the batch stride is unused (ragged offsets place
   // each entry). Queries side (s = max s_q, H_q) or keys side (max s_kv, H_kv).
   Tensor thd(const std::string& name, Buf buf, bool queries) {
@@ -331,6 +339,7 @@ class SdpaGraphMaker {
   const Problem& p_;
   cudnnDataType_t offset_type_;
   int64_t n_, sq_, skv_;
+  std::map<int64_t, Tensor> ragged_of_;
 };
 
 float attention_scale(const Problem& p) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.d))); }
@@ -421,13 +430,10 @@ Graph build_backward(const Problem& p, bool int64_offsets) {
   m.b().reshape("reshape_dS", ds, ds_t);
   key_gradient("dK", ds_t, q, Buf::dK);
 
-  // K back from K^T: a virtual with K's own strides and ragged offset (the frontend leaves its type
-  // to the context: fp32).
-  const Tensor k_offsets = m.b().tensor("reshape_k::ragged_offset", int64_offsets ? CUDNN_DATA_INT64 : CUDNN_DATA_INT32,
-                                        {n + 1, 1, 1, 1}, {1, 1, 1, 1});
-  g.bindings.emplace_back(k_offsets.uid, Buf::OffKV);
+  // K back from K^T: a virtual with K's own strides and K^T's very ragged-offset tensor, as the
+  // frontend does (its type left to the context: fp32).
   const Tensor k = m.b().tensor("reshape_k::Y", CUDNN_DATA_FLOAT, {n, hk, skv, d}, {skv * hk * d, d, hk * d, 1},
-                                GraphBuilder::Kind::Virtual, &k_offsets);
+                                GraphBuilder::Kind::Virtual, &m.ragged_of(kt));
   m.b().reshape("reshape_k", kt, k);
   const Tensor dq_accum =
       m.device("dQ_accum", CUDNN_DATA_FLOAT, {n, hq, sq, d}, {hq * sq * d, sq * d, d, 1}, Buf::DQAccum);
