@@ -1041,8 +1041,8 @@ int main(int argc, char** argv) {
               << std::defaultfloat << std::endl;
   };
   const auto problems = correctness_problems();
-  // Whole documents, the executor's bottom-right slices and ragged Stats first, then the timings (the numbers
-  // the decision needs), then the rest: if the runner's timeout strikes, it cuts the least important.
+  // Whole documents, the executor's bottom-right slices and ragged Stats first, then the timings
+  // (the numbers the decision needs), then the rest: a runner's timeout cuts the least important.
   const bool bwd = options.backward;
   constexpr std::size_t kFirst = 3;  // correctness_problems() lists documents, slices, ragged Stats first
   for (std::size_t i = 0; i < kFirst; ++i)
