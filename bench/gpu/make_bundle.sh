@@ -16,11 +16,13 @@ bundle=.gpu-bundle
 arch=x86_64-linux-gnu
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFLEXCP_NATIVE=OFF -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
-cmake --build "$build" -j "$(nproc)" --target flexcp flexcp_gpu_tests flexcp_backend_tests flexcp_bench_device
+cmake --build "$build" -j "$(nproc)" --target flexcp flexcp_gpu_tests flexcp_backend_tests flexcp_bench_device \
+  flexcp_cudnn_probe
 
 rm -rf "$bundle"
 mkdir -p "$bundle/bin" "$bundle/usr/bin" "$bundle/usr/lib/$arch/openmpi/lib" "$bundle/usr/share"
-cp "$build/src/flexcp" "$build/tests/flexcp_gpu_tests" "$build/tests/flexcp_backend_tests" "$build/bench/flexcp_bench_device" "$bundle/bin/"
+cp "$build/src/flexcp" "$build/tests/flexcp_gpu_tests" "$build/tests/flexcp_backend_tests" "$build/bench/flexcp_bench_device" \
+  "$build/bench/flexcp_cudnn_probe" "$bundle/bin/"
 # Open MPI (Debian's layout, relocated with OPAL_PREFIX=<bundle>/usr) and its external PMIx.
 cp /usr/bin/orted "$bundle/usr/bin/"
 cp /usr/bin/orterun "$bundle/usr/bin/mpirun"
