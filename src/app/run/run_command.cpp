@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 
 #include "app/all_or_none.hpp"
 #include "app/input/machine_memory.hpp"
@@ -10,7 +11,7 @@
 #include "app/output/phase_comparison.hpp"
 #include "app/output/progress.hpp"
 #include "app/output/report.hpp"
-#include "app/output/results_file.hpp"
+#include "app/output/run_results_file.hpp"
 #include "app/run/backend.hpp"
 #include "app/run/plan_step.hpp"
 #include "app/run/run_input.hpp"
@@ -105,26 +106,24 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
     if (!placement_warning.empty()) std::fprintf(stderr, "flexcp: warning: %s\n", placement_warning.c_str());
   }
 
-  // Rank 0 rewrites the results file (atomically) after every step, so a run stopped by the
-  // time limit, or killed, keeps every completed step.
+  // Rank 0 appends every measured step to the results file and flushes it (RunResultsFile), so
+  // a run stopped by the time limit, or killed, keeps every completed step.
   RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), size, topology.nodes,
                    topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank,
                    "running", config.run.steps, config.emulation};
+  std::optional<RunResultsFile> file;
   all_or_none(world, [&] {
-    if (rank == 0) meta.provenance = collect_provenance(topology.host_of_rank);  // only rank 0 writes the file
+    if (rank != 0) return;  // only rank 0 writes the file
+    meta.provenance = collect_provenance(topology.host_of_rank);
+    // The path was checked before the run (check_output_path); what goes wrong from here on
+    // (the directory removed, the disk full, a file that appeared meanwhile) is exit 1.
+    file.emplace(config.run.output, meta, options.force);
   });
   std::vector<StrategyResult> results;
-  bool written = false;
-  auto save = [&](const char* status) {
-    all_or_none(world, [&] {
-      if (rank != 0) return;
-      meta.status = status;
-      write_results_file(config.run.output, meta, results, options.force || written);
-    });
-    written = true;
-  };
   auto after_step = [&] {
-    save("running");
+    all_or_none(world, [&] {
+      if (rank == 0) file->update(results);
+    });
     return world.max_over_ranks(stop_requested() ? 1.0 : 0.0) > 0.0;
   };
 
@@ -146,7 +145,9 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
     }
   }
 
-  save(stopped ? "cut_short" : "complete");
+  all_or_none(world, [&] {
+    if (rank == 0) file->finish(results, stopped ? "cut_short" : "complete");
+  });
   if (rank == 0) {
     if (stopped) {
       std::printf("# Cut short by signal %d at a step boundary: the results file holds every completed step "
