@@ -306,6 +306,63 @@ def n_steps_give_n_rows():
         no_temporaries(d)
 
 
+def session_processes(sid):
+    """The processes of session `sid`: mpirun started with start_new_session, and its ranks
+    (Open MPI puts each rank in a process group of its own, so killpg would miss them)."""
+    p = subprocess.run(["ps", "-o", "pid=,stat=", "-s", str(sid)], capture_output=True, text=True)
+    return [int(line.split()[0]) for line in p.stdout.splitlines() if not line.split()[1].startswith("Z")]
+
+
+def kill_session(sid):
+    import signal
+    for pid in session_processes(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# A run killed outright (SIGKILL to mpirun and every rank: an OOM kill, a node failure, scancel
+# -s KILL) leaves a readable file at the output path holding exactly its completed steps.
+@case
+def sigkill_keeps_completed_steps():
+    import time
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "killed.h5")
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        proc = subprocess.Popen(["mpirun", "-np", "2", "--oversubscribe", FLEXCP, "run", write(d, "in.toml", VALID),
+                                 "--out", out, "--set", "run.steps=1000000"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        try:
+            seen, deadline = 0, time.time() + 30
+            while time.time() < deadline and seen < 5:
+                time.sleep(0.1)
+                try:
+                    with h5py.File(out, "r") as f:
+                        seen = f["runs/megatron-cp-ring/step"].shape[0]
+                except (OSError, KeyError):
+                    pass  # not published yet, or caught mid-flush
+            check(seen >= 5, f"{seen} steps in the file after 30 s")
+            kill_session(proc.pid)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                kill_session(proc.pid)
+        deadline = time.time() + 10  # SIGKILL is delivered, but a dying process lingers briefly
+        while session_processes(proc.pid) and time.time() < deadline:
+            time.sleep(0.1)
+        check(not session_processes(proc.pid), f"processes left after SIGKILL: {session_processes(proc.pid)}")
+        with h5py.File(out, "r") as f:
+            check(f.attrs["status"] == "running" and f.attrs["schema_version"] == 2, dict(f.attrs))
+            steps = check_run_rows(f["runs/megatron-cp-ring"], 2)
+            check(seen <= steps < 1000000, f"{steps} steps kept, {seen} seen before the kill")
+        check(subprocess.run(["h5dump", "-H", out], capture_output=True).returncode == 0, "h5dump reads it")
+        # The shadow copy (one step behind, docs/results-schema.md) is all that is left beside it.
+        left = sorted(set(os.listdir(d)) - {"in.toml", "killed.h5"})
+        check(len(left) == 1 and left[0].startswith("killed.h5.tmp.") and left[0].endswith(".shadow"), f"left: {left}")
+
+
 REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "flexcp-report")
 
 

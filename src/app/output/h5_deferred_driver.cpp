@@ -1,6 +1,7 @@
 #include "app/output/h5_deferred_driver.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_EXCHANGE
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,32 +18,59 @@
 namespace flexcp::h5 {
 namespace {
 
-// One open file: the descriptor, its size on disk, and HDF5's writes since the last flush.
+[[noreturn]] void fail(const std::string& name, const char* what) {
+  throw Error("cannot write '" + name + "': " + what + ": " + std::strerror(errno));
+}
+
+// Swaps two names atomically. Where the file system cannot (RENAME_EXCHANGE: NFS, some parallel
+// file systems), `published` is still replaced atomically by rename, and its old file reaches
+// `shadow` through a third name.
+void swap_names(const std::string& shadow, const std::string& published) {
+  if (::renameat2(AT_FDCWD, shadow.c_str(), AT_FDCWD, published.c_str(), RENAME_EXCHANGE) == 0) return;
+  if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) fail(published, "rename");
+  const std::string previous = shadow + ".prev";
+  if (::link(published.c_str(), previous.c_str()) != 0) fail(previous, "link");
+  if (::rename(shadow.c_str(), published.c_str()) != 0) fail(published, "rename");
+  if (::rename(previous.c_str(), shadow.c_str()) != 0) fail(shadow, "rename");
+}
+
+// One open file, kept as two copies: the front holds the last flushed state under the file's
+// name; the back lags one flush behind under a shadow name. A flush writes the lagging and the
+// new bytes into the back, syncs it and swaps the two names, so the name always refers to a
+// complete flushed state, whenever the process dies, and a failed write (a full disk) leaves it
+// untouched. Twice the (small) bytes of each step, never the whole file.
 class DeferredFile {
  public:
-  DeferredFile(int fd, std::string path, haddr_t size) : fd_(fd), path_(std::move(path)), disk_size_(size) {}
-  ~DeferredFile() { ::close(fd_); }
+  DeferredFile(int fd, std::string name, haddr_t size, int shadow_fd, std::string shadow)
+      : copies_{{fd, std::move(name), size}, {shadow_fd, std::move(shadow), 0}} {}
+  ~DeferredFile() {
+    ::close(copies_[0].fd);
+    ::close(copies_[1].fd);
+    ::unlink(back().name.c_str());  // a stale copy once the file is closed
+  }
   DeferredFile(const DeferredFile&) = delete;
   DeferredFile& operator=(const DeferredFile&) = delete;
 
   haddr_t eoa = 0;  // HDF5's end of allocated space
-  haddr_t eof() const { return std::max(disk_size_, pending_end_); }
+  std::optional<haddr_t> truncate_to;  // HDF5's last truncate since the last sync
+  haddr_t eof() const { return std::max(front().size, pending_end_); }
   std::exception_ptr failure() const { return failure_; }
 
   void write(haddr_t addr, std::size_t size, const void* buffer) {
-    if (failure_) return;  // the disk keeps the last flushed state
+    if (failure_) return;  // the file keeps the last flushed state
     const auto* bytes = static_cast<const char*>(buffer);
     pending_.push_back({addr, std::vector<char>(bytes, bytes + size)});
     pending_end_ = std::max(pending_end_, addr + size);
   }
 
-  // The disk's bytes with the pending writes laid over them, in order; zeros past the end.
+  // The front's bytes with the pending writes laid over them, in order; zeros past the end.
   bool read(haddr_t addr, std::size_t size, void* buffer) const {
     auto* out = static_cast<char*>(buffer);
     std::fill(out, out + size, 0);
-    for (std::size_t done = 0; addr + done < disk_size_ && done < size;) {
-      const auto want = std::min<haddr_t>(size - done, disk_size_ - addr - done);
-      const auto n = ::pread(fd_, out + done, want, static_cast<off_t>(addr + done));
+    const auto& f = front();
+    for (std::size_t done = 0; addr + done < f.size && done < size;) {
+      const auto want = std::min<haddr_t>(size - done, f.size - addr - done);
+      const auto n = ::pread(f.fd, out + done, want, static_cast<off_t>(addr + done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
       done += static_cast<std::size_t>(n);
@@ -54,64 +82,69 @@ class DeferredFile {
     return true;
   }
 
-  // Writes the pending bytes: past the old end first, then over the existing bytes; with
-  // `size`, the file then has that size (HDF5's truncate to its allocated space).
-  void sync(std::optional<haddr_t> size) {
-    if (failure_) return drop();
-    const haddr_t old = disk_size_;
-    const haddr_t grown = std::max({old, pending_end_, size.value_or(0)});
+  // Makes the pending writes the file's state: as long as HDF5 last truncated it to, else at
+  // least as long as its allocated space (a file shorter than its superblock says is refused as
+  // truncated by every reader).
+  void sync() {
+    const haddr_t size = truncate_to ? *truncate_to : std::max(eoa, eof());
+    truncate_to.reset();
+    if (failure_ || (pending_.empty() && size == front().size)) return drop();
+    auto& b = back();
     try {
-      for (const auto& w : pending_) {
-        const haddr_t end = w.addr + w.bytes.size(), from = std::max(w.addr, old);
-        if (end > from) write_at(fd_, path_, {w.bytes.data() + (from - w.addr), end - from}, from);
-      }
-      if (grown > old) {
-        resize(grown);
-        sync_file(fd_, path_);
-      }
+      for (const auto* writes : {&lag_, &pending_})
+        for (const auto& w : *writes) write_at(b.fd, b.name, w.bytes, w.addr);
+      if (::ftruncate(b.fd, static_cast<off_t>(size)) != 0) fail(b.name, "ftruncate");
+      sync_file(b.fd, b.name);
+      swap_names(b.name, front().name);
     } catch (const Error&) {
       failure_ = std::current_exception();
-      (void)::ftruncate(fd_, static_cast<off_t>(old));  // best effort: bytes past the superblock's end are ignored anyway
       return drop();
     }
-    disk_size_ = grown;
-    try {
-      bool overwrote = false;
-      for (const auto& w : pending_)
-        if (w.addr < old) {
-          write_at(fd_, path_, {w.bytes.data(), std::min<haddr_t>(w.bytes.size(), old - w.addr)}, w.addr);
-          overwrote = true;
-        }
-      if (size && *size < disk_size_) {
-        resize(*size);
-        disk_size_ = *size;
-      }
-      if (overwrote) sync_file(fd_, path_);
-    } catch (const Error&) {
-      failure_ = std::current_exception();
-    }
+    b.size = size;
+    std::swap(copies_[0].name, copies_[1].name);
+    front_ = 1 - front_;
+    lag_ = std::move(pending_);
     drop();
   }
 
+  // Gives the front (the last flushed state) the name `name`; an existing file there is
+  // replaced only with `replace` (link fails on an existing name, where rename would not).
+  void publish(const std::string& name, bool replace) {
+    auto& f = copies_[front_];
+    if (replace) {
+      if (std::rename(f.name.c_str(), name.c_str()) != 0) fail(name, "rename");
+    } else if (::link(f.name.c_str(), name.c_str()) != 0) {
+      if (errno == EEXIST) throw Error("output '" + name + "' appeared while the run was starting; not overwritten");
+      fail(name, "link");
+    } else {
+      ::unlink(f.name.c_str());
+    }
+    f.name = name;
+  }
+
  private:
+  struct Copy {
+    int fd;
+    std::string name;
+    haddr_t size;
+  };
   struct Pending {
     haddr_t addr;
     std::vector<char> bytes;
   };
+  const Copy& front() const { return copies_[front_]; }
+  Copy& back() { return copies_[1 - front_]; }
+  const Copy& back() const { return copies_[1 - front_]; }
   void drop() {
     pending_.clear();
     pending_end_ = 0;
   }
-  void resize(haddr_t size) {
-    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
-      throw Error("cannot write '" + path_ + "': ftruncate: " + std::strerror(errno));
-  }
 
-  int fd_;
-  std::string path_;
-  haddr_t disk_size_;
+  Copy copies_[2];
+  int front_ = 0;
+  std::vector<Pending> lag_;      // the last flush's writes, which the back copy lacks
+  std::vector<Pending> pending_;  // HDF5's writes since the last flush
   haddr_t pending_end_ = 0;
-  std::vector<Pending> pending_;
   std::exception_ptr failure_;
 };
 
@@ -129,19 +162,25 @@ H5FD_t* open_file(const char* name, unsigned flags, hid_t, haddr_t) {
   if (flags & H5F_ACC_EXCL) mode |= O_EXCL;
   const int fd = ::open(name, mode | O_CLOEXEC, 0666);
   if (fd < 0) return nullptr;  // errno stays for the caller's message
+  // Only files created through the driver (results being written) have a shadow copy.
+  const std::string shadow = std::string(name) + ".shadow";
+  const int shadow_fd = ::open(shadow.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   struct stat st{};
-  if (::fstat(fd, &st) != 0) {
+  if (shadow_fd < 0 || ::fstat(fd, &st) != 0 || st.st_size != 0) {
+    const int error = errno;
+    if (shadow_fd >= 0) ::close(shadow_fd), ::unlink(shadow.c_str());
     ::close(fd);
+    errno = error;
     return nullptr;
   }
   auto* f = new DriverFile{};
-  f->file = new DeferredFile(fd, name, static_cast<haddr_t>(st.st_size));
+  f->file = new DeferredFile(fd, name, 0, shadow_fd, shadow);
   return &f->pub;
 }
 
 herr_t close_file(H5FD_t* f) {
   auto* d = reinterpret_cast<DriverFile*>(f);
-  d->file->sync(std::nullopt);
+  d->file->sync();
   delete d->file;
   delete d;
   return 0;
@@ -171,14 +210,14 @@ herr_t write(H5FD_t* f, H5FD_mem_t, hid_t, haddr_t addr, size_t size, const void
   of(f).write(addr, size, buffer);
   return 0;
 }
-herr_t flush(H5FD_t* f, hid_t, hbool_t) {
-  // At least as long as the allocated space: a file shorter than its superblock says is refused
-  // as truncated by every reader.
-  of(f).sync(std::max(of(f).eoa, of(f).eof()));
+// HDF5 truncates the file to its allocated space before it writes out its metadata
+// accumulator, then flushes: only the flush sees every write of the step, so only it syncs.
+herr_t truncate(H5FD_t* f, hid_t, hbool_t) {
+  of(f).truncate_to = of(f).eoa;
   return 0;
 }
-herr_t truncate(H5FD_t* f, hid_t, hbool_t) {
-  of(f).sync(of(f).eoa);
+herr_t flush(H5FD_t* f, hid_t, hbool_t) {
+  of(f).sync();
   return 0;
 }
 
@@ -215,10 +254,18 @@ H5Handle deferred_write_access() {
   return fapl;
 }
 
-void throw_if_write_failed(hid_t file) {
+namespace {
+DeferredFile& deferred(hid_t file) {
   void* handle = nullptr;
   h5_check(H5Fget_vfd_handle(file, H5P_DEFAULT, &handle), "H5Fget_vfd_handle");
-  if (const auto failure = static_cast<const DeferredFile*>(handle)->failure()) std::rethrow_exception(failure);
+  return *static_cast<DeferredFile*>(handle);
 }
+}  // namespace
+
+void throw_if_write_failed(hid_t file) {
+  if (const auto failure = deferred(file).failure()) std::rethrow_exception(failure);
+}
+
+void publish(hid_t file, const std::string& name, bool replace) { deferred(file).publish(name, replace); }
 
 }  // namespace flexcp::h5

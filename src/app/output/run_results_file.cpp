@@ -1,6 +1,5 @@
 #include "app/output/run_results_file.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -125,26 +124,11 @@ void RunResultsFile::write_summaries(const std::vector<StrategyResult>& results)
 void RunResultsFile::flush() {
   h5_check(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "H5Fflush");
   h5::throw_if_write_failed(file_.get());
-  // Appending in place to a file someone removed would go on silently into an unlinked inode.
-  const std::string name = published_ ? path_.string() : temporary_;
-  struct stat st{};
-  if (::stat(name.c_str(), &st) != 0)
-    throw Error("cannot write '" + name + "': " + std::strerror(errno) + " (removed while the run was writing it)");
 }
 
-// The first flushed step makes the file the result: renamed to its final name, which it only
-// replaces with --force (link + unlink fails on an existing name, where rename would not).
+// The first flushed step makes the file the result, under its final name.
 void RunResultsFile::publish() {
-  const std::string target = path_.string();
-  if (force_) {
-    if (std::rename(temporary_.c_str(), target.c_str()) != 0)
-      throw Error("cannot write '" + target + "': rename: " + std::strerror(errno));
-  } else if (::link(temporary_.c_str(), target.c_str()) != 0) {
-    if (errno == EEXIST) throw Error("output '" + target + "' appeared while the run was starting; not overwritten");
-    throw Error("cannot write '" + target + "': link: " + std::strerror(errno));
-  } else {
-    ::unlink(temporary_.c_str());
-  }
+  h5::publish(file_.get(), path_.string(), force_);
   published_ = true;
 }
 

@@ -4,9 +4,10 @@
 // the step's rows, not the whole file again.
 //
 // Where the file lives: it is created as `<out>.tmp.<pid>` and renamed to `<out>` when the first
-// measured step has been flushed (or when the run ends, whichever comes first); from then on it
-// is appended in place. A run killed at any point therefore leaves every completed step in
-// `<out>` (status "running"); a `<out>.tmp.<pid>` left behind by a killed run holds no measured
+// measured step has been flushed (or when the run ends, whichever comes first); from then on
+// every flush replaces `<out>` atomically (h5_deferred_driver.hpp). A run killed at any point
+// therefore leaves every completed step in `<out>` (status "running"), beside a stale
+// `<out>.tmp.<pid>.shadow` copy to delete; a `<out>.tmp.<pid>` left behind holds no measured
 // step. The rename never replaces a file that appeared meanwhile unless --force was given.
 #include <filesystem>
 #include <memory>
