@@ -71,13 +71,15 @@ RunResultsFile::RunResultsFile(std::filesystem::path path, const RunMetadata& me
     runs_ = h5::create_group(root, "runs");
     flush();
   } catch (...) {
-    file_.reset();
-    std::filesystem::remove(temporary_);
+    close();
     throw;
   }
 }
 
-RunResultsFile::~RunResultsFile() {
+RunResultsFile::~RunResultsFile() { close(); }
+
+// HDF5 objects before the file; a temporary never published holds no step and goes.
+void RunResultsFile::close() {
   strategies_.clear();
   runs_.reset();
   rank_scale_.reset();
@@ -108,10 +110,7 @@ void RunResultsFile::finish(const std::vector<StrategyResult>& results, const ch
   h5::string_attribute(file_.get(), "status", status);
   flush();
   if (!published_) publish();
-  strategies_.clear();
-  runs_.reset();
-  rank_scale_.reset();
-  file_.reset();
+  close();
 }
 
 void RunResultsFile::write_summaries(const std::vector<StrategyResult>& results) {

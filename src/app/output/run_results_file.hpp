@@ -39,6 +39,7 @@ class RunResultsFile {
   void write_summaries(const std::vector<StrategyResult>& results);
   void flush();
   void publish();
+  void close();
 
   std::filesystem::path path_;
   std::string temporary_;
