@@ -2,7 +2,7 @@
 # the known packaging problems so the rest of the build can use plain imported targets.
 
 find_package(MPI REQUIRED COMPONENTS CXX)
-find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(HDF5 REQUIRED COMPONENTS C HL)  # HL: dimension scales (H5DS) on results files
 find_package(tomlplusplus REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
@@ -35,7 +35,7 @@ target_link_libraries(flexcp_kokkos INTERFACE Kokkos::kokkos)
 
 add_library(flexcp_hdf5 INTERFACE)
 target_include_directories(flexcp_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
-target_link_libraries(flexcp_hdf5 INTERFACE ${HDF5_C_LIBRARIES})
+target_link_libraries(flexcp_hdf5 INTERFACE ${HDF5_HL_LIBRARIES} ${HDF5_C_LIBRARIES})
 target_compile_definitions(flexcp_hdf5 INTERFACE ${HDF5_C_DEFINITIONS})
 
 # CUDA is optional: the GPU backend builds where nvcc exists (every machine of this project has

@@ -16,6 +16,7 @@ packages=(
   slurm-wlm munge                     # job scripts, tested on a local Slurm (ctest label slurm)
   iproute2 util-linux                 # emulated cluster: ip, tc (namespaces, links, shaping), nsenter, unshare
   lmod help2man                       # install test: the generated module file (ctest label install); the man page
+  clang                               # libFuzzer targets for the input parsers (scripts/fuzz.sh)
 )
 
 missing=()

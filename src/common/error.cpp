@@ -12,7 +12,7 @@ std::string_view basename_of(const char* path) {
   return slash == std::string_view::npos ? p : p.substr(slash + 1);
 }
 
-std::string with_context(const std::string& message, const std::source_location& where) {
+std::string with_context(const std::string& message, const SourceLocation& where) {
   std::string out;
   if (g_error_rank >= 0) out += "[rank " + std::to_string(g_error_rank) + "] ";
   out += std::string(basename_of(where.file_name())) + ":" + std::to_string(where.line()) + ": ";
@@ -23,7 +23,7 @@ std::string with_context(const std::string& message, const std::source_location&
 void set_error_rank(int rank) { g_error_rank = rank; }
 int error_rank() { return g_error_rank; }
 
-Error::Error(const std::string& message, std::source_location where)
+Error::Error(const std::string& message, SourceLocation where)
     : std::runtime_error(with_context(message, where)), message_(message) {}
 
 }  // namespace flexcp

@@ -276,6 +276,114 @@ def multimodal_sigterm_keeps_completed_steps():
         expect_sigterm_cut_short(d, [MM_DEMO, "--set", "batch.tokens_per_batch=1024"], "runs/llm-centric/step_time_s", kept)
 
 
+def check_run_rows(g, nranks):
+    """Every series of a /runs/<strategy> group of a schema 2 file holds the same steps: returns
+    how many, after checking their shapes, the step scale and that the values are sane."""
+    import h5py
+    import numpy as np
+    steps = g["step"].shape[0]
+    for name, ds in g.items():
+        if isinstance(ds, h5py.Dataset):
+            check(ds.shape[0] == steps, f"{name}: {ds.shape[0]} rows, step has {steps}")
+            check(ds.ndim == 1 or ds.shape == (steps, nranks), f"{name}: shape {ds.shape}")
+            if name != "step":
+                check(ds.dims[0].keys() == ["step"] and ds.dims[0][0].name == g["step"].name, f"{name}: step scale")
+            if ds.ndim == 2:
+                check(ds.dims[1].keys() == ["rank"] and ds.dims[1][0].name == "/topology/rank", f"{name}: rank scale")
+    for sub in ("phases", "comm_cache"):
+        for name, ds in g[sub].items():
+            check(ds.shape == (steps,), f"{sub}/{name}: shape {ds.shape}")
+    for name in ("micro_batches", "groups", "split_documents", "whole_documents", "new_rank_sets"):
+        check(g["plan"][name].shape == (steps,), f"plan/{name}: shape")
+    offsets = g["plan/group_offsets"][()]
+    check(len(offsets) == steps + 1 and offsets[-1] == g["plan/group_sizes"].shape[0], "group offsets")
+    check(list(g["step"][()]) == list(range(1, steps + 1)), f"steps 1..{steps} (1 warm-up): {g['step'][()]}")
+    check(np.all(g["tokens"][()] == 128), "tokens per step")
+    check(np.all(np.isfinite(g["step_time_s"][()])) and np.all(g["step_time_s"][()] > 0), "step times")
+    check(np.all(g["busy_s"][()] > 0), "busy time measured")
+    for name in ("kv_bytes_sent", "rank_tokens", "modelled_bytes_sent", "tokens", "step"):
+        check(g[name].dtype == np.int64, f"{name} stored as int64")
+    check(np.all(g["rank_tokens"][()].sum(axis=1) == 128), "every token owned by one rank")
+    return steps
+
+
+# Issue 15, "HDF5 written incrementally": N measured steps give N rows in every series, each
+# step appended (schema 2), with dimension scales on the step and rank axes.
+@case
+def n_steps_give_n_rows():
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r.h5")
+        p = mpirun(3, ["run", write(d, "in.toml", VALID), "--out", out, "--set", "run.steps=7",
+                       "--set", 'run.strategies=["megatron-cp-ring","flexcp"]'])
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        with h5py.File(out, "r") as f:
+            check(f.attrs["schema_version"] == 2 and f.attrs["status"] == "complete", dict(f.attrs))
+            check(list(f["topology/rank"][()]) == [0, 1, 2], "rank scale")
+            check(f["topology/node_of_rank"].dims[0][0].name == "/topology/rank", "node_of_rank on the rank scale")
+            for name in ("megatron-cp-ring", "flexcp"):
+                check(check_run_rows(f["runs"][name], 3) == 7, f"{name}: 7 rows")
+                check(f["runs"][name].attrs["throughput_ratio"] > 0, f"{name}: throughput ratio")
+        no_temporaries(d)
+
+
+def session_processes(sid):
+    """The processes of session `sid`: mpirun started with start_new_session, and its ranks
+    (Open MPI puts each rank in a process group of its own, so killpg would miss them)."""
+    p = subprocess.run(["ps", "-o", "pid=,stat=", "-s", str(sid)], capture_output=True, text=True)
+    return [int(line.split()[0]) for line in p.stdout.splitlines() if not line.split()[1].startswith("Z")]
+
+
+def kill_session(sid):
+    import signal
+    for pid in session_processes(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# A run killed outright (SIGKILL to mpirun and every rank: an OOM kill, a node failure, scancel
+# -s KILL) leaves a readable file at the output path holding exactly its completed steps.
+@case
+def sigkill_keeps_completed_steps():
+    import time
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "killed.h5")
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        proc = subprocess.Popen(["mpirun", "-np", "2", "--oversubscribe", FLEXCP, "run", write(d, "in.toml", VALID),
+                                 "--out", out, "--set", "run.steps=1000000"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        try:
+            seen, deadline = 0, time.time() + 30
+            while time.time() < deadline and seen < 5:
+                time.sleep(0.1)
+                try:
+                    with h5py.File(out, "r") as f:
+                        seen = f["runs/megatron-cp-ring/step"].shape[0]
+                except (OSError, KeyError):
+                    pass  # not published yet, or caught mid-flush
+            check(seen >= 5, f"{seen} steps in the file after 30 s")
+            kill_session(proc.pid)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                kill_session(proc.pid)
+        deadline = time.time() + 10  # SIGKILL is delivered, but a dying process lingers briefly
+        while session_processes(proc.pid) and time.time() < deadline:
+            time.sleep(0.1)
+        check(not session_processes(proc.pid), f"processes left after SIGKILL: {session_processes(proc.pid)}")
+        with h5py.File(out, "r") as f:
+            check(f.attrs["status"] == "running" and f.attrs["schema_version"] == 2, dict(f.attrs))
+            steps = check_run_rows(f["runs/megatron-cp-ring"], 2)
+            check(seen <= steps < 1000000, f"{steps} steps kept, {seen} seen before the kill")
+        check(subprocess.run(["h5dump", "-H", out], capture_output=True).returncode == 0, "h5dump reads it")
+        # The shadow copy (one step behind, docs/results-schema.md) is all that is left beside it.
+        left = sorted(set(os.listdir(d)) - {"in.toml", "killed.h5"})
+        check(len(left) == 1 and left[0].startswith("killed.h5.tmp.") and left[0].endswith(".shadow"), f"left: {left}")
+
+
 REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "flexcp-report")
 
 
@@ -317,6 +425,53 @@ def report_from_run_and_plan_files():
                 expected = f["runs"][r["strategy"]].attrs["throughput_ratio"]
                 check(abs(float(r["throughput_ratio"]) - expected) < 1e-3 * expected, f"{r['strategy']}: {r}")
                 check(r["baseline"] == f.attrs["baseline"], "plan baseline named")
+
+
+def write_schema_1_run(path):
+    """A run file as flexcp wrote it before schema 2 (every dataset float64, written whole), with
+    the datasets flexcp-report reads; values from a real 2-rank, 3-step run of that version."""
+    import h5py
+    with h5py.File(path, "w") as f:
+        f.attrs.update({"schema_version": 1, "kind": "run", "nranks": 2, "nnodes": 1, "status": "complete"})
+        runs = f.create_group("runs")
+        runs.attrs["baseline"] = "megatron-cp-ring"
+        for name, step_s, bytes_sent in (("megatron-cp-ring", [0.00052, 0.00050, 0.00051], [33024.0, 32512.0]),
+                                         ("flexcp", [0.00052, 0.00039, 0.00037], [14848.0, 18560.0])):
+            g = runs.create_group(name)
+            g["step_time_s"] = step_s
+            g["tokens_per_s"] = [128 / s for s in step_s]
+            g["attn_flops_per_s"] = [1723904.0 / s for s in step_s]
+            g["busy_imbalance"] = [1.15, 1.17, 1.2]
+            g["kv_bytes_sent"] = [bytes_sent] * 3
+            g["busy_s"] = [[0.00028, 0.00039]] * 3
+
+
+@case
+def report_reads_schema_1_and_2():
+    """flexcp-report reads run files of both layouts: schema 1 (float64, written whole) and
+    schema 2 (appended per step, counts as int64), with the same figures for the same data."""
+    import csv
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        old = os.path.join(d, "old.h5")
+        write_schema_1_run(old)
+        new = os.path.join(d, "new.h5")
+        p = mpirun(2, ["run", write(d, "in.toml", VALID), "--out", new, "--set", "run.steps=3",
+                       "--set", 'run.strategies=["megatron-cp-ring","flexcp"]'])
+        check(p.returncode == 0, f"run: exit {p.returncode}: {p.stderr}")
+        with h5py.File(new, "r") as f:
+            check(f.attrs["schema_version"] == 2, "schema 2 written")
+            check(f["runs/flexcp/kv_bytes_sent"].dtype.kind == "i", "bytes stored as integers")
+        report = os.path.join(d, "report")
+        p = subprocess.run([REPORT, old, new, "--out", report], capture_output=True, text=True, timeout=TIMEOUT_S)
+        check(p.returncode == 0, f"report: exit {p.returncode}: {p.stderr}")
+        rows = {(r["file"], r["strategy"]): r for r in csv.DictReader(open(os.path.join(report, "summary.csv")))}
+        for file in ("old.h5", "new.h5"):
+            ring, flex = rows[(file, "megatron-cp-ring")], rows[(file, "flexcp")]
+            check(int(ring["steps"]) == 3 and int(flex["steps"]) == 3, f"{file}: steps")
+            check(float(ring["bytes_per_step"]) == 65536 and float(flex["bytes_per_step"]) == 33408, f"{file}: bytes")
+            check(float(ring["throughput_ratio"]) == 1.0, f"{file}: baseline ratio")
+        check(abs(float(rows[("old.h5", "flexcp")]["throughput_ratio"]) - 0.00153 / 0.00128) < 1e-9, "schema 1 ratio")
 
 
 @case
@@ -373,7 +528,7 @@ def results_file_schema():
         check("PASS" in p.stdout, p.stdout)
         with h5py.File(out, "r") as f:
             a = f.attrs
-            check(a["schema_version"] == 1, "schema_version")
+            check(a["schema_version"] == 2, "schema_version")
             for key in ("flexcp_version", "git_sha", "command_line", "config_toml", "created_utc"):
                 check(isinstance(a[key], str) and a[key], f"attribute {key}")
             check("steps = 3" in a["config_toml"], "config_toml is the resolved input")
@@ -968,6 +1123,28 @@ def full_disk_tmpfs():
                     check(f.attrs["status"] == "running", dict(f.attrs))
         finally:
             subprocess.run(["umount", full], check=True)
+
+
+@case
+def full_disk_mid_run_keeps_steps():
+    """The disk fills after the file was published: exit 1 with the reason, and the file keeps
+    every step flushed before, readable (the failed append is cut off again)."""
+    import h5py
+    with tempfile.TemporaryDirectory() as d:
+        inp = write(d, "in.toml", VALID)
+        first = os.path.join(d, "first.h5")
+        p = mpirun(2, ["run", inp, "--out", first, "--set", "run.steps=1"])
+        check(p.returncode == 0, f"exit {p.returncode}: {p.stderr}")
+        # Room for a few steps more than one: new chunks are allocated after 64 steps at 2 ranks.
+        capacity = os.path.getsize(first) + 4096
+        out = os.path.join(d, "r.h5")
+        p = mpirun(2, ["run", inp, "--out", out, "--set", "run.steps=1000000"],
+                   {"FLEXCP_FAIL_WRITES_AFTER_BYTES": str(capacity)})
+        expect_write_failure(p, d, "No space left on device")
+        check(os.path.getsize(out) <= capacity, f"{os.path.getsize(out)} bytes, capacity {capacity}")
+        with h5py.File(out, "r") as f:
+            check(f.attrs["status"] == "running", dict(f.attrs))
+            check(check_run_rows(f["runs/megatron-cp-ring"], 2) >= 1, "the flushed steps kept")
 
 
 # Issue 15, items 6 and 9: outputs are regular files in a directory where files can be created,

@@ -33,6 +33,10 @@ std::vector<std::int64_t> read_lengths_file(const std::filesystem::path& path) {
   require_regular_file(path, "document-length file");
   std::ifstream in(path);
   if (!in) throw ConfigError("document-length file '" + path.string() + "' cannot be opened (missing or unreadable)");
+  return parse_lengths(in, path.string());
+}
+
+std::vector<std::int64_t> parse_lengths(std::istream& in, const std::string& name) {
   std::vector<std::int64_t> lengths;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -44,11 +48,11 @@ std::vector<std::int64_t> read_lengths_file(const std::filesystem::path& path) {
     std::int64_t value = 0;
     auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
     if (ec != std::errc() || ptr != token.data() + token.size() || value < 1)
-      throw ConfigError(path.string() + ":" + std::to_string(number) + ": '" + printable(token) +
+      throw ConfigError(name + ":" + std::to_string(number) + ": '" + printable(token) +
                         "' is not a document length (one positive integer per line, # for comments)");
     lengths.push_back(value);
   }
-  if (lengths.empty()) throw ConfigError("document-length file '" + path.string() + "' holds no lengths");
+  if (lengths.empty()) throw ConfigError("document-length file '" + name + "' holds no lengths");
   return lengths;
 }
 

@@ -34,30 +34,38 @@ class Descriptor {
   int fd_;
 };
 
-// FLEXCP_FAIL_WRITES_AFTER_BYTES=N (a testing aid, docs/inputs.md): every file write fails with
-// ENOSPC once N bytes of the file are written, so the full-disk path is tested on machines where
-// no small file system can be mounted.
-std::size_t injected_capacity() {
+// FLEXCP_FAIL_WRITES_AFTER_BYTES: the full-disk path is tested on machines where no small file
+// system can be mounted.
+std::uint64_t injected_capacity() {
   const char* value = std::getenv("FLEXCP_FAIL_WRITES_AFTER_BYTES");
-  if (value == nullptr || *value == '\0') return static_cast<std::size_t>(-1);
-  return static_cast<std::size_t>(std::strtoull(value, nullptr, 10));
+  if (value == nullptr || *value == '\0') return static_cast<std::uint64_t>(-1);
+  return std::strtoull(value, nullptr, 10);
 }
 }  // namespace
 
-void write_file_bytes(const std::string& path, std::span<const char> bytes) {
-  Descriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-  if (fd.get() < 0) fail(path, "open", errno);
-  static const std::size_t capacity = injected_capacity();
+void write_at(int fd, const std::string& path, std::span<const char> bytes, std::uint64_t offset) {
+  static const std::uint64_t capacity = injected_capacity();
   std::size_t done = 0;
   while (done < bytes.size()) {
-    if (done >= capacity) fail(path, "write", ENOSPC);
-    const auto n = ::write(fd.get(), bytes.data() + done, std::min(bytes.size(), capacity) - done);
+    const std::uint64_t at = offset + done;
+    if (at >= capacity) fail(path, "write", ENOSPC);
+    const std::size_t room = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size() - done, capacity - at));
+    const auto n = ::pwrite(fd, bytes.data() + done, room, static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail(path, "write", errno);
     done += static_cast<std::size_t>(n);
   }
-  // Delayed allocation (and NFS) reports a full disk only here or at close.
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) fail(path, "fsync", errno);
+}
+
+void sync_file(int fd, const std::string& path) {
+  if (::fsync(fd) != 0 && errno != EINVAL) fail(path, "fsync", errno);
+}
+
+void write_file_bytes(const std::string& path, std::span<const char> bytes) {
+  Descriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (fd.get() < 0) fail(path, "open", errno);
+  write_at(fd.get(), path, bytes, 0);
+  sync_file(fd.get(), path);
   if (::close(fd.release()) != 0) fail(path, "close", errno);
 }
 

@@ -2,8 +2,15 @@
 
 namespace flexcp::h5 {
 namespace {
+// Attributes are created or replaced: a file appended step by step updates its status and
+// summaries in place.
+void remove_existing(hid_t object, const char* name) {
+  if (H5Aexists(object, name) > 0) h5_check(H5Adelete(object, name), name);
+}
+
 template <class T>
 void scalar(hid_t object, const char* name, T value, hid_t type) {
+  remove_existing(object, name);
   H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
   H5Handle attr(H5Acreate2(object, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, name);
   h5_check(H5Awrite(attr.get(), type, &value), name);
@@ -28,6 +35,7 @@ H5Handle utf8_string_type() {
 }  // namespace
 
 void string_attribute(hid_t object, const char* name, const std::string& value) {
+  remove_existing(object, name);
   const H5Handle type = utf8_string_type();
   H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
   H5Handle attr(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, name);

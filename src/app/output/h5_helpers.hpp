@@ -1,6 +1,7 @@
 #pragma once
 // Small HDF5 writing helpers shared by the results files of `flexcp run` and `flexcp plan`:
 // every dataset gets `units` and `description` attributes; strings are variable-length UTF-8.
+// Attribute writers create the attribute or replace its value.
 #include <hdf5.h>
 
 #include <string>

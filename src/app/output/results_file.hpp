@@ -1,7 +1,7 @@
 #pragma once
-// The results file of `flexcp run` (schema in docs/results-schema.md). Rank 0 writes it with
-// serial HDF5 to a temporary name beside the target and renames it when complete, so a reader
-// never sees half a file and a crash leaves the previous result intact.
+// What results files of `flexcp run` and `flexcp plan` share (schema in docs/results-schema.md):
+// the run's metadata, the output path check, the root attributes. The run file itself is
+// written step by step by RunResultsFile (run_results_file.hpp).
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -14,7 +14,10 @@
 
 namespace flexcp {
 
+// Plan files (and what write_common_attributes writes) are schema 1; run files are schema 2
+// (extendible datasets, counts as integers, dimension scales) and say so over it.
 inline constexpr int kResultsSchemaVersion = 1;
+inline constexpr int kRunResultsSchemaVersion = 2;
 
 struct RunMetadata {
   std::string command_line;
@@ -25,7 +28,7 @@ struct RunMetadata {
   int emulated_ranks_per_node = 0;
   std::vector<int> node_of_rank;
   std::vector<int> local_rank;
-  // Run files: "running" (a checkpoint written after a step), "complete", or "cut_short"
+  // Run files: "running" (appended after every step), "complete", or "cut_short"
   // (stopped by a signal at a step boundary); every completed step is in the file.
   std::string status = "complete";
   std::int64_t steps_requested = 0;  // measured steps asked for, per strategy
@@ -42,8 +45,5 @@ void check_output_path(const std::filesystem::path& path, bool force);
 // Root attributes, /topology and /provenance shared by run and plan files; `root` is an HDF5 hid_t, `kind`
 // is "run" or "plan".
 void write_common_attributes(std::int64_t root, const RunMetadata& meta, const char* kind);
-
-void write_results_file(const std::filesystem::path& path, const RunMetadata& meta,
-                        const std::vector<StrategyResult>& results, bool force);
 
 }  // namespace flexcp

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 
 #include "app/all_or_none.hpp"
 #include "app/input/machine_memory.hpp"
@@ -10,7 +11,7 @@
 #include "app/output/phase_comparison.hpp"
 #include "app/output/progress.hpp"
 #include "app/output/report.hpp"
-#include "app/output/results_file.hpp"
+#include "app/output/run_results_file.hpp"
 #include "app/run/backend.hpp"
 #include "app/run/multimodal_run_command.hpp"
 #include "app/run/plan_step.hpp"
@@ -107,8 +108,6 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
     if (!placement_warning.empty()) std::fprintf(stderr, "flexcp: warning: %s\n", placement_warning.c_str());
   }
 
-  // Rank 0 rewrites the results file (atomically) after every step, so a run stopped by the
-  // time limit, or killed, keeps every completed step.
   RunMetadata meta{options.command_line, config.resolved_toml, utc_now_iso8601(), size, topology.nodes,
                    topology.emulated_ranks_per_node, topology.node_of_rank, topology.local_rank_of_rank,
                    "running", config.run.steps, config.emulation};
@@ -116,9 +115,21 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
     if (rank == 0) meta.provenance = collect_provenance(topology.host_of_rank);  // only rank 0 writes the file
   });
   if (config.multimodal) return run_multimodal_command(options, world, config, cluster, backend, meta);
+
+  // Rank 0 appends every measured step to the results file and flushes it (RunResultsFile), so
+  // a run stopped by the time limit, or killed, keeps every completed step; the checkpoint saves
+  // after each step and has the ranks agree whether a signal asked them to stop.
+  std::optional<RunResultsFile> file;
+  all_or_none(world, [&] {
+    // The path was checked before the run (check_output_path); what goes wrong from here on
+    // (the directory removed, the disk full, a file that appeared meanwhile) is exit 1.
+    if (rank == 0) file.emplace(config.run.output, meta, options.force);
+  });
   std::vector<StrategyResult> results;
-  RunCheckpoint checkpoint(world, meta, options.force,
-                           [&](bool force) { write_results_file(config.run.output, meta, results, force); });
+  RunCheckpoint checkpoint(world, meta, options.force, [&](bool /*force: the file was opened with it*/) {
+    if (meta.status == "running") file->update(results);
+    else file->finish(results, meta.status.c_str());
+  });
   auto after_step = [&] { return checkpoint.after_step(); };
 
   Progress progress(stderr, options.verbosity,

@@ -10,7 +10,7 @@
 namespace flexcp {
 namespace {
 // The resolved input beside the results (job scripts keep it with each run), written like a
-// results file: temporary name, then rename; never over an existing file without --force.
+// plan results file: temporary name, then rename; never over an existing file without --force.
 void write_text_file(const std::filesystem::path& path, const std::string& text, bool force) {
   check_output_path(path, force);
   replace_file_atomically(path.string(), [&](const std::string& temporary) { write_file_bytes(temporary, text); });
