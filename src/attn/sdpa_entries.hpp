@@ -37,14 +37,14 @@ std::vector<SdpaEntry> sdpa_entries(const AttentionSlice& slice);
 
 struct SdpaLayer {
   EntryMask mask = EntryMask::none;
-  std::vector<SdpaEntry> entries;  // ascending q_begin; pairwise disjoint query rows
+  std::vector<SdpaEntry> entries;  // ascending q_begin and k_begin; pairwise disjoint query rows
   std::int64_t max_q_len() const;
   std::int64_t max_k_len() const;
 };
 
 // Every entry of `slices`, in layers of one mask kind whose entries have pairwise disjoint query
-// rows, and with `disjoint_keys` pairwise disjoint key rows as well. Greedy first fit in query
-// order: as few layers as the overlaps need when only query rows count.
+// rows and ascending query and key offsets, and with `disjoint_keys` pairwise disjoint key rows
+// as well. Greedy first fit in query order.
 std::vector<SdpaLayer> sdpa_layers(const SliceSet& slices, bool disjoint_keys);
 
 }  // namespace flexcp::attn

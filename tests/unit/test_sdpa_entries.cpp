@@ -91,6 +91,10 @@ TEST(SdpaEntries, LayersAreDisjointAndCoverTheSlices) {
             for (std::size_t x = 0; x < layer.entries.size(); ++x) {
               const auto& e = layer.entries[x];
               EXPECT_EQ(e.mask, layer.mask);
+              if (x > 0) {
+                EXPECT_GE(e.q_begin, layer.entries[x - 1].q_begin) << "query offsets ascend";
+                EXPECT_GE(e.k_begin, layer.entries[x - 1].k_begin) << "key offsets ascend";
+              }
               for (std::size_t y = x + 1; y < layer.entries.size(); ++y) {
                 const auto& o = layer.entries[y];
                 EXPECT_TRUE(e.q_begin + e.q_len <= o.q_begin || o.q_begin + o.q_len <= e.q_begin) << "query rows shared";
@@ -104,4 +108,21 @@ TEST(SdpaEntries, LayersAreDisjointAndCoverTheSlices) {
         }
       }
   }
+}
+
+TEST(SdpaEntries, SharedQueryRowsAndDescendingKeysGoToSeparateLayers) {
+  attn::SliceSet set;
+  set.slices = {{0, 10, 50, 20, 100}, {0, 10, 0, 20, 100}, {10, 5, 30, 5, 100}};  // all fully visible
+  for (const bool disjoint_keys : {false, true}) {
+    const auto layers = attn::sdpa_layers(set, disjoint_keys);
+    ASSERT_EQ(layers.size(), 2u) << "rows [0, 10) twice";
+    EXPECT_EQ(layers[0].entries.size(), 2u) << "keys [0, 20) then [30, 35)";
+    EXPECT_EQ(layers[0].max_q_len(), 10);
+    EXPECT_EQ(layers[0].max_k_len(), 20);
+  }
+  set.slices = {{0, 10, 50, 20, 100}, {10, 5, 0, 5, 100}};  // later queries, earlier keys
+  EXPECT_EQ(attn::sdpa_layers(set, false).size(), 2u);
+  set.slices = {{0, 10, 0, 20, 100}, {10, 5, 10, 20, 100}};  // overlapping keys: one forward call, two backward
+  EXPECT_EQ(attn::sdpa_layers(set, false).size(), 1u);
+  EXPECT_EQ(attn::sdpa_layers(set, true).size(), 2u);
 }
