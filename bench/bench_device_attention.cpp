@@ -2,7 +2,9 @@
 // per visible pair), H_q = 32, H_kv = 8, d = 128, bf16 inputs, CUDA events around the kernels
 // alone (manual time), as bench/gpu/sdpa_bench.py times PyTorch's SDPA.
 //   packed_*: packed documents T/2, T/4, T/8, T/16, T/16 of T = 8K-64K tokens (the documents
-//             sdpa_bench.py uses), every kernel variant; SIMT only at 8K (it is the slow check).
+//             sdpa_bench.py uses), every kernel variant and cuDNN's fused attention (variant
+//             `cudnn`, CudaKernels' bf16 engine: cudnn_attention.hpp, scratch merges included);
+//             SIMT only at 8K (it is the slow check).
 //   slice_*:  one slice shape (query rows x keys, causal or fully visible) repeated until the
 //             launch holds about 2^28 visible pairs or 256K tokens, for the efficiency-by-shape
 //             table of the cost model (tools/kernel_profile.py turns the JSON into it).
@@ -13,13 +15,17 @@
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "attn/cuda/cudnn_attention.hpp"
 #include "attn/cuda/device_attention.hpp"
 #include "attn/flops.hpp"
 #include "device/buffer.hpp"
+#include "device/check.hpp"
 #include "device/inventory.hpp"
 #include "device/stream.hpp"
 #include "device_fill.hpp"
@@ -114,54 +120,90 @@ void backward(Workspace& w, const Problem& p, const cuda::DeviceSliceSet& slices
                             static_cast<float*>(w.dk.data()), static_cast<float*>(w.dv.data()), stream, config);
 }
 
-// One case: forward or backward of `problem` with `config`, timed by events on a stream of its own.
-void run_case(benchmark::State& state, const std::shared_ptr<Problem>& problem, const cuda::KernelConfig& config,
-              bool is_backward) {
+// cuDNN's fused attention: one handle and plan cache for every case (a plan build takes 0.1-1 s
+// and equal shapes share one), on a stream of its own.
+struct CudnnBench {
+  device::Stream stream{"bench::cudnn"};
+  cuda::CudnnAttention attention{stream.get()};
+};
+CudnnBench& cudnn_bench() {
+  static CudnnBench c;
+  return c;
+}
+
+// The engine of a case: flexcp's kernels with a config, or cuDNN (nullopt).
+using Engine = std::optional<cuda::KernelConfig>;
+
+// One case: forward or backward of `problem` on `engine`, timed by events on the engine's stream.
+void run_case(benchmark::State& state, const std::shared_ptr<Problem>& problem, const Engine& engine, bool is_backward) {
   const auto inventory = device::cuda_inventory();
   if (inventory.devices.empty()) {
     state.SkipWithError(("no CUDA device: " + inventory.why_none).c_str());
     return;
   }
   auto& w = workspace();
-  const cuda::DeviceSliceSet slices(problem->slices);
-  const device::Stream stream("bench::stream");
+  const auto& p = *problem;
+  auto* out = static_cast<float*>(w.out.data());
+  auto* lse = static_cast<float*>(w.lse.data());
+  std::optional<device::Stream> own;
+  std::optional<cuda::DeviceSliceSet> slices;
+  std::optional<cuda::CudnnSlices> cudnn_slices;
+  cudaStream_t stream = nullptr;
+  std::function<void()> run_forward, run_backward;
+  if (engine) {
+    own.emplace("bench::stream");
+    stream = own->get();
+    slices.emplace(p.slices);
+    run_forward = [&] { forward(w, p, *slices, *engine, stream); };
+    run_backward = [&] { backward(w, p, *slices, *engine, stream); };
+  } else {
+    auto& c = cudnn_bench();
+    stream = c.stream.get();
+    cudnn_slices.emplace(p.slices);
+    run_forward = [&] { c.attention.forward(kLayout, *cudnn_slices, w.q.data(), w.k.data(), w.v.data(), p.q_tokens, p.kv_tokens, out, lse); };
+    run_backward = [&] {
+      c.attention.backward(kLayout, *cudnn_slices, w.q.data(), w.k.data(), w.v.data(), out, w.dout.data(), lse, p.q_tokens,
+                           p.kv_tokens, static_cast<float*>(w.dq.data()), static_cast<float*>(w.dk.data()),
+                           static_cast<float*>(w.dv.data()));
+    };
+  }
   const device::Event start, stop;
-  forward(w, *problem, slices, config, stream.get());  // warm-up; lse for the backward
+  run_forward();  // warm-up (and plans); lse for the backward
   if (is_backward) {
     // D from O and O itself (as dO) is as good as any D for timing: ordinary finite numbers.
-    cuda::softmax_backward_rowsum(kLayout, problem->q_tokens, static_cast<const float*>(w.out.data()),
-                                  static_cast<const float*>(w.out.data()), static_cast<float*>(w.rowsum.data()),
-                                  stream.get());
-    backward(w, *problem, slices, config, stream.get());
+    cuda::softmax_backward_rowsum(kLayout, p.q_tokens, out, out, static_cast<float*>(w.rowsum.data()), stream);
+    run_backward();
   }
-  stream.synchronize();
+  FLEXCP_CUDA_CHECK(cudaStreamSynchronize(stream));
   for (auto _ : state) {
-    start.record(stream.get());
+    start.record(stream);
     if (is_backward)
-      backward(w, *problem, slices, config, stream.get());
+      run_backward();
     else
-      forward(w, *problem, slices, config, stream.get());
-    stop.record(stream.get());
+      run_forward();
+    stop.record(stream);
     stop.synchronize();
     state.SetIterationTime(stop.elapsed_ms_since(start) * 1e-3);
   }
-  const double area = problem->slices.area();
+  const double area = p.slices.area();
   const double flops = is_backward ? attn::backward_flops(area, kLayout) : attn::forward_flops(area, kLayout);
   state.counters["TFLOPS"] = benchmark::Counter(flops * 1e-12, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["pairs"] = area;
-  state.counters["slices"] = static_cast<double>(problem->slices.slices.size());
+  state.counters["slices"] = static_cast<double>(p.slices.slices.size());
 }
 
-std::string variant_name(const cuda::KernelConfig& c) {
+std::string variant_name(const Engine& engine) {
+  if (!engine) return "cudnn";
+  const auto& c = *engine;
   if (c.path == cuda::KernelPath::simt) return "simt";
   if (c.forward_query_tile == 0) return "auto_b" + std::to_string(c.backward_query_block);
   return "tc_f" + std::to_string(c.forward_query_tile) + "w" + std::to_string(c.forward_rows_per_warp) + "_b" +
          std::to_string(c.backward_query_block);
 }
 
-void add(const std::string& name, const std::shared_ptr<Problem>& problem, const cuda::KernelConfig& config,
-         bool is_backward, int iterations) {
-  benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) { run_case(state, problem, config, is_backward); })
+void add(const std::string& name, const std::shared_ptr<Problem>& problem, const Engine& engine, bool is_backward,
+         int iterations) {
+  benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) { run_case(state, problem, engine, is_backward); })
       ->UseManualTime()
       ->Iterations(iterations)
       ->Unit(benchmark::kMillisecond);
@@ -170,19 +212,20 @@ void add(const std::string& name, const std::shared_ptr<Problem>& problem, const
 void register_cases() {
   // Forward variants differ in query tile and rows per warp, backward ones in the query block;
   // each list names whole configurations so a result says exactly what ran.
-  const cuda::KernelConfig forward_variants[] = {{cuda::KernelPath::tensor_core, 128, 64, 16},
-                                                 {cuda::KernelPath::tensor_core, 64, 64, 16},
-                                                 {cuda::KernelPath::tensor_core, 128, 64, 32},
-                                                 {cuda::KernelPath::tensor_core, 0, 32, 0}};
-  const cuda::KernelConfig backward_variants[] = {{cuda::KernelPath::tensor_core, 128, 32, 32},
-                                                  {cuda::KernelPath::tensor_core, 128, 64, 32}};
+  // cuDNN (nullopt) last: tools/kernel_profile.py takes the best variant per shape.
+  const Engine forward_variants[] = {cuda::KernelConfig{cuda::KernelPath::tensor_core, 128, 64, 16},
+                                     cuda::KernelConfig{cuda::KernelPath::tensor_core, 64, 64, 16},
+                                     cuda::KernelConfig{cuda::KernelPath::tensor_core, 128, 64, 32},
+                                     cuda::KernelConfig{cuda::KernelPath::tensor_core, 0, 32, 0}, std::nullopt};
+  const Engine backward_variants[] = {cuda::KernelConfig{cuda::KernelPath::tensor_core, 128, 32, 32},
+                                      cuda::KernelConfig{cuda::KernelPath::tensor_core, 128, 64, 32}, std::nullopt};
   for (const std::int64_t tokens : {8192, 16384, 32768, 65536}) {
     const auto problem = packed_documents(tokens);
     const auto suffix = "/tokens:" + std::to_string(tokens) + "/";
     for (const auto& c : forward_variants) add("packed_forward" + suffix + variant_name(c), problem, c, false, 10);
     for (const auto& c : backward_variants) add("packed_backward" + suffix + variant_name(c), problem, c, true, 10);
     if (tokens == 8192) {
-      const cuda::KernelConfig simt{cuda::KernelPath::simt, 128, 64};
+      const Engine simt = cuda::KernelConfig{cuda::KernelPath::simt, 128, 64};
       add("packed_forward" + suffix + "simt", problem, simt, false, 2);
       add("packed_backward" + suffix + "simt", problem, simt, true, 2);
     }

@@ -8,6 +8,9 @@ DEVICE_JSON: `flexcp_bench_device --benchmark_out=... --benchmark_out_format=jso
 SDPA_TXT: the output of bench/gpu/sdpa_bench.py (its `sdpa-summary` lines).
 Prints Markdown: (1) packed documents, every variant and SDPA's faster backend, with the ratio
 (target: forward >= 0.8x, backward >= 0.6x); (2) TFLOP/s by slice shape (best variant per shape).
+Variants are flexcp_bench_device's names: the tensor-core tile configurations (tc_*, auto_*),
+simt, and cudnn (cuDNN's fused attention, CudaKernels' bf16 engine where it covers the shape);
+the best one per shape is what flexcp runs there, so the profile takes it whichever it is.
 With --toml, writes the slice table in the hardware-profile format (docs/inputs.md).
 Exit 2 when a file is missing or holds no benchmark this script knows.
 """
@@ -103,13 +106,14 @@ def toml_table(slices, sdpa_shapes, machine, date):
         return max(by_variant.values()) if by_variant else None
     lengths = sorted({q for (_, mask, q, k) in slices if mask == "causal" and q == k})
     lines = [
-        "# Attention kernel throughput by slice shape, measured with flexcp's tensor-core kernels",
-        f"# (bf16, H_q 32, H_kv 8, d 128; bench/bench_device_attention.cpp slice_*; best tile variant",
+        "# Attention kernel throughput by slice shape, measured with flexcp's bf16 attention engines",
+        f"# (cuDNN fused attention and tensor-core kernels, bf16, H_q 32, H_kv 8, d 128;",
+        f"# bench/bench_device_attention.cpp slice_*; best variant",
         f"# per shape) on {machine}, {date}. A slice of L queries x L keys, causal or fully visible,",
         "# repeated until a launch holds ~2^28 visible pairs: throughput with the GPU full of such",
         "# slices. tools/kernel_profile.py wrote this table.",
         "[hardware.attention_kernel]",
-        f'source = "measured: flexcp tensor-core kernels on {machine}, {date} (bench/RESULTS.md)"',
+        f'source = "measured: flexcp attention engines (best of cuDNN and tensor-core kernels) on {machine}, {date} (bench/RESULTS.md)"',
         "lengths = [" + ", ".join(str(n) for n in lengths) + "]",
     ]
     for kind in ("forward", "backward"):

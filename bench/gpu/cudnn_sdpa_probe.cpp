@@ -34,6 +34,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -42,7 +43,9 @@
 #include <utility>
 #include <vector>
 
-#include "cudnn_graph.hpp"
+#include "attn/cuda/cudnn_sdpa.hpp"
+
+namespace cudnn_probe = flexcp::attn::cuda::cudnn;
 
 namespace {
 using cudnn_probe::Descriptor;
@@ -118,16 +121,8 @@ std::vector<std::uint16_t> random_bf16(std::size_t count, std::uint64_t seed) {
 
 // ---- Problems -----------------------------------------------------------------------------------
 
-enum class Mask { None, CausalTopLeft, CausalBottomRight };
-
-const char* mask_name(Mask mask) {
-  switch (mask) {
-    case Mask::None: return "none";
-    case Mask::CausalTopLeft: return "causal-top-left";
-    case Mask::CausalBottomRight: return "causal-bottom-right";
-  }
-  return "?";
-}
+using Mask = cudnn_probe::SdpaMask;
+using cudnn_probe::mask_name;
 
 // One "batch" entry of cuDNN's ragged layout: a query range of the packed Q (and O) against a key
 // range of the packed K and V, in tokens.
@@ -139,7 +134,7 @@ struct Problem {
   std::string name;
   std::vector<Entry> entries;
   int64_t h_q = 32, h_kv = 8, d = 128;
-  Mask mask = Mask::CausalTopLeft;
+  Mask mask = Mask::causal_top_left;
   int64_t q_tokens = 0, kv_tokens = 0;
   // Stats padded [b, h_q, max s_q, 1] (the frontend's default) or ragged [tokens][h_q] (flexcp's
   // LSE layout: a ragged offset on Stats too).
@@ -166,9 +161,9 @@ struct Problem {
   }
   bool visible(int64_t i, int64_t j, const Entry& e) const {
     switch (mask) {
-      case Mask::None: return true;
-      case Mask::CausalTopLeft: return j <= i;
-      case Mask::CausalBottomRight: return j <= i + e.s_kv - e.s_q;
+      case Mask::none: return true;
+      case Mask::causal_top_left: return j <= i;
+      case Mask::causal_bottom_right: return j <= i + e.s_kv - e.s_q;
     }
     return false;
   }
@@ -177,8 +172,8 @@ struct Problem {
     double a = 0;
     for (const auto& e : entries)
       for (int64_t i = 0; i < e.s_q; ++i) {
-        const int64_t last = mask == Mask::None ? e.s_kv - 1
-                             : mask == Mask::CausalTopLeft ? std::min(i, e.s_kv - 1)
+        const int64_t last = mask == Mask::none ? e.s_kv - 1
+                             : mask == Mask::causal_top_left ? std::min(i, e.s_kv - 1)
                                                             : std::min(i + e.s_kv - e.s_q, e.s_kv - 1);
         a += static_cast<double>(std::max<int64_t>(last + 1, 0));
       }
@@ -211,237 +206,21 @@ Problem slices(std::string name, const std::vector<std::pair<int64_t, int64_t>>&
 
 // ---- Graphs -------------------------------------------------------------------------------------
 
-// The device buffers a graph's tensors are bound to (several tensors may share one: Q and O share
-// their ragged offsets, for instance).
-enum class Buf { Q, K, V, O, Stats, SeqQ, SeqKV, OffQ, OffKV, OffStats, dO, dQ, dK, dV, SoftmaxSum, DQAccum };
-
-struct Graph {
-  GraphBuilder builder;
-  std::vector<std::pair<int64_t, Buf>> bindings;    // device tensors: uid, buffer
-  std::vector<std::pair<int64_t, float>> by_value;  // host scalars: uid, value
-};
-
-// The pieces forward and backward share: THD tensors with ragged offsets, scalars, the masks.
-class SdpaGraphMaker {
- public:
-  SdpaGraphMaker(Graph& g, const Problem& p, bool int64_offsets)
-      : g_(g), p_(p), offset_type_(int64_offsets ? CUDNN_DATA_INT64 : CUDNN_DATA_INT32), n_(p.batch()),
-        sq_(p.max_s_q()), skv_(p.max_s_kv()) {
-    seq_q = device("seq_len_q", CUDNN_DATA_INT32, {n_, 1, 1, 1}, {1, 1, 1, 1}, Buf::SeqQ);
-    seq_kv = device("seq_len_kv", CUDNN_DATA_INT32, {n_, 1, 1, 1}, {1, 1, 1, 1}, Buf::SeqKV);
-  }
-
-  GraphBuilder& b() { return g_.builder; }
-
-  Tensor device(const std::string& name, cudnnDataType_t type, std::vector<int64_t> dims, std::vector<int64_t> strides,
-                Buf buf, std::optional<Buf> offsets = std::nullopt) {
-    std::optional<Tensor> ragged;
-    if (offsets) {  // each tensor its own offset tensor (as the frontend), the device data shared
-      ragged = b().tensor(name + "::ragged_offset", offset_type_, {n_ + 1, 1, 1, 1}, {1, 1, 1, 1});
-      g_.bindings.emplace_back(ragged->uid, *offsets);
-    }
-    const Tensor t = b().tensor(name, type, std::move(dims), std::move(strides), GraphBuilder::Kind::Device,
-                                ragged ? &*ragged : nullptr);
-    g_.bindings.emplace_back(t.uid, buf);
-    if (ragged) ragged_of_.emplace(t.uid, *ragged);
-    return t;
-  }
-  // The ragged-offset tensor of a THD tensor made here.
-  const Tensor& ragged_of(const Tensor& t) const { return ragged_of_.at(t.uid); }
-  // THD: token-major, then head, then head_dim; the batch stride is unused (ragged offsets place
-  // each entry). Queries side (s = max s_q, H_q) or keys side (max s_kv, H_kv).
-  Tensor thd(const std::string& name, Buf buf, bool queries) {
-    const int64_t h = queries ? p_.h_q : p_.h_kv, s = queries ? sq_ : skv_, d = p_.d;
-    return device(name, CUDNN_DATA_BFLOAT16, {n_, h, s, d}, {s * h * d, d, h * d, 1}, buf,
-                  queries ? Buf::OffQ : Buf::OffKV);
-  }
-  // K or V as the backend's matmuls take them, transposed ({b, h, d, s}): the same memory, strides swapped.
-  Tensor thd_transposed(const std::string& name, Buf buf) {
-    const int64_t h = p_.h_kv, s = skv_, d = p_.d;
-    return device(name, CUDNN_DATA_BFLOAT16, {n_, h, d, s}, {s * h * d, d, 1, h * d}, buf, Buf::OffKV);
-  }
-  // Stats padded [b, h_q, max s_q, 1] (the frontend's default) or ragged [tokens][h_q] (flexcp's LSE).
-  Tensor stats() {
-    const int64_t hq = p_.h_q;
-    if (p_.ragged_stats) return device("Stats", CUDNN_DATA_FLOAT, row_dims(), {sq_ * hq, 1, hq, 1}, Buf::Stats, Buf::OffStats);
-    return device("Stats", CUDNN_DATA_FLOAT, row_dims(), row_strides(), Buf::Stats);
-  }
-  Tensor scalar(const std::string& name, float value) {
-    const Tensor t = b().scalar(name, CUDNN_DATA_FLOAT);
-    g_.by_value.emplace_back(t.uid, value);
-    return t;
-  }
-  Tensor virt(const std::string& name, std::vector<int64_t> dims, std::vector<int64_t> strides, cudnnDataType_t type) {
-    return b().tensor(name, type, std::move(dims), std::move(strides), GraphBuilder::Kind::Virtual);
-  }
-  Tensor scores(const std::string& name, cudnnDataType_t type = CUDNN_DATA_FLOAT) {  // [b, h_q, s_q, s_kv]
-    const int64_t hq = p_.h_q;
-    return virt(name, {n_, hq, sq_, skv_}, {hq * sq_ * skv_, sq_ * skv_, skv_, 1}, type);
-  }
-  Tensor scores_transposed(const std::string& name) {  // [b, h_q, s_kv, s_q], the same memory order
-    const int64_t hq = p_.h_q;
-    return virt(name, {n_, hq, skv_, sq_}, {hq * sq_ * skv_, sq_ * skv_, 1, skv_}, CUDNN_DATA_BFLOAT16);
-  }
-  std::vector<int64_t> row_dims() const { return {n_, p_.h_q, sq_, 1}; }
-  std::vector<int64_t> row_strides() const { return {p_.h_q * sq_, sq_, 1, 1}; }
-  int64_t n() const { return n_; }
-  int64_t sq() const { return sq_; }
-  int64_t skv() const { return skv_; }
-
-  // y = mode(x[, b]) into a new virtual tensor shaped like `like`.
-  Tensor pw(const std::string& name, cudnnPointwiseMode_t mode, const Tensor& x, const Tensor* b2, const Tensor& like,
-            cudnnDataType_t out_type = CUDNN_DATA_FLOAT, cudnnDataType_t compute = CUDNN_DATA_FLOAT) {
-    const Tensor y = b().virtual_like(name + "::Y", like, out_type);
-    b().pointwise(name, mode, compute, x, b2, nullptr, y);
-    return y;
-  }
-
-  // The masks as the frontend's score modifiers build them for cuDNN < 9.21:
-  //   padding: select(row < seq_q && col < seq_kv, S, -inf)  (GEN_INDEX compute int32);
-  //   causal:  select(row [+ seq_kv - seq_q for bottom-right] >= col, S, -inf)
-  //            (CompositeDiagonalBandMaskNode, right bound 0, CMP_GE; its GEN_INDEX compute
-  //            type is the context's, fp32; index outputs int32, comparisons boolean).
-  Tensor padding_mask(const Tensor& s) {
-    const Tensor row = b().virtual_like("gen_row_idx_padding::Y", s, CUDNN_DATA_INT32);
-    b().pointwise("gen_row_idx_padding", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_INT32, s, nullptr, nullptr, row, 2);
-    const Tensor col = b().virtual_like("gen_col_idx_padding::Y", s, CUDNN_DATA_INT32);
-    b().pointwise("gen_col_idx_padding", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_INT32, s, nullptr, nullptr, col, 3);
-    const Tensor row_ok = pw("lt_row_sq_padding", CUDNN_POINTWISE_CMP_LT, row, &seq_q, s, CUDNN_DATA_BOOLEAN, CUDNN_DATA_BOOLEAN);
-    const Tensor col_ok = pw("lt_col_skv_padding", CUDNN_POINTWISE_CMP_LT, col, &seq_kv, s, CUDNN_DATA_BOOLEAN, CUDNN_DATA_BOOLEAN);
-    const Tensor inside = pw("and_row_col_padding", CUDNN_POINTWISE_LOGICAL_AND, row_ok, &col_ok, s, CUDNN_DATA_BOOLEAN,
-                             CUDNN_DATA_BOOLEAN);
-    return select("select_padding", s, inside);
-  }
-  Tensor causal_mask(const Tensor& s) {
-    if (p_.mask == Mask::None) return s;
-    Tensor row = b().virtual_like("gen_row_index::Y", s, CUDNN_DATA_INT32);
-    b().pointwise("gen_row_index", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_FLOAT, s, nullptr, nullptr, row, 2);
-    const Tensor col = b().virtual_like("gen_col_index::Y", s, CUDNN_DATA_INT32);
-    b().pointwise("gen_col_index", CUDNN_POINTWISE_GEN_INDEX, CUDNN_DATA_FLOAT, s, nullptr, nullptr, col, 3);
-    if (p_.mask == Mask::CausalBottomRight) {
-      row = pw("row+skv", CUDNN_POINTWISE_ADD, row, &seq_kv, s, CUDNN_DATA_INT32, CUDNN_DATA_INT32);
-      row = pw("row+skv-sq", CUDNN_POINTWISE_SUB, row, &seq_q, s, CUDNN_DATA_INT32, CUDNN_DATA_INT32);
-    }
-    const Tensor keep = pw("row>=col", CUDNN_POINTWISE_CMP_GE, row, &col, s, CUDNN_DATA_BOOLEAN, CUDNN_DATA_BOOLEAN);
-    return select("causal_select", s, keep);
-  }
-
-  Tensor seq_q, seq_kv;
-
- private:
-  Tensor select(const std::string& name, const Tensor& s, const Tensor& keep) {
-    const Tensor minus_inf = scalar(name + "::-inf", -std::numeric_limits<float>::infinity());
-    const Tensor y = b().virtual_like(name + "::Y", s, CUDNN_DATA_FLOAT);
-    b().pointwise(name, CUDNN_POINTWISE_BINARY_SELECT, CUDNN_DATA_FLOAT, s, &minus_inf, &keep, y);
-    return y;
-  }
-
-  Graph& g_;
-  const Problem& p_;
-  cudnnDataType_t offset_type_;
-  int64_t n_, sq_, skv_;
-  std::map<int64_t, Tensor> ragged_of_;
-};
+using Buf = cudnn_probe::SdpaBuffer;
+using Graph = cudnn_probe::SdpaGraph;
 
 float attention_scale(const Problem& p) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.d))); }
 
-// The op sequence of cudnn-frontend's CompositeSDPANode (cuDNN < 9.21) with padding mask, scale,
-// optional causal mask and Stats:
-//   S = bmm1(Q, K^T) [M, N overridden by seq_len_q, seq_len_kv]; S *= scale; masks;
-//   softmax: M = max(S); E = exp(S - M); Z = sum(E); Stats = M + log(Z); P = E / Z (bf16:
-//   "bmm2 aType as i/o type"); O = bmm2(P, V) [M, K overridden by seq_len_q, seq_len_kv].
-// Virtual tensors fp32 (the frontend's intermediate type) unless noted; compute fp32.
-Graph build_forward(const Problem& p, bool int64_offsets) {
-  Graph g{GraphBuilder("sdpa-forward " + p.name), {}, {}};
-  SdpaGraphMaker m(g, p, int64_offsets);
-  const Tensor q = m.thd("Q", Buf::Q, true), kt = m.thd_transposed("K^T", Buf::K), v = m.thd("V", Buf::V, false);
-  const Tensor s = m.scores("bmm1::S");
-  m.b().matmul("bmm1", q, kt, s, &m.seq_q, &m.seq_kv, nullptr);
-  const Tensor scale = m.scalar("attn_scale", attention_scale(p));
-  Tensor x = m.pw("attn_scale", CUDNN_POINTWISE_MUL, s, &scale, s);
-  x = m.causal_mask(m.padding_mask(x));
-  const Tensor max = m.virt("Max", m.row_dims(), m.row_strides(), CUDNN_DATA_FLOAT);
-  m.b().reduction("Max", CUDNN_REDUCE_TENSOR_MAX, x, max);
-  const Tensor exps = m.pw("exp", CUDNN_POINTWISE_EXP, m.pw("sub", CUDNN_POINTWISE_SUB, x, &max, x), nullptr, x);
-  const Tensor sum = m.virt("SumExp", m.row_dims(), m.row_strides(), CUDNN_DATA_FLOAT);
-  m.b().reduction("sum", CUDNN_REDUCE_TENSOR_ADD, exps, sum);
-  const Tensor log_sum = m.pw("log", CUDNN_POINTWISE_LOG, sum, nullptr, sum);
-  const Tensor stats = m.stats();
-  m.b().pointwise("add", CUDNN_POINTWISE_ADD, CUDNN_DATA_FLOAT, max, &log_sum, nullptr, stats);
-  const Tensor probs = m.pw("div", CUDNN_POINTWISE_DIV, exps, &sum, exps, CUDNN_DATA_BFLOAT16);
-  const Tensor o = m.thd("O", Buf::O, true);
-  m.b().matmul("bmm2", probs, v, o, &m.seq_q, nullptr, &m.seq_kv);
-  return g;
+// The graphs are flexcp's (src/attn/cuda/cudnn_sdpa.cpp), for this problem's shape.
+cudnn_probe::SdpaDims dims_of(const Problem& p, bool int64_offsets) {
+  return {p.batch(), p.h_q, p.h_kv, p.d, p.max_s_q(), p.max_s_kv(), p.mask, p.ragged_stats, int64_offsets,
+          attention_scale(p)};
 }
-
-// The op sequence of cudnn-frontend's CompositeSDPABackwardNode (cuDNN 9.10-9.20, no dropout, no
-// dP workspace, no max_total_seq_len: softmax_sum and dQ_accum padded, dK/dV full-head tensors
-// virtual), with the forward's masks:
-//   softmax_sum = sum_d(dO * O) * 1                       (non-virtual fp32 [b, h_q, s_q, 1])
-//   S = bmm(Q, K^T) * scale; masks; E = exp(S - Stats)    (P, recomputed)
-//   dV = bmm(reshape(E) [b, h_q, s_kv, s_q] bf16, dO)     (GQA: into a full-head virtual, then a sum over the group)
-//   dP = bmm(dO, V^T); dS = (dP - softmax_sum) * E * scale
-//   dK = bmm(reshape(dS) bf16, Q)                         (GQA as dV)
-//   dQ_accum = bmm(dS, reshape(K^T)) (fp32, non-virtual); dQ = identity(dQ_accum)
+Graph build_forward(const Problem& p, bool int64_offsets) {
+  return cudnn_probe::build_forward(dims_of(p, int64_offsets), p.name);
+}
 Graph build_backward(const Problem& p, bool int64_offsets) {
-  Graph g{GraphBuilder("sdpa-backward " + p.name), {}, {}};
-  SdpaGraphMaker m(g, p, int64_offsets);
-  const int64_t n = m.n(), hq = p.h_q, hk = p.h_kv, sq = m.sq(), skv = m.skv(), d = p.d;
-  const Tensor q = m.thd("Q", Buf::Q, true), kt = m.thd_transposed("K^T", Buf::K),
-               vt = m.thd_transposed("V^T", Buf::V), o = m.thd("O", Buf::O, true), dout = m.thd("dO", Buf::dO, true);
-  const Tensor stats = m.stats();
-  const Tensor scale = m.scalar("attn_scale", attention_scale(p)), one = m.scalar("one", 1.0f);
-
-  const Tensor do_o = m.virt("mul_dO_O::Y", {n, hq, sq, d}, {hq * sq * d, sq * d, hq * d, 1}, CUDNN_DATA_FLOAT);
-  m.b().pointwise("mul_dO_O", CUDNN_POINTWISE_MUL, CUDNN_DATA_FLOAT, dout, &o, nullptr, do_o);
-  const Tensor row_sum = m.virt("reduce_dO_o::Y", m.row_dims(), m.row_strides(), CUDNN_DATA_FLOAT);
-  m.b().reduction("reduce_dO_o", CUDNN_REDUCE_TENSOR_ADD, do_o, row_sum);
-  const Tensor softmax_sum = m.device("softmax_sum", CUDNN_DATA_FLOAT, m.row_dims(), m.row_strides(), Buf::SoftmaxSum);
-  m.b().pointwise("scale_dropout_inv", CUDNN_POINTWISE_MUL, CUDNN_DATA_FLOAT, row_sum, &one, nullptr, softmax_sum);
-
-  const Tensor s = m.scores("matmul_Q_KT::Y");
-  m.b().matmul("matmul_Q_KT", q, kt, s, &m.seq_q, &m.seq_kv, nullptr);
-  Tensor x = m.pw("mul_s_attn_scale", CUDNN_POINTWISE_MUL, s, &scale, s);
-  x = m.padding_mask(x);
-  x = m.causal_mask(m.pw("sub_s_m", CUDNN_POINTWISE_SUB, x, &stats, x));
-  const Tensor exp_s = m.pw("exp_s", CUDNN_POINTWISE_EXP, x, nullptr, x);
-
-  // dK or dV from a transposed [b, h_q, s_kv, s_q] operand: straight into the output for MHA;
-  // for GQA a full-head virtual [b, h_q, s_kv, d] summed over each group of query heads.
-  const auto key_gradient = [&](const std::string& name, const Tensor& transposed, const Tensor& rhs, Buf out) {
-    const Tensor grad = m.thd(name, out, false);
-    if (hq == hk) {
-      m.b().matmul("matmul_" + name, transposed, rhs, grad, &m.seq_kv, nullptr, &m.seq_q);
-      return;
-    }
-    const Tensor full = m.virt(name + "_fullhead", {n, hq, skv, d}, {hq * skv * d, skv * d, d, 1}, CUDNN_DATA_BFLOAT16);
-    m.b().matmul("matmul_" + name, transposed, rhs, full, &m.seq_kv, nullptr, &m.seq_q);
-    m.b().reduction("red_" + name + "_head", CUDNN_REDUCE_TENSOR_ADD, full, grad);
-  };
-  const Tensor p_t = m.scores_transposed("reshape_p::Y");
-  m.b().reshape("reshape_p", exp_s, p_t);
-  key_gradient("dV", p_t, dout, Buf::dV);
-
-  const Tensor dp = m.scores("matmul_dO_VT::Y");
-  m.b().matmul("matmul_dO_VT", dout, vt, dp, &m.seq_q, &m.seq_kv, nullptr);
-  x = m.pw("sub_dP_softmax_sum", CUDNN_POINTWISE_SUB, dp, &softmax_sum, dp);
-  x = m.pw("mul_dP_exp_s", CUDNN_POINTWISE_MUL, x, &exp_s, dp);
-  const Tensor ds = m.pw("mul_dS_attn_scale", CUDNN_POINTWISE_MUL, x, &scale, dp);
-  const Tensor ds_t = m.scores_transposed("reshape_dS::Y");
-  m.b().reshape("reshape_dS", ds, ds_t);
-  key_gradient("dK", ds_t, q, Buf::dK);
-
-  // K back from K^T: a virtual with K's own strides and K^T's very ragged-offset tensor, as the
-  // frontend does (its type left to the context: fp32).
-  const Tensor k = m.b().tensor("reshape_k::Y", CUDNN_DATA_FLOAT, {n, hk, skv, d}, {skv * hk * d, d, hk * d, 1},
-                                GraphBuilder::Kind::Virtual, &m.ragged_of(kt));
-  m.b().reshape("reshape_k", kt, k);
-  const Tensor dq_accum =
-      m.device("dQ_accum", CUDNN_DATA_FLOAT, {n, hq, sq, d}, {hq * sq * d, sq * d, d, 1}, Buf::DQAccum);
-  m.b().matmul("matmul_dS_K", ds, k, dq_accum, &m.seq_q, nullptr, &m.seq_kv);
-  const Tensor dq = m.thd("dQ", Buf::dQ, true);
-  m.b().pointwise("identity_dQ", CUDNN_POINTWISE_IDENTITY, CUDNN_DATA_FLOAT, dq_accum, nullptr, nullptr, dq);
-  return g;
+  return cudnn_probe::build_backward(dims_of(p, int64_offsets), p.name);
 }
 
 // ---- Device data of one problem ----------------------------------------------------------------
@@ -523,27 +302,25 @@ class DeviceProblem {
   std::map<Buf, DeviceBuffer> buffers_;
 };
 
-// A graph made executable: the operation graph (kept alive: the plan refers to it), plan,
-// workspace, variant pack.
+// A graph made executable (cudnn_probe::make_plan), its workspace and variant pack.
 struct Executable {
-  Descriptor graph;
-  cudnn_probe::Plan plan;
+  std::unique_ptr<cudnn_probe::SdpaPlan> plan;
   DeviceBuffer workspace;
   Descriptor pack;
 
-  void run(cudnnHandle_t handle) const { CUDNN_CHECK(cudnnBackendExecute(handle, plan.plan.get(), pack.get())); }
+  void run(cudnnHandle_t handle) const {
+    FLEXCP_CUDNN_CHECK(cudnnBackendExecute(handle, plan->plan.plan.get(), pack.get()));
+  }
 };
 
-Executable prepare(cudnnHandle_t handle, Graph& g, DeviceProblem& dp) {
+Executable prepare(cudnnHandle_t handle, Graph&& g, DeviceProblem& dp) {
   std::cout << "  " << g.builder.name() << ": " << g.builder.tensor_count() << " tensors, " << g.builder.operation_count()
             << " operations finalized; building the operation graph" << std::endl;
-  Descriptor graph = g.builder.finalize_graph(handle);
-  auto plan = cudnn_probe::build_plan(handle, graph, g.builder.name());
-  if (!plan) throw std::runtime_error("no engine config of heuristics A or FALLBACK finalized as an execution plan");
-  DeviceBuffer workspace(static_cast<std::size_t>(plan->workspace_bytes));
-  const auto ptrs = dp.pointers(g);
+  auto plan = cudnn_probe::make_plan(handle, std::move(g));
+  DeviceBuffer workspace(static_cast<std::size_t>(plan->plan.workspace_bytes));
+  const auto ptrs = dp.pointers(plan->graph);
   Descriptor pack = cudnn_probe::variant_pack(ptrs, workspace.get());
-  return Executable{std::move(graph), std::move(*plan), std::move(workspace), std::move(pack)};
+  return Executable{std::move(plan), std::move(workspace), std::move(pack)};
 }
 
 // ---- Correctness --------------------------------------------------------------------------------
@@ -680,7 +457,7 @@ Gradients reference_gradients(const Problem& p, const HostInputs& in, const std:
 // Host-only check of the reference itself (it runs without a GPU): the analytic gradients
 // against central differences of sum(O * dO) on a tiny GQA bottom-right problem.
 bool reference_self_test() {
-  Problem p{"self-test", {{0, 3, 0, 5}, {3, 4, 5, 4}, {7, 2, 9, 6}}, 4, 2, 8, Mask::CausalBottomRight};
+  Problem p{"self-test", {{0, 3, 0, 5}, {3, 4, 5, 4}, {7, 2, 9, 6}}, 4, 2, 8, Mask::causal_bottom_right};
   p.q_tokens = 9;
   p.kv_tokens = 15;
   HostInputs in = host_inputs(p);
@@ -716,8 +493,7 @@ bool reference_self_test() {
 bool run_correctness(cudnnHandle_t handle, const Problem& p, bool int64_offsets, bool backward) {
   const HostInputs in = host_inputs(p);
   DeviceProblem dp(p, int64_offsets, host_fill(in));
-  Graph fwd = build_forward(p, int64_offsets);
-  const Executable forward = prepare(handle, fwd, dp);
+  const Executable forward = prepare(handle, build_forward(p, int64_offsets), dp);
   dp.get(Buf::O).poison();
   dp.get(Buf::Stats).poison();
   forward.run(handle);
@@ -742,15 +518,14 @@ bool run_correctness(cudnnHandle_t handle, const Problem& p, bool int64_offsets,
   const bool forward_pass = out.rel() <= kMaxRelFro && lse_err <= kMaxLseAbs && out.unwritten == 0 && lse_unwritten == 0;
   std::cout << "probe-check pass=forward case=" << p.name << " mask=" << mask_name(p.mask) << " h_q=" << p.h_q
             << " h_kv=" << p.h_kv << " stats=" << (p.ragged_stats ? "ragged" : "padded")
-            << " engine=" << forward.plan.engine_global_index << std::scientific << std::setprecision(3)
+            << " engine=" << forward.plan->plan.engine_global_index << std::scientific << std::setprecision(3)
             << " o_rel_fro=" << out.rel() << " lse_max_abs=" << lse_err << std::defaultfloat
             << " unwritten_o=" << out.unwritten << " unwritten_lse=" << lse_unwritten
             << " result=" << (forward_pass ? "PASS" : "FAIL") << std::endl;
   if (!backward) return forward_pass;
 
   // Backward from cuDNN's own O and Stats; the reference's softmax_sum uses that O too.
-  Graph bwd = build_backward(p, int64_offsets);
-  const Executable back = prepare(handle, bwd, dp);
+  const Executable back = prepare(handle, build_backward(p, int64_offsets), dp);
   for (const Buf b : {Buf::dQ, Buf::dK, Buf::dV}) dp.get(b).poison();
   back.run(handle);
   CUDA_CHECK(cudaDeviceSynchronize());
@@ -775,7 +550,7 @@ bool run_correctness(cudnnHandle_t handle, const Problem& p, bool int64_offsets,
   const bool backward_pass = cq.rel() <= kMaxRelFro && ck.rel() <= kMaxRelFro && cv.rel() <= kMaxRelFro &&
                              cq.unwritten + ck.unwritten + cv.unwritten == 0;
   std::cout << "probe-check pass=backward case=" << p.name << " mask=" << mask_name(p.mask) << " h_q=" << p.h_q
-            << " h_kv=" << p.h_kv << " engine=" << back.plan.engine_global_index << std::scientific << std::setprecision(3)
+            << " h_kv=" << p.h_kv << " engine=" << back.plan->plan.engine_global_index << std::scientific << std::setprecision(3)
             << " dq_rel_fro=" << cq.rel() << " dk_rel_fro=" << ck.rel() << " dv_rel_fro=" << cv.rel() << std::defaultfloat
             << " unwritten=" << cq.unwritten + ck.unwritten + cv.unwritten
             << " result=" << (backward_pass ? "PASS" : "FAIL") << std::endl;
@@ -839,7 +614,7 @@ void print_time(const char* pass, int64_t tokens, double ms, double flops, int64
 }
 
 bool run_timing(cudnnHandle_t handle, cudaStream_t stream, int64_t tokens, int repeats, bool int64_offsets, bool backward) {
-  const Problem p = documents("packed-" + std::to_string(tokens), benchmark_documents(tokens), Mask::CausalTopLeft, 32, 8);
+  const Problem p = documents("packed-" + std::to_string(tokens), benchmark_documents(tokens), Mask::causal_top_left, 32, 8);
   // Random bf16 values, one 1M-element block repeated: generating 268M normals on the host would
   // cost seconds, and the values only need to be realistic, not independent.
   const auto block = random_bf16(std::size_t{1} << 20, 21);
@@ -852,21 +627,19 @@ bool run_timing(cudnnHandle_t handle, cudaStream_t stream, int64_t tokens, int r
   });
   const double flops = 4.0 * p.area() * static_cast<double>(p.d * p.h_q);  // forward; backward 2.5x
   const auto q_elems = static_cast<std::size_t>(p.q_tokens * p.h_q * p.d), kv_elems = static_cast<std::size_t>(p.kv_tokens * p.h_kv * p.d);
-  Graph fwd = build_forward(p, int64_offsets);
-  const Executable forward = prepare(handle, fwd, dp);
+  const Executable forward = prepare(handle, build_forward(p, int64_offsets), dp);
   dp.get(Buf::O).poison();
   const double forward_ms = median_ms(stream, repeats, [&] { forward.run(handle); });
   const int64_t forward_nan = count_nan_bf16(dp.get(Buf::O), q_elems);
-  print_time("forward", tokens, forward_ms, flops, forward.plan.engine_global_index, forward_nan);
+  print_time("forward", tokens, forward_ms, flops, forward.plan->plan.engine_global_index, forward_nan);
   if (!backward) return forward_nan == 0;
 
-  Graph bwd = build_backward(p, int64_offsets);
-  const Executable back = prepare(handle, bwd, dp);
+  const Executable back = prepare(handle, build_backward(p, int64_offsets), dp);
   for (const Buf b : {Buf::dQ, Buf::dK, Buf::dV}) dp.get(b).poison();
   const double backward_ms = median_ms(stream, repeats, [&] { back.run(handle); });
   const int64_t backward_nan = count_nan_bf16(dp.get(Buf::dQ), q_elems) + count_nan_bf16(dp.get(Buf::dK), kv_elems) +
                                count_nan_bf16(dp.get(Buf::dV), kv_elems);
-  print_time("backward", tokens, backward_ms, 2.5 * flops, back.plan.engine_global_index, backward_nan);
+  print_time("backward", tokens, backward_ms, 2.5 * flops, back.plan->plan.engine_global_index, backward_nan);
   return forward_nan == 0 && backward_nan == 0;
 }
 
@@ -883,14 +656,14 @@ std::vector<Problem> correctness_problems() {
   // flexcp's needed-KV executor produces. One full square slice and a 1-query slice included.
   const std::vector<std::pair<int64_t, int64_t>> shapes{{17, 64}, {64, 200}, {1, 333}, {100, 333}, {200, 200}, {5, 17}};
   return {
-      documents("docs-causal-gqa", docs, Mask::CausalTopLeft, 32, 8),
-      slices("slices-bottom-right-gqa", shapes, Mask::CausalBottomRight, 32, 8),
-      with_ragged_stats(documents("docs-causal-gqa-ragged-stats", docs, Mask::CausalTopLeft, 32, 8)),
-      documents("docs-full-gqa", docs, Mask::None, 32, 8),
-      documents("docs-causal-mha", docs, Mask::CausalTopLeft, 8, 8),
-      slices("slices-bottom-right-mha", shapes, Mask::CausalBottomRight, 8, 8),
-      slices("slices-full-gqa", shapes, Mask::None, 32, 8),
-      with_ragged_stats(slices("slices-bottom-right-gqa-ragged-stats", shapes, Mask::CausalBottomRight, 32, 8)),
+      documents("docs-causal-gqa", docs, Mask::causal_top_left, 32, 8),
+      slices("slices-bottom-right-gqa", shapes, Mask::causal_bottom_right, 32, 8),
+      with_ragged_stats(documents("docs-causal-gqa-ragged-stats", docs, Mask::causal_top_left, 32, 8)),
+      documents("docs-full-gqa", docs, Mask::none, 32, 8),
+      documents("docs-causal-mha", docs, Mask::causal_top_left, 8, 8),
+      slices("slices-bottom-right-mha", shapes, Mask::causal_bottom_right, 8, 8),
+      slices("slices-full-gqa", shapes, Mask::none, 32, 8),
+      with_ragged_stats(slices("slices-bottom-right-gqa-ragged-stats", shapes, Mask::causal_bottom_right, 32, 8)),
   };
 }
 
@@ -898,7 +671,7 @@ std::vector<Problem> correctness_problems() {
 // reading K/V from the document's start. Ragged offsets that are not one packed partition; if
 // cuDNN takes them, flexcp need not copy the shared keys. Reported, but marked experimental.
 Problem overlapping_kv_problem() {
-  Problem p{"experimental-shared-kv-bottom-right", {{0, 150, 0, 150}, {150, 183, 0, 333}}, 32, 8, 128, Mask::CausalBottomRight};
+  Problem p{"experimental-shared-kv-bottom-right", {{0, 150, 0, 150}, {150, 183, 0, 333}}, 32, 8, 128, Mask::causal_bottom_right};
   p.q_tokens = 333;
   p.kv_tokens = 333;
   return p;
@@ -909,7 +682,7 @@ int dry_construct(bool int64_offsets) {
   std::vector<Problem> problems = correctness_problems();
   problems.push_back(overlapping_kv_problem());
   for (const int64_t t : {8192, 16384, 32768, 65536})
-    problems.push_back(documents("packed-" + std::to_string(t), benchmark_documents(t), Mask::CausalTopLeft, 32, 8));
+    problems.push_back(documents("packed-" + std::to_string(t), benchmark_documents(t), Mask::causal_top_left, 32, 8));
   int failures = 0;
   for (const auto& p : problems) {
     try {
@@ -979,6 +752,7 @@ Options parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cudnn_probe::set_verbose(true);  // every count, refusal and engine choice in the log
   Options options;
   try {
     options = parse(argc, argv);
@@ -1015,7 +789,7 @@ int main(int argc, char** argv) {
   try {
     handle.emplace();
     CUDA_CHECK(cudaStreamCreate(&stream));
-    CUDNN_CHECK(cudnnSetStream(handle->get(), stream));
+    FLEXCP_CUDNN_CHECK(cudnnSetStream(handle->get(), stream));
   } catch (const std::exception& error) {
     std::cout << "cudnn-probe: setup failed: " << error.what() << std::endl;
     return 2;

@@ -68,7 +68,7 @@ void AllGatherAttention::backward(const View& q, const View& /*kv: kept gathered
       if (slices_[m]->empty()) continue;
       const auto b = block(gathered_, m);
       const auto g = block(gathered_grad_, m);
-      kernels_.backward_accumulate(layout_, *slices_[m], q_in, operand(b.k, 1), operand(b.v, 2), dout_in, lse,
+      kernels_.backward_accumulate(layout_, *slices_[m], q_in, operand(b.k, 1), operand(b.v, 2), out, dout_in, lse,
                                    rowsum_.view(), dq, g.k, g.v);
     }
   });

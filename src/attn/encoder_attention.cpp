@@ -99,7 +99,7 @@ void EncoderAttention::backward(const View& q, const View& dout, const View& out
   kernels_.fill(dq, 0.0f);
   kernels_.fill(dk_all.view(), 0.0f);
   kernels_.fill(dv_all.view(), 0.0f);
-  kernels_.backward_accumulate(heads_, *slices_, q, gathered_k_.view(), gathered_v_.view(), dout, lse, rowsum.view(), dq,
+  kernels_.backward_accumulate(heads_, *slices_, q, gathered_k_.view(), gathered_v_.view(), out, dout, lse, rowsum.view(), dq,
                                dk_all.view(), dv_all.view());
   // Own rows' partials from here; the other members' partials of them arrive, one stage.
   std::vector<BlockCopy> back;

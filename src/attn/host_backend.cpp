@@ -97,7 +97,8 @@ void HostKernels::do_rowsum(const HeadLayout& layout, const View& out, const Vie
 }
 
 void HostKernels::do_backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q,
-                                         const View& k, const View& v, const View& dout, const View& lse,
+                                         const View& k, const View& v, const View& /*out: D is rowsum*/,
+                                         const View& dout, const View& lse,
                                          const View& rowsum, const View& dq, const View& dk, const View& dv) {
   attn::backward_accumulate(layout, slices.slices(), tensor(q, layout.q_heads, layout.head_dim),
                       tensor(k, layout.kv_heads, layout.head_dim), tensor(v, layout.kv_heads, layout.head_dim),

@@ -30,8 +30,8 @@ class HostKernels final : public Kernels {
                         const View& part_lse) override;
   void do_rowsum(const HeadLayout& layout, const View& out, const View& dout, const View& rowsum) override;
   void do_backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q, const View& k,
-                              const View& v, const View& dout, const View& lse, const View& rowsum, const View& dq,
-                              const View& dk, const View& dv) override;
+                              const View& v, const View& out, const View& dout, const View& lse, const View& rowsum,
+                              const View& dq, const View& dk, const View& dv) override;
   void begin_timing() override;
   void end_timing() override;
 

@@ -157,13 +157,14 @@ void Kernels::softmax_backward_rowsum(const HeadLayout& layout, const View& out,
 }
 
 void Kernels::backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q, const View& k,
-                                  const View& v, const View& dout, const View& lse, const View& rowsum, const View& dq,
-                                  const View& dk, const View& dv) {
-  for (const auto* x : {&q, &k, &v, &dout, &lse, &rowsum, &dq, &dk, &dv}) require_here(*x, "backward_accumulate");
+                                  const View& v, const View& out, const View& dout, const View& lse, const View& rowsum,
+                                  const View& dq, const View& dk, const View& dv) {
+  for (const auto* x : {&q, &k, &v, &out, &dout, &lse, &rowsum, &dq, &dk, &dv}) require_here(*x, "backward_accumulate");
   const auto shape = attention_shape(layout, slices, q, k, v, operand_element());
   FLEXCP_CHECK(dout.element == operand_element(), "backward_accumulate dout must be an operand (Kernels::operand)");
   require_size(dout, q.count, "backward_accumulate dout");
-  for (const auto* x : {&lse, &rowsum, &dq, &dk, &dv}) require_fp32(*x, "backward_accumulate");
+  for (const auto* x : {&out, &lse, &rowsum, &dq, &dk, &dv}) require_fp32(*x, "backward_accumulate");
+  require_size(out, q.count, "backward_accumulate out");
   require_size(lse, shape.queries * layout.q_heads, "backward_accumulate lse");
   require_size(rowsum, shape.queries * layout.q_heads, "backward_accumulate rowsum");
   require_size(dq, q.count, "backward_accumulate dq");
@@ -171,7 +172,7 @@ void Kernels::backward_accumulate(const HeadLayout& layout, const PreparedSlices
   require_size(dv, k.count, "backward_accumulate dv");
   ++counts_.backward;
   counts_.backward_pairs += slices.area() * layout.q_heads;
-  do_backward_accumulate(layout, slices, q, k, v, dout, lse, rowsum, dq, dk, dv);
+  do_backward_accumulate(layout, slices, q, k, v, out, dout, lse, rowsum, dq, dk, dv);
 }
 
 }  // namespace flexcp::attn

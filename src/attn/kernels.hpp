@@ -80,10 +80,12 @@ class Kernels {
                      const View& part_lse);
   // rowsum[t][h] := sum over d of dout * out (fp32 out and dout).
   void softmax_backward_rowsum(const HeadLayout& layout, const View& out, const View& dout, const View& rowsum);
-  // dq, dk, dv += this block's gradients; lse and rowsum belong to the final output.
+  // dq, dk, dv += this block's gradients; out (fp32), lse and rowsum belong to the final output.
+  // A kernel uses rowsum (D = rowsum(dO * O)) or, like cuDNN's fused backward, recomputes D from
+  // out and dout itself.
   void backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q, const View& k,
-                           const View& v, const View& dout, const View& lse, const View& rowsum, const View& dq,
-                           const View& dk, const View& dv);
+                           const View& v, const View& out, const View& dout, const View& lse, const View& rowsum,
+                           const View& dq, const View& dk, const View& dv);
 
   // --- time and order ---
   // Runs `work` (kernel calls) and adds its time to the totals take_times() returns.
@@ -124,7 +126,7 @@ class Kernels {
                                 const View& part_lse) = 0;
   virtual void do_rowsum(const HeadLayout& layout, const View& out, const View& dout, const View& rowsum) = 0;
   virtual void do_backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q,
-                                      const View& k, const View& v, const View& dout, const View& lse,
+                                      const View& k, const View& v, const View& out, const View& dout, const View& lse,
                                       const View& rowsum, const View& dq, const View& dk, const View& dv) = 0;
   virtual void begin_timing() = 0;
   virtual void end_timing() = 0;

@@ -139,7 +139,7 @@ void NeededKvAttention::backward(const View& q, const View& kv, const View& out,
   kernels_.timed([&] {
     const auto own = split_kv(kv);
     const auto grad = split_kv(dkv);
-    kernels_.backward_accumulate(layout_, *own_slices_, q_in, operand(own.k, 1), operand(own.v, 2), dout_in, lse,
+    kernels_.backward_accumulate(layout_, *own_slices_, q_in, operand(own.k, 1), operand(own.v, 2), out, dout_in, lse,
                                  rowsum_.view(), dq, grad.k, grad.v);
   });
   for (int s = 1; s < p; ++s) {
@@ -156,7 +156,7 @@ void NeededKvAttention::backward(const View& q, const View& kv, const View& out,
       const auto grad = split_kv(partial);
       kernels_.fill(partial, 0.0f);
       kernels_.backward_accumulate(layout_, *slices_from_[static_cast<std::size_t>(from(s))], q_in, operand(block.k, 1),
-                                   operand(block.v, 2), dout_in, lse, rowsum_.view(), dq, grad.k, grad.v);
+                                   operand(block.v, 2), out, dout_in, lse, rowsum_.view(), dq, grad.k, grad.v);
     });
   }
   if (p > 1) {

@@ -112,7 +112,7 @@ void RingAttention::backward(const View& q, const View& kv, const View& out, con
       const auto block = split_kv(held);
       const auto grad = split_kv(acc);
       kernels_.backward_accumulate(layout_, *slices_[static_cast<std::size_t>(s)], q_in, operand(block.k, 1),
-                                   operand(block.v, 2), dout_in, lse, rowsum_.view(), dq, grad.k, grad.v);
+                                   operand(block.v, 2), out, dout_in, lse, rowsum_.view(), dq, grad.k, grad.v);
     });
     transport_.wait(ticket);
     if (s > 0) kernels_.timed([&] { kernels_.accumulate(acc, partial_in); });

@@ -200,7 +200,7 @@ void UlyssesAttention::backward(const View& q, const View& kv, const View& out, 
     kernels_.fill(dq, 0.0f);
     kernels_.fill(dkv, 0.0f);
     kernels_.softmax_backward_rowsum(layout_, out, dout, rowsum_.view());
-    kernels_.backward_accumulate(layout_, *whole_slices_, operand(q, 0), operand(local.k, 1), operand(local.v, 2),
+    kernels_.backward_accumulate(layout_, *whole_slices_, operand(q, 0), operand(local.k, 1), operand(local.v, 2), out,
                                  operand(dout, 3), lse, rowsum_.view(), dq, grad.k, grad.v);
   });
   run(dout_to_heads_, {dout}, {dout_h_.view()});
@@ -211,7 +211,7 @@ void UlyssesAttention::backward(const View& q, const View& kv, const View& out, 
     kernels_.fill(dkv_h_.view(), 0.0f);
     kernels_.softmax_backward_rowsum(head_layout_, out_h_.view(), dout_h_.view(), rowsum_h_.view());
     kernels_.backward_accumulate(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
-                                 operand(heads.v, 2), operand(dout_h_.view(), 3), lse_h_.view(), rowsum_h_.view(),
+                                 operand(heads.v, 2), out_h_.view(), operand(dout_h_.view(), 3), lse_h_.view(), rowsum_h_.view(),
                                  dq_h_.view(), head_grads.k, head_grads.v);
   });
   run(grads_from_heads_, {dq_h_.view(), head_grads.k, head_grads.v}, {dq, grad.k, grad.v});

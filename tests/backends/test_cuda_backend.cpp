@@ -10,6 +10,7 @@
 
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "../random_batch.hpp"
 #include "attn/compare.hpp"
@@ -65,7 +66,8 @@ struct RankOutcome {
   std::string error;
 };
 
-std::vector<RankOutcome> run_as_threads(const sched::Plan& plan, int p, Element operands, std::uint64_t seed) {
+std::vector<RankOutcome> run_as_threads(const sched::Plan& plan, int p, Element operands, attn::cuda::AttentionEngine engine,
+                                        std::uint64_t seed) {
   test_support::LocalExchange exchange;
   test_support::LocalGroupHub hub(p);
   std::vector<RankOutcome> outcomes(static_cast<std::size_t>(p));
@@ -75,7 +77,7 @@ std::vector<RankOutcome> run_as_threads(const sched::Plan& plan, int p, Element 
       auto& out = outcomes[static_cast<std::size_t>(r)];
       try {
         if (cudaSetDevice(0) != cudaSuccess) throw Error("cudaSetDevice(0) failed");
-        attn::cuda::CudaKernels kernels(operands);
+        attn::cuda::CudaKernels kernels(operands, engine);
         test_support::LocalTransport transport(exchange, r, p, kernels.stream());
         test_support::LocalGroup group(hub, p, r, kernels.stream());
         const auto program = sched::compile_rank_program(plan, r).micro_batches[0];
@@ -122,7 +124,12 @@ TEST(CudaExecutors, EverySchemeMatchesFloat64ReferenceThroughTheKernels) {
   if (const auto why = no_device(); !why.empty()) GTEST_SKIP() << "no CUDA device: " << why;
   using sched::CommScheme;
   std::mt19937_64 rng(71);
-  for (auto [operands, tolerance] : {std::pair{Element::fp32, 1e-4}, std::pair{Element::bf16, 3e-2}})
+  using attn::cuda::AttentionEngine;
+  // bf16: cuDNN's fused attention (CudaKernels' default there) and flexcp's SIMT kernels (the
+  // tensor-core ones do not take head_dim 16).
+  for (auto [operands, engine, tolerance] : {std::tuple{Element::fp32, AttentionEngine::automatic, 1e-4},
+                                             std::tuple{Element::bf16, AttentionEngine::simt, 3e-2},
+                                             std::tuple{Element::bf16, AttentionEngine::cudnn, 3e-2}})
     for (auto scheme : {CommScheme::ring, CommScheme::needed_kv, CommScheme::all_gather, CommScheme::all_to_all})
       for (int p = 1; p <= 4; ++p) {
         if (scheme == CommScheme::all_to_all && !attn::ulysses_layout_problem(p, kLayout).empty()) continue;
@@ -130,8 +137,9 @@ TEST(CudaExecutors, EverySchemeMatchesFloat64ReferenceThroughTheKernels) {
         batch.doc_lengths.push_back(1);
         batch.doc_lengths.push_back(40 * p);
         const auto plan = one_group(batch, scheme, p);
-        const auto what = plan.strategy + " P=" + std::to_string(p) + " " + to_string(operands);
-        const auto ranks = run_as_threads(plan, p, operands, 300 + static_cast<std::uint64_t>(p));
+        const auto what = plan.strategy + " P=" + std::to_string(p) + " " + to_string(operands) + " " +
+                          attn::cuda::engine_name(engine);
+        const auto ranks = run_as_threads(plan, p, operands, engine, 300 + static_cast<std::uint64_t>(p));
         double forward_pairs = 0, backward_pairs = 0;
         for (const auto& r : ranks) {
           ASSERT_TRUE(r.error.empty()) << what << ": " << r.error;
@@ -185,4 +193,18 @@ TEST(CudaKernels, Bf16OperandsAreConvertedOnceIntoScratch) {
   EXPECT_EQ(operand.count, 64);
   EXPECT_EQ(device.counts().conversions, 1);
   EXPECT_THROW(device.fill(operand, 0.0f), Error) << "bf16 operands are read-only to the data movement";
+}
+
+// The attention engine is the constructor's choice, named in description(); cuDNN needs bf16
+// operands and says so instead of running something else.
+TEST(CudaKernels, AttentionEngineIsChosenAndNamed) {
+  if (const auto why = no_device(); !why.empty()) GTEST_SKIP() << "no CUDA device: " << why;
+  using attn::cuda::AttentionEngine;
+  EXPECT_THROW(attn::cuda::CudaKernels(Element::fp32, AttentionEngine::cudnn), Error);
+  const attn::cuda::CudaKernels cudnn(Element::bf16, AttentionEngine::cudnn);  // starts cuDNN: fails loudly here
+  EXPECT_NE(cudnn.description().find("attention: cudnn"), std::string::npos) << cudnn.description();
+  const attn::cuda::CudaKernels automatic(Element::bf16);
+  EXPECT_NE(automatic.description().find("cudnn where it covers"), std::string::npos) << automatic.description();
+  const attn::cuda::CudaKernels tensor_core(Element::bf16, AttentionEngine::tensor_core);
+  EXPECT_NE(tensor_core.description().find("attention: tensor-core"), std::string::npos) << tensor_core.description();
 }

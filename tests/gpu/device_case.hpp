@@ -1,7 +1,7 @@
 #pragma once
 // What the GPU kernel tests share: inputs rounded to bf16 on the host (so a float64 reference of
 // the same values isolates the kernels' own error), one forward + backward on the device over a
-// SliceSet, and per-document (or per-row) errors through attn/compare.hpp.
+// SliceSet (flexcp's kernels or cuDNN's fused attention), and per-document (or per-row) errors through attn/compare.hpp.
 #include <cuda_bf16.h>
 
 #include <cmath>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attn/compare.hpp"
+#include "attn/cuda/cudnn_attention.hpp"
 #include "attn/cuda/device_attention.hpp"
 #include "attn/head_layout.hpp"
 #include "attn/slice.hpp"
@@ -63,14 +64,12 @@ std::vector<float> rowsum_of(const Out& out, const std::vector<float>& dout, int
   return d;
 }
 
-// Forward over `slices`, then backward with the forward's own lse and the given D. D comes from
-// an accurate O, not the kernel's: with bf16 P the forward's O is ~2^-9 off, and where softmax is
-// peaky dP - D cancels, so a D from that O would charge the forward's rounding to the backward.
-inline DeviceResults run_on_device(const attn::HeadLayout& layout, const attn::SliceSet& slices, std::int64_t q_tokens,
-                                   std::int64_t kv_tokens, const HostTensors& in, const std::vector<float>& rowsum_host,
-                                   cuda::Precision precision, const cuda::KernelConfig& config) {
+// Q, K, V, dO on the device as the kernels read them (fp32, or rounded to bf16 there).
+struct DeviceInputs {
+  device::DeviceBuffer q, k, v, dout;
+};
+inline DeviceInputs on_device(const HostTensors& in, bool bf16) {
   using device::DeviceBuffer;
-  const bool bf16 = precision == cuda::Precision::bf16;
   auto stored = [&](const std::vector<float>& host, const char* label) {
     auto fp32 = DeviceBuffer::from(std::string(label) + "_fp32", host);
     if (!bf16) return fp32;
@@ -78,28 +77,59 @@ inline DeviceResults run_on_device(const attn::HeadLayout& layout, const attn::S
     cuda::to_bf16(static_cast<const float*>(fp32.data()), half.data(), static_cast<std::int64_t>(host.size()));
     return half;
   };
-  const auto q = stored(in.q, "q"), k = stored(in.k, "k"), v = stored(in.v, "v"), dout = stored(in.dout, "dout");
-  const auto q_rows = static_cast<std::size_t>(q_tokens * layout.q_heads);
-  const auto rowsum = DeviceBuffer::from("rowsum", rowsum_host);
-  DeviceBuffer out("out", in.q.size() * 4), lse("lse", q_rows * 4);
-  DeviceBuffer dq("dq", in.q.size() * 4), dk("dk", in.k.size() * 4), dv("dv", in.v.size() * 4);
-  dq.zero();
-  dk.zero();
-  dv.zero();
+  return {stored(in.q, "q"), stored(in.k, "k"), stored(in.v, "v"), stored(in.dout, "dout")};
+}
+inline std::vector<float> fetch(const device::DeviceBuffer& b) {
+  std::vector<float> host(b.bytes() / 4);
+  b.download(host.data(), b.bytes());
+  return host;
+}
+// The results, dq, dk and dv zeroed (the backward adds).
+struct DeviceOutputs {
+  device::DeviceBuffer out, lse, dq, dk, dv;
+  explicit DeviceOutputs(const HostTensors& in, std::size_t q_rows)
+      : out("out", in.q.size() * 4), lse("lse", q_rows * 4), dq("dq", in.q.size() * 4), dk("dk", in.k.size() * 4),
+        dv("dv", in.v.size() * 4) {
+    dq.zero();
+    dk.zero();
+    dv.zero();
+  }
+  DeviceResults results() const { return {fetch(out), fetch(lse), fetch(dq), fetch(dk), fetch(dv)}; }
+  float* f(const device::DeviceBuffer& b) const { return static_cast<float*>(b.data()); }
+};
+
+// Forward over `slices`, then backward with the forward's own lse and the given D. D comes from
+// an accurate O, not the kernel's: with bf16 P the forward's O is ~2^-9 off, and where softmax is
+// peaky dP - D cancels, so a D from that O would charge the forward's rounding to the backward.
+inline DeviceResults run_on_device(const attn::HeadLayout& layout, const attn::SliceSet& slices, std::int64_t q_tokens,
+                                   std::int64_t kv_tokens, const HostTensors& in, const std::vector<float>& rowsum_host,
+                                   cuda::Precision precision, const cuda::KernelConfig& config) {
+  const auto d = on_device(in, precision == cuda::Precision::bf16);
+  const auto rowsum = device::DeviceBuffer::from("rowsum", rowsum_host);
+  const DeviceOutputs o(in, static_cast<std::size_t>(q_tokens * layout.q_heads));
   const cuda::DeviceSliceSet device_slices(slices);
-  cuda::forward_partial(layout, device_slices, precision, {q.data(), q_tokens}, {k.data(), kv_tokens},
-                        {v.data(), kv_tokens}, static_cast<float*>(out.data()), static_cast<float*>(lse.data()), nullptr,
-                        config);
-  cuda::backward_accumulate(layout, device_slices, precision, {q.data(), q_tokens}, {k.data(), kv_tokens},
-                            {v.data(), kv_tokens}, {dout.data(), q_tokens}, static_cast<const float*>(lse.data()),
-                            static_cast<const float*>(rowsum.data()), static_cast<float*>(dq.data()),
-                            static_cast<float*>(dk.data()), static_cast<float*>(dv.data()), nullptr, config);
-  auto fetch = [](const DeviceBuffer& b) {
-    std::vector<float> host(b.bytes() / 4);
-    b.download(host.data(), b.bytes());
-    return host;
-  };
-  return {fetch(out), fetch(lse), fetch(dq), fetch(dk), fetch(dv)};
+  cuda::forward_partial(layout, device_slices, precision, {d.q.data(), q_tokens}, {d.k.data(), kv_tokens},
+                        {d.v.data(), kv_tokens}, o.f(o.out), o.f(o.lse), nullptr, config);
+  cuda::backward_accumulate(layout, device_slices, precision, {d.q.data(), q_tokens}, {d.k.data(), kv_tokens},
+                            {d.v.data(), kv_tokens}, {d.dout.data(), q_tokens}, o.f(o.lse),
+                            static_cast<const float*>(rowsum.data()), o.f(o.dq), o.f(o.dk), o.f(o.dv), nullptr, config);
+  return o.results();
+}
+
+// The same through cuDNN's fused attention (bf16). Its backward computes D itself from O and dO,
+// so it gets the accurate O (`accurate_out`, fp32) for the reason above.
+template <class Out>
+DeviceResults run_on_cudnn(const attn::HeadLayout& layout, const attn::SliceSet& slices, std::int64_t q_tokens,
+                           std::int64_t kv_tokens, const HostTensors& in, const Out& accurate_out) {
+  const auto d = on_device(in, true);
+  const auto out_for_d = device::DeviceBuffer::from("accurate_out", std::vector<float>(accurate_out.begin(), accurate_out.end()));
+  const DeviceOutputs o(in, static_cast<std::size_t>(q_tokens * layout.q_heads));
+  const cuda::CudnnSlices cudnn_slices(slices);
+  cuda::CudnnAttention cudnn(nullptr);
+  cudnn.forward(layout, cudnn_slices, d.q.data(), d.k.data(), d.v.data(), q_tokens, kv_tokens, o.f(o.out), o.f(o.lse));
+  cudnn.backward(layout, cudnn_slices, d.q.data(), d.k.data(), d.v.data(), static_cast<const float*>(out_for_d.data()),
+                 d.dout.data(), o.f(o.lse), q_tokens, kv_tokens, o.f(o.dq), o.f(o.dk), o.f(o.dv));
+  return o.results();
 }
 
 // Per-document errors through the project's one harness (attn/compare.hpp), for tensors that

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <tuple>
 
 #include "../random_batch.hpp"
 #include "attn/compare.hpp"
@@ -37,14 +38,14 @@ std::string no_device() {
 // with run.backend = "cuda"), compared per document with the float64 reference: the kernels
 // end to end, D = rowsum(dO * O) from their own O.
 attn::Comparison whole_batch_errors(const sched::Batch& batch, const attn::HeadLayout& layout, cuda::Precision precision,
-                                    std::uint64_t seed) {
+                                    std::uint64_t seed, cuda::AttentionEngine engine) {
   sched::GroupProgram program;
   program.members = {0};
   program.shards = {sched::zigzag_shards(batch, 1)[0]};
   program.member_whole_tokens = {0};
   program.receive_from.resize(1);
   program.serve_to.resize(1);
-  cuda::CudaKernels kernels(precision == cuda::Precision::bf16 ? Element::bf16 : Element::fp32);
+  cuda::CudaKernels kernels(precision == cuda::Precision::bf16 ? Element::bf16 : Element::fp32, engine);
   comm::SelfTransport transport(MemorySpace::device);
   auto executor = attn::make_group_attention(program, layout, transport, nullptr, kernels, "one-rank");
   auto t = attn::make_local_tensors(kernels, program.local(), batch.doc_offsets(), layout, seed);
@@ -64,10 +65,17 @@ TEST(DeviceKernels, WholeBatchesMatchFloat64ReferenceFp32AndBf16) {
   for (int trial = 0; trial < 3; ++trial) {
     auto batch = test_support::random_batch(rng, 5 + trial, 300);
     batch.doc_lengths.push_back(1);
-    for (auto [precision, tolerance] : {std::pair{cuda::Precision::fp32, 1e-4}, std::pair{cuda::Precision::bf16, 3e-2}}) {
-      const auto c = whole_batch_errors(batch, layouts[trial], precision, 40 + trial);
+    // bf16: cuDNN (the default there) and flexcp's own kernels (tensor cores where they cover
+    // the layout, else SIMT).
+    const auto own = cuda::tensor_cores_cover(layouts[trial], cuda::Precision::bf16) ? cuda::AttentionEngine::tensor_core
+                                                                                     : cuda::AttentionEngine::simt;
+    for (auto [precision, engine, tolerance] :
+         {std::tuple{cuda::Precision::fp32, cuda::AttentionEngine::automatic, 1e-4},
+          std::tuple{cuda::Precision::bf16, cuda::AttentionEngine::cudnn, 3e-2}, std::tuple{cuda::Precision::bf16, own, 3e-2}}) {
+      const auto c = whole_batch_errors(batch, layouts[trial], precision, 40 + trial, engine);
       EXPECT_LT(c.worst(), tolerance) << c.describe(batch) << ", trial " << trial
-                                      << (precision == cuda::Precision::bf16 ? " bf16" : " fp32");
+                                      << (precision == cuda::Precision::bf16 ? " bf16 " : " fp32 ")
+                                      << cuda::engine_name(engine);
     }
   }
 }

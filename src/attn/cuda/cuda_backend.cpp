@@ -2,6 +2,9 @@
 
 #include <cuda_runtime_api.h>
 
+#include <iostream>
+
+#include "attn/cuda/cudnn_attention.hpp"
 #include "attn/cuda/device_attention.hpp"
 #include "attn/cuda/device_copies.hpp"
 #include "device/buffer.hpp"
@@ -13,11 +16,16 @@ namespace {
 // The prepared forms on the device, made only by CudaKernels, so its downcasts are safe.
 class CudaSlices final : public PreparedSlices {
  public:
-  explicit CudaSlices(SliceSet slices) : PreparedSlices(std::move(slices)), device_(this->slices()) {}
+  // The cuDNN form (entries and layers, attn/sdpa_entries.hpp) only where cuDNN may run them.
+  CudaSlices(SliceSet slices, bool for_cudnn) : PreparedSlices(std::move(slices)), device_(this->slices()) {
+    if (for_cudnn) cudnn_ = std::make_unique<CudnnSlices>(this->slices());
+  }
   const DeviceSliceSet& device() const { return device_; }
+  const CudnnSlices* cudnn() const { return cudnn_.get(); }
 
  private:
   DeviceSliceSet device_;
+  std::unique_ptr<CudnnSlices> cudnn_;
 };
 
 class CudaCopies final : public PreparedCopies {
@@ -38,17 +46,39 @@ class CudaCopies final : public PreparedCopies {
   std::int64_t most_rows_ = 0;
 };
 
-const DeviceSliceSet& on_device(const PreparedSlices& slices) {
-  const auto* mine = dynamic_cast<const CudaSlices*>(&slices);
-  FLEXCP_CHECK(mine != nullptr, "slices prepared by another backend handed to the CUDA kernels");
-  return mine->device();
+const CudaSlices& mine(const PreparedSlices& slices) {
+  const auto* cuda = dynamic_cast<const CudaSlices*>(&slices);
+  FLEXCP_CHECK(cuda != nullptr, "slices prepared by another backend handed to the CUDA kernels");
+  return *cuda;
+}
+const DeviceSliceSet& on_device(const PreparedSlices& slices) { return mine(slices).device(); }
+const CudnnSlices& for_cudnn(const PreparedSlices& slices) {
+  const auto* c = mine(slices).cudnn();
+  FLEXCP_CHECK(c != nullptr, "slices prepared without their cuDNN form handed to the cuDNN path");
+  return *c;
 }
 
 Precision precision_of(const View& v) { return v.element == Element::bf16 ? Precision::bf16 : Precision::fp32; }
 DeviceTensor tensor(const View& v, std::int64_t row) { return {v.data, v.count / row}; }
 }  // namespace
 
-CudaKernels::CudaKernels(Element operands) : operands_(operands), stream_("flexcp::cuda::compute") {}
+const char* engine_name(AttentionEngine engine) {
+  switch (engine) {
+    case AttentionEngine::automatic: return "automatic";
+    case AttentionEngine::cudnn: return "cudnn";
+    case AttentionEngine::tensor_core: return "tensor-core";
+    case AttentionEngine::simt: return "simt";
+  }
+  return "?";
+}
+
+CudaKernels::CudaKernels(Element operands, AttentionEngine engine)
+    : operands_(operands), engine_(engine), stream_("flexcp::cuda::compute") {
+  if (engine_ == AttentionEngine::cudnn) {
+    FLEXCP_CHECK(operands_ == Element::bf16, "the cuDNN attention engine needs bf16 operands");
+    cudnn_ = std::make_unique<CudnnAttention>(stream_.get());  // fails loudly: the caller asked for it
+  }
+}
 
 CudaKernels::~CudaKernels() = default;
 
@@ -56,7 +86,66 @@ std::string CudaKernels::description() const {
   int device = 0;
   cudaDeviceProp properties{};
   const bool named = cudaGetDevice(&device) == cudaSuccess && cudaGetDeviceProperties(&properties, device) == cudaSuccess;
-  return std::string("cuda (") + (named ? properties.name : "device") + ", " + to_string(operands_) + " operands)";
+  std::string attention = engine_name(engine_);
+  if (engine_ == AttentionEngine::automatic)
+    attention = operands_ != Element::bf16 ? "simt"
+                : cudnn_disabled_          ? "tensor-core where it covers the shape, else simt"
+                                           : "cudnn where it covers the shape, else tensor-core or simt";
+  return std::string("cuda (") + (named ? properties.name : "device") + ", " + to_string(operands_) +
+         " operands, attention: " + attention + ")";
+}
+
+KernelConfig CudaKernels::config() const {
+  KernelConfig c;
+  if (engine_ == AttentionEngine::tensor_core) c.path = KernelPath::tensor_core;
+  if (engine_ == AttentionEngine::simt) c.path = KernelPath::simt;
+  return c;
+}
+
+bool CudaKernels::use_cudnn(const HeadLayout& layout) {
+  if (engine_ == AttentionEngine::cudnn) {
+    FLEXCP_CHECK(CudnnAttention::covers(layout), "the cuDNN attention engine needs head_dim a multiple of 8 and at most "
+                                                 "128, H_q a multiple of H_kv; got head_dim " +
+                                                     std::to_string(layout.head_dim));
+    return true;
+  }
+  if (engine_ != AttentionEngine::automatic || operands_ != Element::bf16 || cudnn_disabled_ ||
+      !CudnnAttention::covers(layout))
+    return false;
+  if (!cudnn_) {
+    try {
+      cudnn_ = std::make_unique<CudnnAttention>(stream_.get());
+    } catch (const std::exception& error) {
+      cudnn_failed(error);
+      return false;
+    }
+  }
+  return true;
+}
+
+const CudnnSlices* CudaKernels::cudnn_ready(const HeadLayout& layout, const PreparedSlices& slices, const View& q,
+                                            const View& k, bool backward) {
+  if (q.element != Element::bf16 || !use_cudnn(layout)) return nullptr;
+  const auto& c = for_cudnn(slices);
+  const std::int64_t q_tokens = q.count / (std::int64_t{layout.q_heads} * layout.head_dim);
+  const std::int64_t kv_tokens = k.count / (std::int64_t{layout.kv_heads} * layout.head_dim);
+  try {  // plans first, nothing launched yet: a failure here leaves the outputs to the fallback
+    if (backward)
+      cudnn_->prepare_backward(layout, c, q_tokens, kv_tokens);
+    else
+      cudnn_->prepare_forward(layout, c, q_tokens, kv_tokens);
+  } catch (const std::exception& error) {
+    if (engine_ == AttentionEngine::cudnn) throw;
+    cudnn_failed(error);
+    return nullptr;
+  }
+  return &c;
+}
+
+void CudaKernels::cudnn_failed(const std::exception& error) {
+  std::cerr << "flexcp: warning: cuDNN attention unavailable, using the tensor-core kernels: " << error.what()
+            << std::endl;
+  cudnn_disabled_ = true;
 }
 
 Buffer CudaKernels::allocate(const std::string& label, std::int64_t count, Element element) {
@@ -66,7 +155,10 @@ Buffer CudaKernels::allocate(const std::string& label, std::int64_t count, Eleme
 }
 
 std::shared_ptr<const PreparedSlices> CudaKernels::make_prepared(SliceSet slices) {
-  return std::make_shared<const CudaSlices>(std::move(slices));
+  // Decomposition and layering once per slice set, on the host (offsets per head layout on first use).
+  const bool may_use_cudnn = engine_ == AttentionEngine::cudnn ||
+                             (engine_ == AttentionEngine::automatic && operands_ == Element::bf16 && !cudnn_disabled_);
+  return std::make_shared<const CudaSlices>(std::move(slices), may_use_cudnn);
 }
 std::shared_ptr<const PreparedCopies> CudaKernels::make_prepared(std::vector<BlockCopy> blocks) {
   return std::make_shared<const CudaCopies>(std::move(blocks));
@@ -104,8 +196,12 @@ void CudaKernels::do_forward_partial(const HeadLayout& layout, const PreparedSli
                                      const View& v, const View& out, const View& lse) {
   const std::int64_t q_row = std::int64_t{layout.q_heads} * layout.head_dim;
   const std::int64_t kv_row = std::int64_t{layout.kv_heads} * layout.head_dim;
+  if (const auto* c = cudnn_ready(layout, slices, q, k, false)) {
+    cudnn_->forward(layout, *c, q.data, k.data, v.data, q.count / q_row, k.count / kv_row, out.floats(), lse.floats());
+    return;
+  }
   cuda::forward_partial(layout, on_device(slices), precision_of(q), tensor(q, q_row), tensor(k, kv_row), tensor(v, kv_row),
-                        out.floats(), lse.floats(), stream_.get());
+                        out.floats(), lse.floats(), stream_.get(), config());
 }
 
 void CudaKernels::do_merge_partial(const HeadLayout& layout, const View& out, const View& lse, const View& part,
@@ -122,13 +218,20 @@ void CudaKernels::do_rowsum(const HeadLayout& layout, const View& out, const Vie
 }
 
 void CudaKernels::do_backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q,
-                                         const View& k, const View& v, const View& dout, const View& lse,
-                                         const View& rowsum, const View& dq, const View& dk, const View& dv) {
+                                         const View& k, const View& v, const View& out, const View& dout,
+                                         const View& lse, const View& rowsum, const View& dq, const View& dk,
+                                         const View& dv) {
   const std::int64_t q_row = std::int64_t{layout.q_heads} * layout.head_dim;
   const std::int64_t kv_row = std::int64_t{layout.kv_heads} * layout.head_dim;
+  if (const auto* c = cudnn_ready(layout, slices, q, k, true)) {
+    // cuDNN recomputes D from out and dout (bf16, as rowsum rounds dO too), so rowsum is unused.
+    cudnn_->backward(layout, *c, q.data, k.data, v.data, out.floats(), dout.data, lse.floats(), q.count / q_row,
+                     k.count / kv_row, dq.floats(), dk.floats(), dv.floats());
+    return;
+  }
   cuda::backward_accumulate(layout, on_device(slices), precision_of(q), tensor(q, q_row), tensor(k, kv_row),
                             tensor(v, kv_row), tensor(dout, q_row), lse.floats(), rowsum.floats(), dq.floats(), dk.floats(),
-                            dv.floats(), stream_.get());
+                            dv.floats(), stream_.get(), config());
 }
 
 void CudaKernels::begin_timing() {

@@ -1,13 +1,20 @@
-#include "cudnn_graph.hpp"
+#include "attn/cuda/cudnn_graph.hpp"
 
 #include <algorithm>
 #include <array>
 #include <iostream>
 #include <sstream>
 
-namespace cudnn_probe {
+namespace flexcp::attn::cuda::cudnn {
 
 namespace {
+bool verbose = false;
+// The probe wants every count and refusal on stdout; flexcp's backend only the exceptions.
+std::ostream& log() {
+  static std::ostream quiet(nullptr);  // no buffer: every write is dropped
+  return verbose ? std::cout : quiet;
+}
+
 std::string place(const std::source_location& where) {
   std::string file = where.file_name();
   const auto slash = file.find_last_of('/');
@@ -15,6 +22,8 @@ std::string place(const std::source_location& where) {
   return file + ":" + std::to_string(where.line());
 }
 }  // namespace
+
+void set_verbose(bool on) { verbose = on; }
 
 std::string describe_failure(cudnnStatus_t status, const std::string& call, const std::source_location& where) {
   std::array<char, 4096> last{};
@@ -29,12 +38,12 @@ std::string describe_failure(cudnnStatus_t status, const std::string& call, cons
 void check(cudnnStatus_t status, const std::string& call, const std::source_location& where) {
   if (status == CUDNN_STATUS_SUCCESS) return;
   const std::string message = describe_failure(status, call, where);
-  std::cout << "cudnn-error " << message << std::endl;
+  log() << "cudnn-error " << message << std::endl;
   throw CudnnError(status, message);
 }
 
 cudnnStatus_t report(cudnnStatus_t status, const std::string& call, const std::source_location& where) {
-  if (status != CUDNN_STATUS_SUCCESS) std::cout << "    cudnn-refused " << describe_failure(status, call, where) << std::endl;
+  if (status != CUDNN_STATUS_SUCCESS) log() << "    cudnn-refused " << describe_failure(status, call, where) << std::endl;
   return status;
 }
 
@@ -211,7 +220,7 @@ int64_t Descriptor::get_int64(cudnnBackendAttributeName_t a, std::source_locatio
 
 // ---- Handle -----------------------------------------------------------------------------------
 
-Handle::Handle() { CUDNN_CHECK(cudnnCreate(&handle_)); }
+Handle::Handle() { FLEXCP_CUDNN_CHECK(cudnnCreate(&handle_)); }
 Handle::~Handle() {
   if (handle_ != nullptr) cudnnDestroy(handle_);
 }
@@ -316,7 +325,7 @@ std::vector<Descriptor> heuristic_configs(const Descriptor& graph, cudnnBackendH
   heur.set(CUDNN_ATTR_ENGINEHEUR_MODE, mode);
   if (heur.try_finalize() != CUDNN_STATUS_SUCCESS) return {};
   int64_t count = 0;
-  CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0,
+  FLEXCP_CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0,
                                        &count, nullptr));
   std::vector<Descriptor> configs;
   std::vector<cudnnBackendDescriptor_t> raw;
@@ -326,7 +335,7 @@ std::vector<Descriptor> heuristic_configs(const Descriptor& graph, cudnnBackendH
   }
   int64_t returned = 0;
   if (count > 0) {
-    CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count,
+    FLEXCP_CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count,
                                          &returned, raw.data()));
   }
   configs.erase(configs.begin() + std::min(returned, count), configs.end());
@@ -354,7 +363,7 @@ int64_t engine_index(const Descriptor& config) {
 
 std::optional<Plan> build_plan(cudnnHandle_t handle, const Descriptor& graph, const std::string& label) {
   try {  // diagnostics only
-    std::cout << "  engines supporting the graph (OPERATIONGRAPH_ENGINE_GLOBAL_COUNT): "
+    log() << "  engines supporting the graph (OPERATIONGRAPH_ENGINE_GLOBAL_COUNT): "
               << graph.get_int64(CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT) << std::endl;
   } catch (const CudnnError&) {
   }
@@ -363,18 +372,18 @@ std::optional<Plan> build_plan(cudnnHandle_t handle, const Descriptor& graph, co
   for (const auto& [mode, mode_name] : modes) {
     const std::string heur_label = label + " heuristics " + mode_name;
     std::vector<Descriptor> configs = heuristic_configs(graph, mode, heur_label);
-    std::cout << "  heuristics mode " << mode_name << ": " << configs.size() << " engine config(s)" << std::endl;
+    log() << "  heuristics mode " << mode_name << ": " << configs.size() << " engine config(s)" << std::endl;
     for (std::size_t i = 0; i < configs.size(); ++i) {
       const int64_t engine = engine_index(configs[i]);
       Descriptor plan(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, label + " plan");
       plan.set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, handle);
       plan.set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, configs[i]);
       const cudnnStatus_t status = plan.try_finalize();
-      std::cout << "    config " << i << " (engine " << engine << "): "
+      log() << "    config " << i << " (engine " << engine << "): "
                 << (status == CUDNN_STATUS_SUCCESS ? "plan built" : cudnnGetErrorString(status)) << std::endl;
       if (status != CUDNN_STATUS_SUCCESS) continue;
       const int64_t workspace = plan.get_int64(CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE);
-      std::cout << "    using engine " << engine << ", workspace " << workspace << " bytes" << std::endl;
+      log() << "    using engine " << engine << ", workspace " << workspace << " bytes" << std::endl;
       return Plan{std::move(configs[i]), std::move(plan), workspace, engine,
                   std::string("heuristics mode ") + mode_name + ", config " + std::to_string(i) + " of " +
                       std::to_string(configs.size())};
@@ -398,4 +407,4 @@ Descriptor variant_pack(std::span<const std::pair<int64_t, void*>> pointers, voi
   return pack;
 }
 
-}  // namespace cudnn_probe
+}  // namespace flexcp::attn::cuda::cudnn

@@ -1,8 +1,9 @@
-// A thin layer over cuDNN's backend (graph) API for the SDPA probe (cudnn_sdpa_probe.cpp): RAII
+// A thin layer over cuDNN's backend (graph) API for cudnn_sdpa.hpp and the SDPA probe
+// (bench/gpu/cudnn_sdpa_probe.cpp): RAII
 // for backend descriptors and the handle, typed attribute setters whose failures name the
 // descriptor, the attribute and the caller's file:line, and an operation-graph builder that
 // creates tensors and operations in the order cudnn-frontend would (read, not used: the frontend
-// is not a dependency of flexcp). Every cuDNN failure is printed where it happens, with
+// is not a dependency of flexcp). Every cuDNN failure is described where it happens, with
 // cudnnGetLastErrorString(), so one run on a GPU machine says which call broke and why.
 #pragma once
 
@@ -17,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace cudnn_probe {
+namespace flexcp::attn::cuda::cudnn {
 
 // A failed cuDNN call; the message holds the call, the place, the status and cuDNN's own text.
 class CudnnError : public std::runtime_error {
@@ -29,6 +30,9 @@ class CudnnError : public std::runtime_error {
   cudnnStatus_t status_;
 };
 
+// Whether failures, heuristics and plan choices are also printed on stdout (the probe's log);
+// off by default: CudnnError carries the same text.
+void set_verbose(bool on);
 // "CALL at FILE:LINE -> STATUS_NAME: last error text". Reads (and so clears) cuDNN's last error.
 std::string describe_failure(cudnnStatus_t status, const std::string& call, const std::source_location& where);
 // Prints and throws CudnnError unless status is CUDNN_STATUS_SUCCESS.
@@ -37,7 +41,7 @@ void check(cudnnStatus_t status, const std::string& call, const std::source_loca
 // for calls that may fail without the probe failing, e.g. finalizing one of several engine configs.
 cudnnStatus_t report(cudnnStatus_t status, const std::string& call, const std::source_location& where);
 
-#define CUDNN_CHECK(call) ::cudnn_probe::check((call), #call, std::source_location::current())
+#define FLEXCP_CUDNN_CHECK(call) ::flexcp::attn::cuda::cudnn::check((call), #call, std::source_location::current())
 
 const char* attribute_name(cudnnBackendAttributeName_t attribute);
 const char* descriptor_type_name(cudnnBackendDescriptorType_t type);
@@ -169,4 +173,4 @@ std::optional<Plan> build_plan(cudnnHandle_t handle, const Descriptor& graph, co
 // The variant pack: device (or, for by-value tensors, host) pointers by uid, and the workspace.
 Descriptor variant_pack(std::span<const std::pair<int64_t, void*>> pointers, void* workspace);
 
-}  // namespace cudnn_probe
+}  // namespace flexcp::attn::cuda::cudnn
