@@ -99,7 +99,7 @@ fi
 # Where the forward's time goes (one packed case, both row layouts): tensor pipe, shared memory,
 # issue slots. ncu reads counters on Firecracker machines only; --clock-control none leaves the
 # card's clocks as they are.
-if command -v ncu > /dev/null; then
+if command -v ncu > /dev/null && [ -z "${SKIP_NCU:-}" ]; then  # SKIP_NCU=1: leave it out (short leases)
   : > "$out/ncu.txt"
   for rows in 16 32; do
     step "ncu forward w$rows" 60 "$out/ncu.txt" ncu --clock-control none -k regex:forward_kernel -c 1 \
