@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "attn/head_sequence.hpp"
 #include "common/error.hpp"
 
 namespace flexcp::attn {
@@ -18,33 +19,32 @@ std::string ulysses_layout_problem(int members, const HeadLayout& layout) {
 }
 
 UlyssesAttention::UlyssesAttention(comm::GroupCollectives& group, Kernels& kernels, const sched::GroupProgram& program,
-                                   const HeadLayout& layout)
-    : group_(group), kernels_(kernels), layout_(layout), p_(program.group_size()), me_(program.position) {
+                                   const HeadLayout& layout, std::unique_ptr<GroupAttention> heads_attention)
+    : group_(group),
+      kernels_(kernels),
+      layout_(layout),
+      p_(program.group_size()),
+      me_(program.position),
+      heads_attention_(std::move(heads_attention)) {
   if (auto problem = ulysses_layout_problem(p_, layout_); !problem.empty()) throw Error(problem);
   FLEXCP_CHECK(group_.size() == p_ && group_.position() == me_, "the group communicator does not match the group");
   FLEXCP_CHECK(group_.space() == kernels_.space(), "the Ulysses executor's collectives and kernels use different memory");
-  head_layout_ = {layout_.q_heads / p_, std::max(1, layout_.kv_heads / p_), layout_.head_dim};
-  // The group sequence: every member's split tokens, in member order.
-  sched::RankShard sequence, whole;
+  head_layout_ = head_shard_layout(layout_, p_);
+  whole_ = program.member_whole_tokens;
   for (int j = 0; j < p_; ++j) {
-    const auto& shard = program.shards[static_cast<std::size_t>(j)];
-    whole_.push_back(program.member_whole_tokens[static_cast<std::size_t>(j)]);
-    split_.push_back(shard.tokens() - whole_.back());
+    split_.push_back(program.shards[static_cast<std::size_t>(j)].tokens() - whole_[static_cast<std::size_t>(j)]);
     seq_offset_.push_back(seq_tokens_);
-    for (const auto& seg : shard.segments) {
-      if (seg.local_begin < whole_.back()) {
-        if (j == me_) whole.segments.push_back(seg);
-        continue;
-      }
-      auto moved = seg;
-      moved.local_begin = seg.local_begin - whole_.back() + seq_tokens_;
-      sequence.segments.push_back(moved);
-    }
     seq_tokens_ += split_.back();
   }
+  sched::RankShard whole;
+  for (const auto& seg : program.local().segments)
+    if (seg.local_begin < program.whole_tokens()) whole.segments.push_back(seg);
   local_tokens_ = program.local().tokens();
   whole_slices_ = kernels_.prepare(build_slices(whole, whole));
-  seq_slices_ = kernels_.prepare(build_slices(sequence, sequence));
+  if (!heads_attention_) {
+    const auto sequence = head_sequence(program.shards, whole_, 0, p_);
+    seq_slices_ = kernels_.prepare(build_slices(sequence, sequence));
+  }
 
   const auto& h = head_layout_;
   std::vector<int> q_first, kv_firsts;
@@ -87,7 +87,8 @@ int UlyssesAttention::kv_first(int member) const {
 View UlyssesAttention::operand(const View& values, int slot) { return kernels_.operand(values, scratch_[slot]); }
 
 double UlyssesAttention::local_mask_area() const {
-  return whole_slices_->area() + seq_slices_->area() * head_layout_.q_heads / layout_.q_heads;
+  const double heads_area = heads_attention_ ? heads_attention_->local_mask_area() : seq_slices_->area();
+  return whole_slices_->area() + heads_area * head_layout_.q_heads / layout_.q_heads;
 }
 
 // Send buffer: for each member j, for each part, this member's split tokens with j's heads.
@@ -180,10 +181,14 @@ void UlyssesAttention::forward(const View& q, const View& kv, const View& out, c
     kernels_.forward_partial(layout_, *whole_slices_, operand(q, 0), operand(local.k, 1), operand(local.v, 2), out, lse);
   });
   run(qkv_to_heads_, {q, local.k, local.v}, {q_h_.view(), heads.k, heads.v});
-  kernels_.timed([&] {
-    kernels_.forward_partial(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
-                             operand(heads.v, 2), out_h_.view(), lse_h_.view());
-  });
+  if (heads_attention_) {
+    heads_attention_->forward(q_h_.view(), kv_h_.view(), out_h_.view(), lse_h_.view());
+  } else {
+    kernels_.timed([&] {
+      kernels_.forward_partial(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
+                               operand(heads.v, 2), out_h_.view(), lse_h_.view());
+    });
+  }
   run(out_from_heads_, {out_h_.view()}, {out});
   const auto whole = whole_[static_cast<std::size_t>(me_)];
   kernels_.timed([&] {
@@ -206,14 +211,19 @@ void UlyssesAttention::backward(const View& q, const View& kv, const View& out, 
   run(dout_to_heads_, {dout}, {dout_h_.view()});
   const auto heads = split_kv(kv_h_.view());
   const auto head_grads = split_kv(dkv_h_.view());
-  kernels_.timed([&] {
-    kernels_.fill(dq_h_.view(), 0.0f);
-    kernels_.fill(dkv_h_.view(), 0.0f);
-    kernels_.softmax_backward_rowsum(head_layout_, out_h_.view(), dout_h_.view(), rowsum_h_.view());
-    kernels_.backward_accumulate(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
-                                 operand(heads.v, 2), operand(dout_h_.view(), 3), lse_h_.view(), rowsum_h_.view(),
-                                 dq_h_.view(), head_grads.k, head_grads.v);
-  });
+  if (heads_attention_) {
+    heads_attention_->backward(q_h_.view(), kv_h_.view(), out_h_.view(), lse_h_.view(), dout_h_.view(), dq_h_.view(),
+                               dkv_h_.view());
+  } else {
+    kernels_.timed([&] {
+      kernels_.fill(dq_h_.view(), 0.0f);
+      kernels_.fill(dkv_h_.view(), 0.0f);
+      kernels_.softmax_backward_rowsum(head_layout_, out_h_.view(), dout_h_.view(), rowsum_h_.view());
+      kernels_.backward_accumulate(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
+                                   operand(heads.v, 2), operand(dout_h_.view(), 3), lse_h_.view(), rowsum_h_.view(),
+                                   dq_h_.view(), head_grads.k, head_grads.v);
+    });
+  }
   run(grads_from_heads_, {dq_h_.view(), head_grads.k, head_grads.v}, {dq, grad.k, grad.v});
 }
 

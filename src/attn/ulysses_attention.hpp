@@ -10,6 +10,9 @@
 //
 // Each transpose is a set of block copies prepared once per executor (strided: one run per
 // (tensor, member)), run by the Kernels, around one all-to-all of the group.
+//
+// The attention over the group sequence in head layout is local by default; the hybrid scheme
+// (hybrid_attention.hpp) passes a needed-KV executor over the sequences of other blocks instead.
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,8 +32,10 @@ std::string ulysses_layout_problem(int members, const HeadLayout& layout);
 class UlyssesAttention final : public GroupAttention {
  public:
   // Each member's buffer is its whole-document prefix, then its split tokens (GroupProgram).
+  // `heads_attention`: attention over this member's head layout (head_shard_layout) of the group
+  // sequence (head_sequence over every member), in place of the local one; may be null.
   UlyssesAttention(comm::GroupCollectives& group, Kernels& kernels, const sched::GroupProgram& program,
-                   const HeadLayout& layout);
+                   const HeadLayout& layout, std::unique_ptr<GroupAttention> heads_attention = nullptr);
 
   double local_mask_area() const override;
   void forward(const View& q, const View& kv, const View& out, const View& lse) override;
@@ -69,6 +74,7 @@ class UlyssesAttention final : public GroupAttention {
   std::vector<std::int64_t> whole_, split_, seq_offset_;  // per member
   std::int64_t local_tokens_ = 0, seq_tokens_ = 0;
   std::shared_ptr<const PreparedSlices> whole_slices_, seq_slices_;
+  std::unique_ptr<GroupAttention> heads_attention_;
   Transpose qkv_to_heads_, out_from_heads_, dout_to_heads_, grads_from_heads_;
   Buffer q_h_, out_h_, dout_h_, dq_h_, lse_h_, rowsum_h_, rowsum_, kv_h_, dkv_h_;
   Buffer send_, recv_;

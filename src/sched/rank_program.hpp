@@ -48,6 +48,9 @@ struct GroupProgram {
   int group_size() const { return static_cast<int>(members.size()); }
 };
 
+// Fills `g`'s receive_from and serve_to from its shards (needed-KV among its members).
+void add_needed_kv(GroupProgram& g);
+
 struct RankProgram {
   std::vector<GroupProgram> micro_batches;
   std::int64_t tokens() const;
