@@ -28,6 +28,7 @@
 #include "sched/flexsp_planner.hpp"
 #include "sched/communicator_accounting.hpp"
 #include "sched/free_ranks.hpp"
+#include "sched/hybrid_layout.hpp"
 #include "sched/planner.hpp"
 #include "sched/rank_set_history.hpp"
 #include "sched/split_estimate.hpp"
@@ -349,13 +350,20 @@ class FlexiblePlanner final : public Planner {
     double t = split_time_estimate(length, p, CommScheme::needed_kv, context_.cost);
     if (choose_->all_to_all && ulysses_heads_problem(context_.cost.model, p).empty())
       t = std::min(t, split_time_estimate(length, p, CommScheme::all_to_all, context_.cost));
+    if (hybrid_fits(p)) t = std::min(t, split_time_estimate(length, p, CommScheme::hybrid, context_.cost));
     return t;
+  }
+
+  // Whether a group of p ranks may use the hybrid scheme (it spans nodes in whole blocks).
+  bool hybrid_fits(int p) const {
+    return choose_ && choose_->hybrid && p > context_.cost.cluster.ranks_per_node &&
+           hybrid_inner(p, context_.cost.cluster, context_.cost.model) > 0;
   }
 
   // flexcp's group size for a document that is split: the perfectly balanced size `g0`
   // assumes splitting costs nothing, but short zigzag chunks run far below a long slice's rate.
-  // Among needed-KV sizes from `g_min` up to g0 (steps of about 1/8) and the Ulysses sizes up
-  // to g0 (larger ones balanced the rest worse: 16-rank batches 7-12% slower), take the fewest rank-seconds that still finish within the
+  // Among needed-KV sizes from `g_min` up to g0 (steps of about 1/8), hybrid groups of whole
+  // nodes up to g0 and the Ulysses sizes up to g0 (larger ones balanced the rest worse: 16-rank batches 7-12% slower), take the fewest rank-seconds that still finish within the
   // balanced share `target`; when none does, the fastest.
   int shape_aware_size(std::int64_t length, double target, int g_min, int g0) const {
     if (g0 <= g_min) return g0;
@@ -368,6 +376,11 @@ class FlexiblePlanner final : public Planner {
     };
     for (int size = g_min; size < g0; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
     consider(g0, CommScheme::needed_kv);
+    // Hybrid groups of whole nodes up to g0 (whole nodes give the largest blocks), in steps of
+    // about 1/8 as above.
+    const int per_node = context_.cost.cluster.ranks_per_node;
+    for (int nodes = std::max(2, (g_min + per_node - 1) / per_node); nodes * per_node <= g0; nodes += std::max(1, nodes / 8))
+      if (hybrid_fits(nodes * per_node)) consider(nodes * per_node, CommScheme::hybrid);
     if (choose_->all_to_all)
       for (int size = g_min; size <= context_.cost.model.q_heads && size <= context_.cost.cluster.ranks(); ++size) {
         if (!ulysses_heads_problem(context_.cost.model, size).empty()) continue;

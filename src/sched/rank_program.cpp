@@ -109,6 +109,7 @@ RankProgram compile_rank_program(const Plan& plan, int rank) {
     g.members.assign(mine->ranks.begin(), mine->ranks.end());
     g.position = static_cast<int>(std::lower_bound(g.members.begin(), g.members.end(), rank) - g.members.begin());
     g.comm = mine->comm;
+    g.inner = mine->comm == CommScheme::hybrid ? mine->inner : 1;
     g.shards = group_shards(plan, *mine);
     for (int m = 0; m < g.group_size(); ++m) g.member_whole_tokens.push_back(whole_prefix_tokens(plan, *mine, m));
     if (g.comm == CommScheme::needed_kv) add_needed_kv(g);

@@ -38,6 +38,7 @@ struct GroupProgram {
   std::vector<int> members;  // world ranks of its group, ascending; just this rank when idle
   int position = 0;          // this rank's index in members
   CommScheme comm = CommScheme::needed_kv;
+  int inner = 1;                  // hybrid: members per all-to-all block (CpGroup::inner)
   std::vector<RankShard> shards;  // every member's buffer
   std::vector<std::int64_t> member_whole_tokens;  // each member's whole-document prefix
   // needed_kv only, indexed by member position: KV this rank receives from / serves to each member.

@@ -16,7 +16,8 @@
 namespace flexcp::sched {
 
 // Seconds an average member of a group of `size` ranks (inside one node when it fits) spends
-// on a document of `length` tokens alone, under `scheme` (needed_kv or all_to_all).
+// on a document of `length` tokens alone, under `scheme` (needed_kv, all_to_all, or hybrid for
+// sizes where hybrid_inner() finds blocks).
 double split_time_estimate(std::int64_t length, int size, CommScheme scheme, const CostContext& context);
 
 }  // namespace flexcp::sched

@@ -34,6 +34,14 @@ MemberShare member_share(std::int64_t length, const CpGroup& group, int member) 
       zigzag_slices(p / inner);
       break;
     }
+    case CommScheme::hybrid: {
+      // The same pairs as a2a+p2p (block b's members hold zigzag position b of p / inner), but
+      // flexcp's executor keeps each member's own chunks as separate slices after the all-to-all.
+      const int inner = group.inner < 1 ? 1 : group.inner;
+      share.mask_pairs = zigzag::real_area(padded, length, p / inner, member / inner) / inner;
+      zigzag_slices(p);
+      break;
+    }
     default:
       share.mask_pairs = zigzag::real_area(padded, length, p, member);
       zigzag_slices(p);
