@@ -1,6 +1,9 @@
 #include "sched/split_estimate.hpp"
 
 #include <algorithm>
+#include <initializer_list>
+#include <limits>
+#include <optional>
 
 #include "sched/hybrid_layout.hpp"
 
@@ -37,7 +40,11 @@ double needed_kv_exposed_s(double length, int holders, double kv, bool spans, co
 }
 }  // namespace
 
-double split_time_estimate(std::int64_t length, int size, CommScheme scheme, const CostContext& c) {
+namespace {
+// The estimate of every scheme in `schemes` at one size; the zigzag slices' attention (needed-KV,
+// hybrid) is looked up in the kernel table once.
+double fastest_estimate(std::int64_t length, int size, std::initializer_list<CommScheme> schemes, const CostContext& c,
+                        int hybrid_block) {
   const auto& m = c.model;
   const auto& hw = c.hardware;
   const double l = static_cast<double>(length), p = size;
@@ -45,23 +52,44 @@ double split_time_estimate(std::int64_t length, int size, CommScheme scheme, con
   const double linear = c.attention_only ? 0.0 : l / p * m.linear_flops_per_token() * m.linear_executed_factor() / hw.matmul_flops;
   const double pairs = 0.5 * l * (l + 1.0) / p;
   const double passes = m.attention_forward_passes(), layers = m.layers;
-  if (scheme == CommScheme::all_to_all) {
-    const auto t = attention_pass_times(pairs, SliceMask::causal, l, c);
-    return linear + passes * t.forward_s + t.backward_s + layers * all_to_all_s(l, size, spans, c);
+  double best = std::numeric_limits<double>::infinity();
+  std::optional<AttentionPassTimes> zigzag;
+  for (auto scheme : schemes) {
+    if (scheme == CommScheme::all_to_all) {
+      const auto t = attention_pass_times(pairs, SliceMask::causal, l, c);
+      best = std::min(best, linear + passes * t.forward_s + t.backward_s + layers * all_to_all_s(l, size, spans, c));
+      continue;
+    }
+    if (!zigzag)
+      zigzag = attention_pass_times(pairs, size > 1 ? SliceMask::full : SliceMask::causal, size > 1 ? l / (2 * p) : l, c);
+    const auto& t = *zigzag;
+    double comm = 0.0;
+    if (scheme == CommScheme::hybrid) {
+      // Blocks of `inner` inside nodes: all-to-all over a block's share, needed-KV across blocks
+      // for one member's share of the KV heads.
+      const int inner = std::max(1, hybrid_block > 0 ? hybrid_block : hybrid_inner(size, c.cluster, m));
+      const double kv_heads = static_cast<double>(std::max(m.kv_heads, inner)) / inner;
+      comm = all_to_all_s(l * inner / p, inner, false, c) +
+             needed_kv_exposed_s(l, size / inner, m.kv_bytes_per_token(hw.element_bytes) * kv_heads / m.kv_heads, spans, t, c);
+    } else if (size > 1) {
+      comm = needed_kv_exposed_s(l, size, m.kv_bytes_per_token(hw.element_bytes), spans, t, c);
+    }
+    best = std::min(best, linear + passes * t.forward_s + t.backward_s + layers * comm);
   }
-  const auto t = attention_pass_times(pairs, size > 1 ? SliceMask::full : SliceMask::causal, size > 1 ? l / (2 * p) : l, c);
-  double comm = 0.0;
-  if (scheme == CommScheme::hybrid) {
-    // Blocks of `inner` inside nodes: all-to-all over a block's share, needed-KV across blocks
-    // for one member's share of the KV heads.
-    const int inner = std::max(1, hybrid_inner(size, c.cluster, m));
-    const double kv_heads = static_cast<double>(std::max(m.kv_heads, inner)) / inner;
-    comm = all_to_all_s(l * inner / p, inner, false, c) +
-           needed_kv_exposed_s(l, size / inner, m.kv_bytes_per_token(hw.element_bytes) * kv_heads / m.kv_heads, spans, t, c);
-  } else if (size > 1) {
-    comm = needed_kv_exposed_s(l, size, m.kv_bytes_per_token(hw.element_bytes), spans, t, c);
-  }
-  return linear + passes * t.forward_s + t.backward_s + layers * comm;
+  return best;
+}
+}  // namespace
+
+double split_time_estimate(std::int64_t length, int size, CommScheme scheme, const CostContext& c, int hybrid_block) {
+  return fastest_estimate(length, size, {scheme}, c, hybrid_block);
+}
+
+double fastest_split_estimate(std::int64_t length, int size, bool all_to_all, int hybrid_block, const CostContext& c) {
+  if (all_to_all && hybrid_block > 0)
+    return fastest_estimate(length, size, {CommScheme::needed_kv, CommScheme::all_to_all, CommScheme::hybrid}, c, hybrid_block);
+  if (all_to_all) return fastest_estimate(length, size, {CommScheme::needed_kv, CommScheme::all_to_all}, c, 0);
+  if (hybrid_block > 0) return fastest_estimate(length, size, {CommScheme::needed_kv, CommScheme::hybrid}, c, hybrid_block);
+  return fastest_estimate(length, size, {CommScheme::needed_kv}, c, 0);
 }
 
 }  // namespace flexcp::sched
