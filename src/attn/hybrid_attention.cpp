@@ -36,7 +36,7 @@ HybridAttention::HybridAttention(comm::Transport& transport, comm::GroupCollecti
   // Across: position k of every block, each holding its block's sequence (in head layout).
   for (int b = 0; b < p / inner; ++b) {
     across_.members.push_back(program.members[static_cast<std::size_t>(b * inner + k)]);
-    across_.shards.push_back(head_sequence(program.shards, program.member_whole_tokens, b * inner, inner));
+    across_.shards.push_back(head_sequence(program.shards, program.member_whole_tokens, b * inner, inner).shard);
     across_.member_whole_tokens.push_back(0);
   }
   across_.position = program.position / inner;

@@ -31,20 +31,17 @@ UlyssesAttention::UlyssesAttention(comm::GroupCollectives& group, Kernels& kerne
   FLEXCP_CHECK(group_.space() == kernels_.space(), "the Ulysses executor's collectives and kernels use different memory");
   head_layout_ = head_shard_layout(layout_, p_);
   whole_ = program.member_whole_tokens;
-  for (int j = 0; j < p_; ++j) {
+  for (int j = 0; j < p_; ++j)
     split_.push_back(program.shards[static_cast<std::size_t>(j)].tokens() - whole_[static_cast<std::size_t>(j)]);
-    seq_offset_.push_back(seq_tokens_);
-    seq_tokens_ += split_.back();
-  }
+  const auto sequence = head_sequence(program.shards, whole_, 0, p_);
+  runs_ = sequence.runs;
+  seq_tokens_ = sequence.tokens();
   sched::RankShard whole;
   for (const auto& seg : program.local().segments)
     if (seg.local_begin < program.whole_tokens()) whole.segments.push_back(seg);
   local_tokens_ = program.local().tokens();
   whole_slices_ = kernels_.prepare(build_slices(whole, whole));
-  if (!heads_attention_) {
-    const auto sequence = head_sequence(program.shards, whole_, 0, p_);
-    seq_slices_ = kernels_.prepare(build_slices(sequence, sequence));
-  }
+  if (!heads_attention_) seq_slices_ = kernels_.prepare(build_slices(sequence.shard, sequence.shard));
 
   const auto& h = head_layout_;
   std::vector<int> q_first, kv_firsts;
@@ -84,6 +81,20 @@ int UlyssesAttention::kv_first(int member) const {
   return member * head_layout_.q_heads / layout_.queries_per_kv();
 }
 
+std::vector<std::int64_t> UlyssesAttention::member_offsets(std::int64_t row) const {
+  std::vector<std::int64_t> at;
+  std::int64_t offset = 0;
+  for (auto tokens : split_) {
+    at.push_back(offset);
+    offset += tokens * row;
+  }
+  return at;
+}
+
+std::int64_t UlyssesAttention::run_offset(const SequenceRun& run, std::int64_t part_offset, std::int64_t width) const {
+  return split_[static_cast<std::size_t>(run.member)] * part_offset + run.member_offset * width;
+}
+
 View UlyssesAttention::operand(const View& values, int slot) { return kernels_.operand(values, scratch_[slot]); }
 
 double UlyssesAttention::local_mask_area() const {
@@ -99,18 +110,19 @@ UlyssesAttention::Transpose UlyssesAttention::to_heads(std::vector<Part> parts) 
   std::int64_t row = 0;  // elements per token over every part
   for (const auto& part : parts) row += part.width * d;
   const auto mine = split_[static_cast<std::size_t>(me_)], first_row = whole_[static_cast<std::size_t>(me_)];
+  const auto member_at = member_offsets(row);  // receive buffer
   std::int64_t part_offset = 0;  // elements per token of the parts before this one
   for (const auto& part : parts) {
     const std::int64_t w = part.width * d;
     std::vector<BlockCopy> pack, unpack;
-    std::int64_t received = 0;
     for (int j = 0; j < p_; ++j) {
       const auto i = static_cast<std::size_t>(j);
       pack.push_back({(first_row * part.token_heads + part.first[i]) * d, j * mine * row + mine * part_offset, w, mine,
                       part.token_heads * d, w});
-      unpack.push_back({received + split_[i] * part_offset, seq_offset_[i] * w, split_[i] * w});
-      received += split_[i] * row;
     }
+    for (const auto& run : runs_)
+      unpack.push_back({member_at[static_cast<std::size_t>(run.member)] + run_offset(run, part_offset, w),
+                        run.sequence_offset * w, run.length * w});
     t.pack.push_back(kernels_.prepare(std::move(pack)));
     t.unpack.push_back({kernels_.prepare(std::move(unpack))});
     part_offset += w;
@@ -131,16 +143,17 @@ UlyssesAttention::Transpose UlyssesAttention::from_heads(std::vector<Part> parts
   std::int64_t row = 0;
   for (const auto& part : parts) row += part.width * d;
   const auto mine = split_[static_cast<std::size_t>(me_)], first_row = whole_[static_cast<std::size_t>(me_)];
+  const auto member_at = member_offsets(row);  // send buffer
   std::int64_t part_offset = 0;
   for (const auto& part : parts) {
     const std::int64_t w = part.width * d;
     std::vector<BlockCopy> pack, unpack;
     std::vector<std::shared_ptr<const PreparedCopies>> per_member;
-    std::int64_t sent = 0;
+    for (const auto& run : runs_)
+      pack.push_back({run.sequence_offset * w, member_at[static_cast<std::size_t>(run.member)] + run_offset(run, part_offset, w),
+                      run.length * w});
     for (int j = 0; j < p_; ++j) {
       const auto i = static_cast<std::size_t>(j);
-      pack.push_back({seq_offset_[i] * w, sent + split_[i] * part_offset, split_[i] * w});
-      sent += split_[i] * row;
       const BlockCopy back{j * mine * row + mine * part_offset, (first_row * part.token_heads + part.first[i]) * d, w, mine,
                            w, part.token_heads * d};
       if (part.accumulate) per_member.push_back(kernels_.prepare(std::vector<BlockCopy>{back}));

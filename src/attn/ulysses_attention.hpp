@@ -20,6 +20,7 @@
 #include "attn/buffer.hpp"
 #include "attn/group_attention.hpp"
 #include "attn/head_layout.hpp"
+#include "attn/head_sequence.hpp"
 #include "attn/kernels.hpp"
 #include "comm/group_collectives.hpp"
 #include "sched/rank_program.hpp"
@@ -65,13 +66,18 @@ class UlyssesAttention final : public GroupAttention {
   // Runs `t`: parts read from `sources` (one view per part), written into `targets`.
   void run(const Transpose& t, const std::vector<View>& sources, const std::vector<View>& targets);
   int kv_first(int member) const;  // first KV head member `member` uses
+  // Where each member's part of a transpose buffer starts, `row` elements per token; where a
+  // run sits in that part, for a tensor part of `width` elements per token after `part_offset`.
+  std::vector<std::int64_t> member_offsets(std::int64_t row) const;
+  std::int64_t run_offset(const SequenceRun& run, std::int64_t part_offset, std::int64_t width) const;
   View operand(const View& values, int slot);
 
   comm::GroupCollectives& group_;
   Kernels& kernels_;
   HeadLayout layout_, head_layout_;  // all heads; this member's heads
   int p_ = 1, me_ = 0;
-  std::vector<std::int64_t> whole_, split_, seq_offset_;  // per member
+  std::vector<std::int64_t> whole_, split_;  // per member
+  std::vector<SequenceRun> runs_;            // where members' split tokens sit in the sequence
   std::int64_t local_tokens_ = 0, seq_tokens_ = 0;
   std::shared_ptr<const PreparedSlices> whole_slices_, seq_slices_;
   std::unique_ptr<GroupAttention> heads_attention_;

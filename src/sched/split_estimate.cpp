@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <initializer_list>
 #include <limits>
-#include <optional>
 
 #include "sched/hybrid_layout.hpp"
 
@@ -38,11 +37,8 @@ double needed_kv_exposed_s(double length, int holders, double kv, bool spans, co
   };
   return c.model.attention_forward_passes() * hidden(bytes, t.forward_s / layers) + hidden(2 * bytes, t.backward_s / layers);
 }
-}  // namespace
 
-namespace {
-// The estimate of every scheme in `schemes` at one size; the zigzag slices' attention (needed-KV,
-// hybrid) is looked up in the kernel table once.
+// The fastest estimate of the schemes in `schemes` at one size.
 double fastest_estimate(std::int64_t length, int size, std::initializer_list<CommScheme> schemes, const CostContext& c,
                         int hybrid_block) {
   const auto& m = c.model;
@@ -53,26 +49,26 @@ double fastest_estimate(std::int64_t length, int size, std::initializer_list<Com
   const double pairs = 0.5 * l * (l + 1.0) / p;
   const double passes = m.attention_forward_passes(), layers = m.layers;
   double best = std::numeric_limits<double>::infinity();
-  std::optional<AttentionPassTimes> zigzag;
   for (auto scheme : schemes) {
     if (scheme == CommScheme::all_to_all) {
       const auto t = attention_pass_times(pairs, SliceMask::causal, l, c);
       best = std::min(best, linear + passes * t.forward_s + t.backward_s + layers * all_to_all_s(l, size, spans, c));
       continue;
     }
-    if (!zigzag)
-      zigzag = attention_pass_times(pairs, size > 1 ? SliceMask::full : SliceMask::causal, size > 1 ? l / (2 * p) : l, c);
-    const auto& t = *zigzag;
     double comm = 0.0;
+    AttentionPassTimes t;
     if (scheme == CommScheme::hybrid) {
-      // Blocks of `inner` inside nodes: all-to-all over a block's share, needed-KV across blocks
+      // Blocks of `inner` inside nodes, each block's sequence in position order (zigzag chunks
+      // over size / inner positions): all-to-all over a block's share, needed-KV across blocks
       // for one member's share of the KV heads.
       const int inner = std::max(1, hybrid_block > 0 ? hybrid_block : hybrid_inner(size, c.cluster, m));
       const double kv_heads = static_cast<double>(std::max(m.kv_heads, inner)) / inner;
+      t = attention_pass_times(pairs, SliceMask::full, l * inner / (2 * p), c);
       comm = all_to_all_s(l * inner / p, inner, false, c) +
              needed_kv_exposed_s(l, size / inner, m.kv_bytes_per_token(hw.element_bytes) * kv_heads / m.kv_heads, spans, t, c);
-    } else if (size > 1) {
-      comm = needed_kv_exposed_s(l, size, m.kv_bytes_per_token(hw.element_bytes), spans, t, c);
+    } else {
+      t = attention_pass_times(pairs, size > 1 ? SliceMask::full : SliceMask::causal, size > 1 ? l / (2 * p) : l, c);
+      if (size > 1) comm = needed_kv_exposed_s(l, size, m.kv_bytes_per_token(hw.element_bytes), spans, t, c);
     }
     best = std::min(best, linear + passes * t.forward_s + t.backward_s + layers * comm);
   }

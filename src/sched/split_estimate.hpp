@@ -22,7 +22,7 @@ namespace flexcp::sched {
 double split_time_estimate(std::int64_t length, int size, CommScheme scheme, const CostContext& context,
                            int hybrid_block = 0);
 // The fastest of needed-KV, all-to-all (when `all_to_all`) and the hybrid (when `hybrid_block`
-// > 0) at one size, sharing the kernel-table lookups (the planner asks this per candidate group).
+// > 0) at one size, in one call (the planner asks this per candidate group).
 double fastest_split_estimate(std::int64_t length, int size, bool all_to_all, int hybrid_block, const CostContext& context);
 
 }  // namespace flexcp::sched
