@@ -11,7 +11,8 @@
 #   tools/plan_quality_study.sh [BATCHES] [OUTDIR] [FLEXSP_TIME_LIMIT_S]
 # Environment: NODES (default "8 32 128", x 8 GPUs), DATASETS (default the three shipped), and
 # TOKENS_PER_BATCH for strong scaling (a fixed batch at every size; default weak scaling), FLEXCP
-# (the binary; default build/release/src/flexcp).
+# (the binary; default build/release/src/flexcp), STRATEGIES (the plan.strategies list; default
+# flexcp, flexsp, ulysses, usp, bound: leaving flexsp out skips its MILP, most of the time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batches="${1:-100}"
@@ -31,7 +32,7 @@ for dataset in ${DATASETS:-debian-changelogs debian-copyright c-headers}; do
       out="$outdir/$dataset-$((nodes * 8))gpu-${tokens}tok-$kind.h5"
       log=$("$flexcp" plan inputs/plan-llama3-8b.toml --nodes "$nodes" --batches "$batches" "${extra[@]}" \
         --set "batch.dataset=datasets/$dataset.txt" --set "batch.tokens_per_batch=$tokens" \
-        --set 'plan.strategies=["flexcp","flexsp","ulysses","usp","bound"]' \
+        --set "plan.strategies=${STRATEGIES:-[\"flexcp\",\"flexsp\",\"ulysses\",\"usp\",\"bound\"]}" \
         --set "plan.flexsp_time_limit_s=$flexsp_limit" --out "$out" --force)
       get() { grep "^flexcp-plan strategy=$1 " <<<"$log" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
       on_extreme=-

@@ -23,4 +23,10 @@ inline std::int64_t kv_floats(std::int64_t tokens, const HeadLayout& l) {
   return 2 * tokens * l.kv_heads * l.head_dim;
 }
 
+// The heads one member of a head-parallel (all-to-all) block of `members` ranks computes: H_q /
+// members query heads and the KV heads they use (H_kv / members, or one replicated head).
+inline HeadLayout head_shard_layout(const HeadLayout& l, int members) {
+  return {l.q_heads / members, l.kv_heads / members > 1 ? l.kv_heads / members : 1, l.head_dim};
+}
+
 }  // namespace flexcp::attn

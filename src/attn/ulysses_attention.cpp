@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "attn/head_sequence.hpp"
 #include "common/error.hpp"
 
 namespace flexcp::attn {
@@ -18,33 +19,29 @@ std::string ulysses_layout_problem(int members, const HeadLayout& layout) {
 }
 
 UlyssesAttention::UlyssesAttention(comm::GroupCollectives& group, Kernels& kernels, const sched::GroupProgram& program,
-                                   const HeadLayout& layout)
-    : group_(group), kernels_(kernels), layout_(layout), p_(program.group_size()), me_(program.position) {
+                                   const HeadLayout& layout, std::unique_ptr<GroupAttention> heads_attention)
+    : group_(group),
+      kernels_(kernels),
+      layout_(layout),
+      p_(program.group_size()),
+      me_(program.position),
+      heads_attention_(std::move(heads_attention)) {
   if (auto problem = ulysses_layout_problem(p_, layout_); !problem.empty()) throw Error(problem);
   FLEXCP_CHECK(group_.size() == p_ && group_.position() == me_, "the group communicator does not match the group");
   FLEXCP_CHECK(group_.space() == kernels_.space(), "the Ulysses executor's collectives and kernels use different memory");
-  head_layout_ = {layout_.q_heads / p_, std::max(1, layout_.kv_heads / p_), layout_.head_dim};
-  // The group sequence: every member's split tokens, in member order.
-  sched::RankShard sequence, whole;
-  for (int j = 0; j < p_; ++j) {
-    const auto& shard = program.shards[static_cast<std::size_t>(j)];
-    whole_.push_back(program.member_whole_tokens[static_cast<std::size_t>(j)]);
-    split_.push_back(shard.tokens() - whole_.back());
-    seq_offset_.push_back(seq_tokens_);
-    for (const auto& seg : shard.segments) {
-      if (seg.local_begin < whole_.back()) {
-        if (j == me_) whole.segments.push_back(seg);
-        continue;
-      }
-      auto moved = seg;
-      moved.local_begin = seg.local_begin - whole_.back() + seq_tokens_;
-      sequence.segments.push_back(moved);
-    }
-    seq_tokens_ += split_.back();
-  }
+  head_layout_ = head_shard_layout(layout_, p_);
+  whole_ = program.member_whole_tokens;
+  for (int j = 0; j < p_; ++j)
+    split_.push_back(program.shards[static_cast<std::size_t>(j)].tokens() - whole_[static_cast<std::size_t>(j)]);
+  const auto sequence = head_sequence(program.shards, whole_, 0, p_);
+  runs_ = sequence.runs;
+  seq_tokens_ = sequence.tokens();
+  sched::RankShard whole;
+  for (const auto& seg : program.local().segments)
+    if (seg.local_begin < program.whole_tokens()) whole.segments.push_back(seg);
   local_tokens_ = program.local().tokens();
   whole_slices_ = kernels_.prepare(build_slices(whole, whole));
-  seq_slices_ = kernels_.prepare(build_slices(sequence, sequence));
+  if (!heads_attention_) seq_slices_ = kernels_.prepare(build_slices(sequence.shard, sequence.shard));
 
   const auto& h = head_layout_;
   std::vector<int> q_first, kv_firsts;
@@ -84,10 +81,25 @@ int UlyssesAttention::kv_first(int member) const {
   return member * head_layout_.q_heads / layout_.queries_per_kv();
 }
 
+std::vector<std::int64_t> UlyssesAttention::member_offsets(std::int64_t row) const {
+  std::vector<std::int64_t> at;
+  std::int64_t offset = 0;
+  for (auto tokens : split_) {
+    at.push_back(offset);
+    offset += tokens * row;
+  }
+  return at;
+}
+
+std::int64_t UlyssesAttention::run_offset(const SequenceRun& run, std::int64_t part_offset, std::int64_t width) const {
+  return split_[static_cast<std::size_t>(run.member)] * part_offset + run.member_offset * width;
+}
+
 View UlyssesAttention::operand(const View& values, int slot) { return kernels_.operand(values, scratch_[slot]); }
 
 double UlyssesAttention::local_mask_area() const {
-  return whole_slices_->area() + seq_slices_->area() * head_layout_.q_heads / layout_.q_heads;
+  const double heads_area = heads_attention_ ? heads_attention_->local_mask_area() : seq_slices_->area();
+  return whole_slices_->area() + heads_area * head_layout_.q_heads / layout_.q_heads;
 }
 
 // Send buffer: for each member j, for each part, this member's split tokens with j's heads.
@@ -98,18 +110,19 @@ UlyssesAttention::Transpose UlyssesAttention::to_heads(std::vector<Part> parts) 
   std::int64_t row = 0;  // elements per token over every part
   for (const auto& part : parts) row += part.width * d;
   const auto mine = split_[static_cast<std::size_t>(me_)], first_row = whole_[static_cast<std::size_t>(me_)];
+  const auto member_at = member_offsets(row);  // receive buffer
   std::int64_t part_offset = 0;  // elements per token of the parts before this one
   for (const auto& part : parts) {
     const std::int64_t w = part.width * d;
     std::vector<BlockCopy> pack, unpack;
-    std::int64_t received = 0;
     for (int j = 0; j < p_; ++j) {
       const auto i = static_cast<std::size_t>(j);
       pack.push_back({(first_row * part.token_heads + part.first[i]) * d, j * mine * row + mine * part_offset, w, mine,
                       part.token_heads * d, w});
-      unpack.push_back({received + split_[i] * part_offset, seq_offset_[i] * w, split_[i] * w});
-      received += split_[i] * row;
     }
+    for (const auto& run : runs_)
+      unpack.push_back({member_at[static_cast<std::size_t>(run.member)] + run_offset(run, part_offset, w),
+                        run.sequence_offset * w, run.length * w});
     t.pack.push_back(kernels_.prepare(std::move(pack)));
     t.unpack.push_back({kernels_.prepare(std::move(unpack))});
     part_offset += w;
@@ -130,16 +143,17 @@ UlyssesAttention::Transpose UlyssesAttention::from_heads(std::vector<Part> parts
   std::int64_t row = 0;
   for (const auto& part : parts) row += part.width * d;
   const auto mine = split_[static_cast<std::size_t>(me_)], first_row = whole_[static_cast<std::size_t>(me_)];
+  const auto member_at = member_offsets(row);  // send buffer
   std::int64_t part_offset = 0;
   for (const auto& part : parts) {
     const std::int64_t w = part.width * d;
     std::vector<BlockCopy> pack, unpack;
     std::vector<std::shared_ptr<const PreparedCopies>> per_member;
-    std::int64_t sent = 0;
+    for (const auto& run : runs_)
+      pack.push_back({run.sequence_offset * w, member_at[static_cast<std::size_t>(run.member)] + run_offset(run, part_offset, w),
+                      run.length * w});
     for (int j = 0; j < p_; ++j) {
       const auto i = static_cast<std::size_t>(j);
-      pack.push_back({seq_offset_[i] * w, sent + split_[i] * part_offset, split_[i] * w});
-      sent += split_[i] * row;
       const BlockCopy back{j * mine * row + mine * part_offset, (first_row * part.token_heads + part.first[i]) * d, w, mine,
                            w, part.token_heads * d};
       if (part.accumulate) per_member.push_back(kernels_.prepare(std::vector<BlockCopy>{back}));
@@ -180,10 +194,14 @@ void UlyssesAttention::forward(const View& q, const View& kv, const View& out, c
     kernels_.forward_partial(layout_, *whole_slices_, operand(q, 0), operand(local.k, 1), operand(local.v, 2), out, lse);
   });
   run(qkv_to_heads_, {q, local.k, local.v}, {q_h_.view(), heads.k, heads.v});
-  kernels_.timed([&] {
-    kernels_.forward_partial(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
-                             operand(heads.v, 2), out_h_.view(), lse_h_.view());
-  });
+  if (heads_attention_) {
+    heads_attention_->forward(q_h_.view(), kv_h_.view(), out_h_.view(), lse_h_.view());
+  } else {
+    kernels_.timed([&] {
+      kernels_.forward_partial(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
+                               operand(heads.v, 2), out_h_.view(), lse_h_.view());
+    });
+  }
   run(out_from_heads_, {out_h_.view()}, {out});
   const auto whole = whole_[static_cast<std::size_t>(me_)];
   kernels_.timed([&] {
@@ -206,14 +224,20 @@ void UlyssesAttention::backward(const View& q, const View& kv, const View& out, 
   run(dout_to_heads_, {dout}, {dout_h_.view()});
   const auto heads = split_kv(kv_h_.view());
   const auto head_grads = split_kv(dkv_h_.view());
-  kernels_.timed([&] {
-    kernels_.fill(dq_h_.view(), 0.0f);
-    kernels_.fill(dkv_h_.view(), 0.0f);
-    kernels_.softmax_backward_rowsum(head_layout_, out_h_.view(), dout_h_.view(), rowsum_h_.view());
-    kernels_.backward_accumulate(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
-                                 operand(heads.v, 2), out_h_.view(), operand(dout_h_.view(), 3), lse_h_.view(), rowsum_h_.view(),
-                                 dq_h_.view(), head_grads.k, head_grads.v);
-  });
+  if (heads_attention_) {
+    heads_attention_->backward(q_h_.view(), kv_h_.view(), out_h_.view(), lse_h_.view(), dout_h_.view(), dq_h_.view(),
+                               dkv_h_.view());
+  } else {
+    kernels_.timed([&] {
+      kernels_.fill(dq_h_.view(), 0.0f);
+      kernels_.fill(dkv_h_.view(), 0.0f);
+      kernels_.softmax_backward_rowsum(head_layout_, out_h_.view(), dout_h_.view(), rowsum_h_.view());
+      kernels_.backward_accumulate(head_layout_, *seq_slices_, operand(q_h_.view(), 0), operand(heads.k, 1),
+                                   operand(heads.v, 2), out_h_.view(), operand(dout_h_.view(), 3), lse_h_.view(),
+                                   rowsum_h_.view(),
+                                   dq_h_.view(), head_grads.k, head_grads.v);
+    });
+  }
   run(grads_from_heads_, {dq_h_.view(), head_grads.k, head_grads.v}, {dq, grad.k, grad.v});
 }
 

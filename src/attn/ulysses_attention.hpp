@@ -10,6 +10,9 @@
 //
 // Each transpose is a set of block copies prepared once per executor (strided: one run per
 // (tensor, member)), run by the Kernels, around one all-to-all of the group.
+//
+// The attention over the group sequence in head layout is local by default; the hybrid scheme
+// (hybrid_attention.hpp) passes a needed-KV executor over the sequences of other blocks instead.
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "attn/buffer.hpp"
 #include "attn/group_attention.hpp"
 #include "attn/head_layout.hpp"
+#include "attn/head_sequence.hpp"
 #include "attn/kernels.hpp"
 #include "comm/group_collectives.hpp"
 #include "sched/rank_program.hpp"
@@ -29,8 +33,10 @@ std::string ulysses_layout_problem(int members, const HeadLayout& layout);
 class UlyssesAttention final : public GroupAttention {
  public:
   // Each member's buffer is its whole-document prefix, then its split tokens (GroupProgram).
+  // `heads_attention`: attention over this member's head layout (head_shard_layout) of the group
+  // sequence (head_sequence over every member), in place of the local one; may be null.
   UlyssesAttention(comm::GroupCollectives& group, Kernels& kernels, const sched::GroupProgram& program,
-                   const HeadLayout& layout);
+                   const HeadLayout& layout, std::unique_ptr<GroupAttention> heads_attention = nullptr);
 
   double local_mask_area() const override;
   void forward(const View& q, const View& kv, const View& out, const View& lse) override;
@@ -60,15 +66,21 @@ class UlyssesAttention final : public GroupAttention {
   // Runs `t`: parts read from `sources` (one view per part), written into `targets`.
   void run(const Transpose& t, const std::vector<View>& sources, const std::vector<View>& targets);
   int kv_first(int member) const;  // first KV head member `member` uses
+  // Where each member's part of a transpose buffer starts, `row` elements per token; where a
+  // run sits in that part, for a tensor part of `width` elements per token after `part_offset`.
+  std::vector<std::int64_t> member_offsets(std::int64_t row) const;
+  std::int64_t run_offset(const SequenceRun& run, std::int64_t part_offset, std::int64_t width) const;
   View operand(const View& values, int slot);
 
   comm::GroupCollectives& group_;
   Kernels& kernels_;
   HeadLayout layout_, head_layout_;  // all heads; this member's heads
   int p_ = 1, me_ = 0;
-  std::vector<std::int64_t> whole_, split_, seq_offset_;  // per member
+  std::vector<std::int64_t> whole_, split_;  // per member
+  std::vector<SequenceRun> runs_;            // where members' split tokens sit in the sequence
   std::int64_t local_tokens_ = 0, seq_tokens_ = 0;
   std::shared_ptr<const PreparedSlices> whole_slices_, seq_slices_;
+  std::unique_ptr<GroupAttention> heads_attention_;
   Transpose qkv_to_heads_, out_from_heads_, dout_to_heads_, grads_from_heads_;
   Buffer q_h_, out_h_, dout_h_, dq_h_, lse_h_, rowsum_h_, rowsum_, kv_h_, dkv_h_;
   Buffer send_, recv_;

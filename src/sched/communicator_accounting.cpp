@@ -10,7 +10,8 @@ std::vector<RankSet> communicator_sets(const CpGroup& group) {
   switch (group.comm) {
     case CommScheme::all_gather:
     case CommScheme::all_to_all: return {RankSet(group.ranks.begin(), group.ranks.end())};
-    case CommScheme::hierarchical: {
+    case CommScheme::hierarchical:
+    case CommScheme::hybrid: {
       const int inner = std::max(1, group.inner);
       if (inner < 2) return {};
       std::vector<RankSet> blocks;

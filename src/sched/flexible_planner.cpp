@@ -28,6 +28,7 @@
 #include "sched/flexsp_planner.hpp"
 #include "sched/communicator_accounting.hpp"
 #include "sched/free_ranks.hpp"
+#include "sched/hybrid_layout.hpp"
 #include "sched/planner.hpp"
 #include "sched/rank_set_history.hpp"
 #include "sched/split_estimate.hpp"
@@ -67,7 +68,12 @@ class FlexiblePlanner final : public Planner {
                   std::optional<SchemeSet> choose)
       : context_(context), power_of_two_(power_of_two), comm_(comm), name_(std::move(name)),
         largest_group_(largest_group(context, power_of_two)), choose_(choose),
-        communicators_({}, context.comm_cache_size) {}
+        communicators_({}, context.comm_cache_size) {
+    // The hybrid's block size by group size, once: the sizing asks for it per candidate group.
+    if (choose_ && choose_->hybrid)
+      for (int p = 0; p <= context.cost.cluster.ranks(); ++p)
+        hybrid_inner_.push_back(hybrid_inner(p, context.cost.cluster, context.cost.model));
+  }
 
   std::string name() const override { return name_; }
 
@@ -316,11 +322,18 @@ class FlexiblePlanner final : public Planner {
                      const std::vector<double>& busiest, const std::vector<std::int64_t>& fullest, int min_size = 2) const {
     const double w = single_rank_work_s(length, context_.cost);
     int best = -1;
+    // Groups of one size cost the document alike: each size's estimate once per call.
+    std::vector<std::pair<int, double>> increments;
+    auto increment = [&](int p) {
+      for (const auto& [size, t] : increments)
+        if (size == p) return t;
+      return increments.emplace_back(p, split_increment(length, w, p)).second;
+    };
     auto consider = [&](int gi) {
       const auto i = static_cast<std::size_t>(gi);
       const int p = static_cast<int>(mb.groups[i].ranks.size());
-      if (p < min_size || fullest[i] + max_share(length, p) > context_.capacity_tokens) return;
-      const double finish = busiest[i] + split_increment(length, w, p);
+      if (p < min_size || busiest[i] >= to_beat || fullest[i] + max_share(length, p) > context_.capacity_tokens) return;
+      const double finish = busiest[i] + increment(p);
       if (finish < to_beat) {
         to_beat = finish;
         best = gi;
@@ -328,6 +341,9 @@ class FlexiblePlanner final : public Planner {
     };
     std::vector<std::pair<double, int>> passed;
     while (!groups.empty() && passed.size() < kGroupsScanned) {
+      // Entries never overstate a group's load and come least loaded first: once one is no
+      // earlier than the finish to beat, no group left can beat it.
+      if (groups.top().first >= to_beat) break;
       const auto [stored, gi] = groups.top();
       groups.pop();
       if (stored != busiest[static_cast<std::size_t>(gi)]) {
@@ -346,28 +362,41 @@ class FlexiblePlanner final : public Planner {
   // shape and scheme (split_estimate.hpp); flexsp keeps its work / p.
   double split_increment(std::int64_t length, double w, int p) const {
     if (!choose_) return w / p;
-    double t = split_time_estimate(length, p, CommScheme::needed_kv, context_.cost);
-    if (choose_->all_to_all && ulysses_heads_problem(context_.cost.model, p).empty())
-      t = std::min(t, split_time_estimate(length, p, CommScheme::all_to_all, context_.cost));
-    return t;
+    const bool ulysses = choose_->all_to_all && ulysses_heads_problem(context_.cost.model, p).empty();
+    return fastest_split_estimate(length, p, ulysses, hybrid_fits(p) ? hybrid_inner_[static_cast<std::size_t>(p)] : 0,
+                                  context_.cost);
+  }
+
+  // Whether a group of p ranks may use the hybrid scheme (it spans nodes in whole blocks).
+  bool hybrid_fits(int p) const {
+    return p < static_cast<int>(hybrid_inner_.size()) && hybrid_inner_[static_cast<std::size_t>(p)] > 0;
+  }
+  double hybrid_estimate(std::int64_t length, int p) const {
+    return split_time_estimate(length, p, CommScheme::hybrid, context_.cost, hybrid_inner_[static_cast<std::size_t>(p)]);
   }
 
   // flexcp's group size for a document that is split: the perfectly balanced size `g0`
   // assumes splitting costs nothing, but short zigzag chunks run far below a long slice's rate.
-  // Among needed-KV sizes from `g_min` up to g0 (steps of about 1/8) and the Ulysses sizes up
-  // to g0 (larger ones balanced the rest worse: 16-rank batches 7-12% slower), take the fewest rank-seconds that still finish within the
+  // Among needed-KV sizes from `g_min` up to g0 (steps of about 1/8), hybrid groups of whole
+  // nodes up to g0 and the Ulysses sizes up to g0 (larger ones balanced the rest worse: 16-rank batches 7-12% slower), take the fewest rank-seconds that still finish within the
   // balanced share `target`; when none does, the fastest.
   int shape_aware_size(std::int64_t length, double target, int g_min, int g0) const {
     if (g0 <= g_min) return g0;
     int best = g0, fastest = g0;
     double best_rank_s = std::numeric_limits<double>::infinity(), fastest_s = std::numeric_limits<double>::infinity();
     auto consider = [&](int size, CommScheme scheme) {
-      const double t = split_time_estimate(length, size, scheme, context_.cost);
+      const double t = scheme == CommScheme::hybrid ? hybrid_estimate(length, size)
+                                                    : split_time_estimate(length, size, scheme, context_.cost);
       if (t < fastest_s) fastest_s = t, fastest = size;
       if (t <= target && size * t < best_rank_s) best_rank_s = size * t, best = size;
     };
     for (int size = g_min; size < g0; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
     consider(g0, CommScheme::needed_kv);
+    // Hybrid groups of whole nodes up to g0 (whole nodes give the largest blocks), in steps of
+    // about 1/8 as above.
+    const int per_node = context_.cost.cluster.ranks_per_node;
+    for (int nodes = std::max(2, (g_min + per_node - 1) / per_node); nodes * per_node <= g0; nodes += std::max(1, nodes / 8))
+      if (hybrid_fits(nodes * per_node)) consider(nodes * per_node, CommScheme::hybrid);
     if (choose_->all_to_all)
       for (int size = g_min; size <= context_.cost.model.q_heads && size <= context_.cost.cluster.ranks(); ++size) {
         if (!ulysses_heads_problem(context_.cost.model, size).empty()) continue;
@@ -416,6 +445,7 @@ class FlexiblePlanner final : public Planner {
   std::string name_;
   int largest_group_;
   std::optional<SchemeSet> choose_;
+  std::vector<int> hybrid_inner_;  // by group size; empty without the hybrid
   CommunicatorAccounting communicators_;
   double single_rank_load_ = 0.0;  // of the last place(): the busiest rank outside split groups
   RankSetHistory history_;

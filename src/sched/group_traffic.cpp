@@ -44,6 +44,18 @@ TrafficLeg all_to_all_leg(double mine, double others, int members, const ModelSh
   leg.all_to_all = true;
   return leg;
 }
+
+// Needed-KV among `positions` holders: serve what peers need (forward, and again backward), and
+// return the dK/dV of what was received; one stage per peer.
+TrafficLeg needed_kv_leg(double served, double needed, double kv, int positions, bool spans) {
+  TrafficLeg leg;
+  leg.forward_bytes = served * kv;
+  leg.backward_bytes = served * kv + needed * kv;
+  leg.forward_messages = leg.backward_messages = positions - 1;
+  leg.group_size = positions;
+  leg.spans_nodes = spans;
+  return leg;
+}
 }  // namespace
 
 LegTimes leg_times(const TrafficLeg& leg, const HardwareProfile& hw) {
@@ -54,14 +66,20 @@ LegTimes leg_times(const TrafficLeg& leg, const HardwareProfile& hw) {
 std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& c) {
   const int p = static_cast<int>(group.ranks.size());
   std::vector<MemberTraffic> traffic(static_cast<std::size_t>(p));
-  std::vector<double> shard(static_cast<std::size_t>(p), 0.0), needed(shard.size(), 0.0), served(shard.size(), 0.0);
+  // Needed-KV runs over the members, or (hybrid) over the blocks, whose shards are the zigzag
+  // positions of p / inner holders.
+  const int block_size = std::max(1, group.inner);
+  const int holders = group.comm == CommScheme::hybrid ? p / block_size : p;
+  std::vector<double> shard(static_cast<std::size_t>(p), 0.0), needed(static_cast<std::size_t>(holders), 0.0),
+      served(needed.size(), 0.0);
   bool any_split = false;
   for (const auto& d : group.docs) {
     if (d.sharding != Sharding::split) continue;
     any_split = true;
     const auto length = plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)];
     for (int i = 0; i < p; ++i) shard[static_cast<std::size_t>(i)] += static_cast<double>(member_share(length, group, i).tokens);
-    if (group.comm == CommScheme::needed_kv) zigzag::add_kv_exchange(length, p, needed, served);
+    if (group.comm == CommScheme::needed_kv || group.comm == CommScheme::hybrid)
+      zigzag::add_kv_exchange(length, holders, needed, served);
   }
   if (!any_split || p == 1) return traffic;
   const auto& cluster = c.cluster;
@@ -73,18 +91,25 @@ std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group,
   const double kv = c.model.kv_bytes_per_token(c.hardware.element_bytes);
   double total = 0.0;
   for (double t : shard) total += t;
+  // The all-to-all of member i inside its block of `block_size` members (hierarchical, hybrid).
+  auto block_all_to_all = [&](int i) {
+    const int first = i / block_size * block_size;
+    double block_tokens = 0.0;
+    for (int j = first; j < first + block_size; ++j) block_tokens += shard[static_cast<std::size_t>(j)];
+    const auto mine = shard[static_cast<std::size_t>(i)];
+    return all_to_all_leg(mine, block_tokens - mine, block_size, c.model, c.hardware.element_bytes,
+                          spans(first, first + block_size - 1));
+  };
+  // KV bytes per token of one member's share of the heads after its block's all-to-all: 1/inner
+  // of the KV heads, or one replicated head when inner > H_kv.
+  const double block_kv_heads = static_cast<double>(std::max(c.model.kv_heads, block_size)) / block_size;
+  const double block_kv = kv * block_kv_heads / c.model.kv_heads;
   for (int i = 0; i < p; ++i) {
     const auto me = static_cast<std::size_t>(i);
     auto& out = traffic[me];
     switch (group.comm) {
       case CommScheme::ring: out.pipelined = ring_leg(shard, me, kv, group_spans); break;
-      case CommScheme::needed_kv:  // serve what peers need, twice; return dK/dV of what was received
-        out.pipelined.forward_bytes = served[me] * kv;
-        out.pipelined.backward_bytes = served[me] * kv + needed[me] * kv;
-        out.pipelined.forward_messages = out.pipelined.backward_messages = p - 1;
-        out.pipelined.group_size = p;
-        out.pipelined.spans_nodes = group_spans;
-        break;
+      case CommScheme::needed_kv: out.pipelined = needed_kv_leg(served[me], needed[me], kv, p, group_spans); break;
       case CommScheme::all_gather:  // ring all-gather forward (all but the next member's shard),
                                     // ring reduce-scatter of dK/dV backward (all but its own)
         out.collective.forward_bytes = (total - shard[static_cast<std::size_t>((i + 1) % p)]) * kv;
@@ -98,20 +123,19 @@ std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group,
         break;
       case CommScheme::hierarchical: {
         // All-to-all inside this member's block, then a ring over the blocks carrying the KV of
-        // this member's share of the heads (1/inner of them, replicated if inner > H_kv).
-        const int inner = std::max(1, group.inner);
-        const int block = i / inner, first = block * inner;
-        double block_tokens = 0.0;
-        for (int j = first; j < first + inner; ++j) block_tokens += shard[static_cast<std::size_t>(j)];
-        out.collective = all_to_all_leg(shard[me], block_tokens - shard[me], inner, c.model, c.hardware.element_bytes,
-                                        spans(first, first + inner - 1));
-        if (inner == 1) out.collective = {};
-        std::vector<double> ring(static_cast<std::size_t>(p / inner), 0.0);
-        for (int j = 0; j < p; ++j) ring[static_cast<std::size_t>(j / inner)] += shard[static_cast<std::size_t>(j)];
-        const double kv_heads = static_cast<double>(std::max(c.model.kv_heads, inner)) / inner;
-        if (ring.size() > 1)
-          out.pipelined = ring_leg(ring, static_cast<std::size_t>(block),
-                                   kv * kv_heads / c.model.kv_heads, group_spans);
+        // this member's share of the heads.
+        if (block_size > 1) out.collective = block_all_to_all(i);
+        std::vector<double> ring(static_cast<std::size_t>(p / block_size), 0.0);
+        for (int j = 0; j < p; ++j) ring[static_cast<std::size_t>(j / block_size)] += shard[static_cast<std::size_t>(j)];
+        if (ring.size() > 1) out.pipelined = ring_leg(ring, static_cast<std::size_t>(i / block_size), block_kv, group_spans);
+        break;
+      }
+      case CommScheme::hybrid: {
+        // All-to-all inside this member's block (one node), then needed-KV with the members of
+        // the other blocks that hold the same heads.
+        out.collective = block_all_to_all(i);
+        const auto block = static_cast<std::size_t>(i / block_size);
+        out.pipelined = needed_kv_leg(served[block], needed[block], block_kv, holders, group_spans);
         break;
       }
     }

@@ -84,15 +84,17 @@ class OptimalPlanner final : public Planner {
     std::vector<Candidate> candidates;
     for (const auto& block : candidate_blocks(cost.cluster)) {
       CpGroup shape{block, {{0, Sharding::split, 0}}, CommScheme::needed_kv};
-      for (auto scheme : executable_schemes(shape, cost.model, {})) {
-        Candidate c{{block, {}, scheme}, milp.add_variable(0.0, 1.0, 0.0, true), {}};
+      int inner = 1;
+      for (auto scheme : executable_schemes(shape, cost.cluster, cost.model, {}, &inner)) {
+        const int block_size = scheme == CommScheme::hybrid ? inner : 1;
+        Candidate c{{block, {}, scheme, block_size}, milp.add_variable(0.0, 1.0, 0.0, true), {}};
         const int p = static_cast<int>(block.size());
         Milp::Terms link{{c.used, -static_cast<double>(docs)}};
         for (int d = 0; d < docs; ++d) {
           const auto length = batch.doc_lengths[static_cast<std::size_t>(d)];
           const auto share = most_member_tokens(length, p);
           if (share > cap) continue;
-          CpGroup alone{block, {{d, Sharding::split, 0}}, scheme};
+          CpGroup alone{block, {{d, Sharding::split, 0}}, scheme, block_size};
           const double t = group_time_s(probe, alone, cost);
           const int v = milp.add_variable(0.0, 1.0, 0.0, true);
           c.split.push_back({d, v});

@@ -15,6 +15,7 @@ const char* to_string(CommScheme scheme) {
     case CommScheme::all_gather: return "all-gather";
     case CommScheme::all_to_all: return "all-to-all";
     case CommScheme::hierarchical: return "a2a+p2p";
+    case CommScheme::hybrid: return "a2a+needed-kv";
   }
   return "?";
 }

@@ -23,6 +23,10 @@ enum class CommScheme : std::uint8_t {
   // inside each block of `CpGroup::inner` consecutive members, then a KV ring across the blocks
   // (member i is in block i / inner at ring position i / inner). Modelled; no executor yet.
   hierarchical,
+  // flexcp's 2D scheme for groups spanning nodes: Ulysses all-to-all over heads inside each
+  // block of `CpGroup::inner` consecutive members (one node's members), then needed-KV across
+  // the blocks among the members holding the same head shard (sched/hybrid_layout.hpp).
+  hybrid,
 };
 const char* to_string(CommScheme scheme);
 
@@ -36,7 +40,7 @@ struct CpGroup {
   std::vector<std::int32_t> ranks;  // ascending
   std::vector<DocAssignment> docs;
   CommScheme comm = CommScheme::ring;
-  int inner = 1;         // hierarchical: members per all-to-all block (divides the group size)
+  int inner = 1;         // hierarchical, hybrid: members per all-to-all block (divides the group size)
   // THD layout (TransformerEngine): every split document is padded at its end to a multiple of
   // this (2P for Megatron-LM's zigzag), so each member holds exactly L_padded / P tokens. The
   // padding costs memory, linear-layer time and bytes, never attention (it is masked out).

@@ -49,7 +49,7 @@ OptionBound option_bound(const Plan& probe, const CpGroup& group, const CostCont
 }
 
 // Every scheme any strategy may give a group of `size` ranks (the hierarchical one at every
-// inner size TransformerEngine allows).
+// inner size TransformerEngine allows, flexcp's hybrid at every Ulysses block size).
 std::vector<CpGroup> groups_of(int size, std::int32_t doc, const ModelShape& m) {
   CpGroup g;
   g.ranks.resize(static_cast<std::size_t>(size));
@@ -67,6 +67,12 @@ std::vector<CpGroup> groups_of(int size, std::int32_t doc, const ModelShape& m) 
   for (int inner = 2; inner < size; ++inner)
     if (size % inner == 0 && m.q_heads % inner == 0 && m.kv_heads % inner == 0) {
       g.comm = CommScheme::hierarchical;
+      g.inner = inner;
+      out.push_back(g);
+    }
+  for (int inner = 2; inner <= size / 2; ++inner)
+    if (size % inner == 0 && ulysses_heads_problem(m, inner).empty()) {
+      g.comm = CommScheme::hybrid;
       g.inner = inner;
       out.push_back(g);
     }

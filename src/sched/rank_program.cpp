@@ -72,6 +72,17 @@ RankShard message_shard(const std::vector<KvPiece>& pieces) {
   return shard;
 }
 
+void add_needed_kv(GroupProgram& g) {
+  const auto p = g.members.size();
+  g.receive_from.assign(p, {});
+  g.serve_to.assign(p, {});
+  for (std::size_t peer = 0; peer < p; ++peer) {
+    if (peer == static_cast<std::size_t>(g.position)) continue;
+    g.receive_from[peer] = needed_kv(g.shards[peer], g.local());
+    g.serve_to[peer] = needed_kv(g.local(), g.shards[peer]);
+  }
+}
+
 std::int64_t RankProgram::tokens() const {
   std::int64_t total = 0;
   for (const auto& mb : micro_batches) total += mb.local().tokens();
@@ -98,18 +109,10 @@ RankProgram compile_rank_program(const Plan& plan, int rank) {
     g.members.assign(mine->ranks.begin(), mine->ranks.end());
     g.position = static_cast<int>(std::lower_bound(g.members.begin(), g.members.end(), rank) - g.members.begin());
     g.comm = mine->comm;
+    g.inner = mine->comm == CommScheme::hybrid ? mine->inner : 1;
     g.shards = group_shards(plan, *mine);
     for (int m = 0; m < g.group_size(); ++m) g.member_whole_tokens.push_back(whole_prefix_tokens(plan, *mine, m));
-    if (g.comm == CommScheme::needed_kv) {
-      const auto p = g.members.size();
-      g.receive_from.resize(p);
-      g.serve_to.resize(p);
-      for (std::size_t peer = 0; peer < p; ++peer) {
-        if (peer == static_cast<std::size_t>(g.position)) continue;
-        g.receive_from[peer] = needed_kv(g.shards[peer], g.local());
-        g.serve_to[peer] = needed_kv(g.local(), g.shards[peer]);
-      }
-    }
+    if (g.comm == CommScheme::needed_kv) add_needed_kv(g);
     program.micro_batches.push_back(std::move(g));
   }
   return program;

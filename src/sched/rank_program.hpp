@@ -38,6 +38,7 @@ struct GroupProgram {
   std::vector<int> members;  // world ranks of its group, ascending; just this rank when idle
   int position = 0;          // this rank's index in members
   CommScheme comm = CommScheme::needed_kv;
+  int inner = 1;                  // hybrid: members per all-to-all block (CpGroup::inner)
   std::vector<RankShard> shards;  // every member's buffer
   std::vector<std::int64_t> member_whole_tokens;  // each member's whole-document prefix
   // needed_kv only, indexed by member position: KV this rank receives from / serves to each member.
@@ -47,6 +48,9 @@ struct GroupProgram {
   std::int64_t whole_tokens() const { return member_whole_tokens[static_cast<std::size_t>(position)]; }
   int group_size() const { return static_cast<int>(members.size()); }
 };
+
+// Fills `g`'s receive_from and serve_to from its shards (needed-KV among its members).
+void add_needed_kv(GroupProgram& g);
 
 struct RankProgram {
   std::vector<GroupProgram> micro_batches;

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <limits>
 
+#include "sched/hybrid_layout.hpp"
 #include "sched/static_layout.hpp"
 
 namespace flexcp::sched {
 
-std::vector<CommScheme> executable_schemes(const CpGroup& group, const ModelShape& model, const SchemeSet& allowed) {
+std::vector<CommScheme> executable_schemes(const CpGroup& group, const Cluster& cluster, const ModelShape& model,
+                                           const SchemeSet& allowed, int* hybrid_inner_out) {
   std::vector<CommScheme> out{CommScheme::needed_kv};
   const int p = static_cast<int>(group.ranks.size());
   if (p < 2) return out;
@@ -15,6 +17,11 @@ std::vector<CommScheme> executable_schemes(const CpGroup& group, const ModelShap
                                      [](const DocAssignment& d) { return d.sharding == Sharding::split; });
   if (allowed.all_gather && all_split) out.push_back(CommScheme::all_gather);
   if (allowed.all_to_all && ulysses_heads_problem(model, p).empty()) out.push_back(CommScheme::all_to_all);
+  if (allowed.hybrid)
+    if (const int inner = hybrid_inner(group.ranks, cluster, model); inner > 0) {
+      out.push_back(CommScheme::hybrid);
+      if (hybrid_inner_out != nullptr) *hybrid_inner_out = inner;
+    }
   return out;
 }
 
@@ -33,7 +40,9 @@ void choose_schemes(Plan& plan, std::size_t mb, const CostContext& c, const Sche
   for (std::size_t g = 0; g < groups.size(); ++g) {
     auto& group = groups[g];
     if (group.ranks.size() < 2) continue;
-    const auto schemes = executable_schemes(group, c.model, allowed);
+    int inner = 1;
+    const auto schemes = executable_schemes(group, c.cluster, c.model, allowed, &inner);
+    group.inner = inner;  // used by the hybrid alone
     if (schemes.size() == 1) {
       group.comm = schemes.front();
       continue;

@@ -6,8 +6,10 @@
 //               for groups without whole documents)
 //   all_to_all  Ulysses over heads (group sizes that divide H_q and divide or are divided by
 //               H_kv, KV heads replicated when the group is larger)
-// Never chosen: the ring (it moves at least what needed-KV moves, pipelined the same way) and the
-// hierarchical schemes (a2a+p2p, a2a inside nodes + needed-KV across), which have no executor.
+//   hybrid      Ulysses inside each node's block, needed-KV across nodes per head shard (groups
+//               spanning nodes in blocks of a Ulysses size, sched/hybrid_layout.hpp)
+// Never chosen: the ring (it moves at least what needed-KV moves, pipelined the same way) and
+// a2a+p2p (its KV ring moves at least what the hybrid's needed-KV moves), which has no executor.
 // Collective schemes need a communicator of the group's rank set; one that does not exist yet
 // costs a creation round, so they are taken only when that makes the micro-batch faster overall,
 // and a group off the critical path keeps a scheme that needs nothing new (reuse).
@@ -20,11 +22,12 @@
 namespace flexcp::sched {
 
 struct SchemeSet {
-  bool all_gather = true, all_to_all = true;
+  bool all_gather = true, all_to_all = true, hybrid = true;
 };
 
-// The schemes `group` may use, needed_kv first.
-std::vector<CommScheme> executable_schemes(const CpGroup& group, const ModelShape& model, const SchemeSet& allowed);
+// The schemes `group` may use, needed_kv first; with hybrid, its block size in `hybrid_inner`.
+std::vector<CommScheme> executable_schemes(const CpGroup& group, const Cluster& cluster, const ModelShape& model,
+                                           const SchemeSet& allowed, int* hybrid_inner_out = nullptr);
 
 // Sets the scheme of every group of >= 2 ranks in micro-batch `mb` of `plan`. `others_s`: the
 // slowest rank outside those groups (a floor under the micro-batch's time); `exists` says whether

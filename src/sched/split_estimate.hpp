@@ -16,7 +16,13 @@
 namespace flexcp::sched {
 
 // Seconds an average member of a group of `size` ranks (inside one node when it fits) spends
-// on a document of `length` tokens alone, under `scheme` (needed_kv or all_to_all).
-double split_time_estimate(std::int64_t length, int size, CommScheme scheme, const CostContext& context);
+// on a document of `length` tokens alone, under `scheme` (needed_kv, all_to_all, or hybrid for
+// sizes where hybrid_inner() finds blocks).
+// `hybrid_block`: the hybrid's block size when the caller knows it (0: hybrid_inner()).
+double split_time_estimate(std::int64_t length, int size, CommScheme scheme, const CostContext& context,
+                           int hybrid_block = 0);
+// The fastest of needed-KV, all-to-all (when `all_to_all`) and the hybrid (when `hybrid_block`
+// > 0) at one size, in one call (the planner asks this per candidate group).
+double fastest_split_estimate(std::int64_t length, int size, bool all_to_all, int hybrid_block, const CostContext& context);
 
 }  // namespace flexcp::sched

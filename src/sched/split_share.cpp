@@ -25,10 +25,12 @@ MemberShare member_share(std::int64_t length, const CpGroup& group, int member) 
       share.slice_length = static_cast<double>(length);
       share.mask = SliceMask::causal;
       break;
-    case CommScheme::hierarchical: {
+    case CommScheme::hierarchical:
+    case CommScheme::hybrid: {
       // After the all-to-all, block b's members together hold the zigzag chunks of ring position
-      // b over p / inner positions, each member for inner-th of the heads (TransformerEngine's
-      // chunk reordering before attention).
+      // b over p / inner positions, each member for inner-th of the heads, as contiguous runs
+      // (TransformerEngine reorders the chunks before attention; flexcp's hybrid executor orders
+      // each block's sequence by position, attn/head_sequence.hpp).
       const int inner = group.inner < 1 ? 1 : group.inner;
       share.mask_pairs = zigzag::real_area(padded, length, p / inner, member / inner) / inner;
       zigzag_slices(p / inner);

@@ -3,7 +3,7 @@
 // zigzag share of the document, THD-padded to the group's multiple) and the causal (query, key)
 // pairs whose queries it computes: its own zigzag chunks (ring, needed-KV, all-gather); every
 // pair for 1/P of the heads (all-to-all); its ring position's chunks for 1/inner of the heads
-// (hierarchical a2a+p2p). Shared by the cost model, the traffic model and the plan checks.
+// (hierarchical a2a+p2p, hybrid). Shared by the cost model, the traffic model and the plan checks.
 #include <cstdint>
 
 #include "sched/attention_kernel.hpp"

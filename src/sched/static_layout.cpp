@@ -10,7 +10,8 @@ std::string megatron_comm_type(CommScheme comm) {
     case CommScheme::all_gather: return "allgather";
     case CommScheme::all_to_all: return "a2a";
     case CommScheme::hierarchical: return "a2a+p2p";
-    case CommScheme::needed_kv: break;
+    case CommScheme::needed_kv:
+    case CommScheme::hybrid: break;
   }
   return "?";
 }

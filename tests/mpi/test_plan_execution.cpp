@@ -8,15 +8,15 @@
 #include <random>
 #include <set>
 
-#include "../random_batch.hpp"
 #include "attn/host_backend.hpp"
+#include "attn/hybrid_attention.hpp"
 #include "attn/ulysses_attention.hpp"
 #include "comm/communicator_cache.hpp"
 #include "comm/topology.hpp"
-#include "app/run/correctness_check.hpp"
-#include "app/run/plan_execution.hpp"
 #include "app/run/run_setup.hpp"
 #include "app/strategies.hpp"
+#include "plan_execution_support.hpp"
+#include "sched/hybrid_layout.hpp"
 #include "sched/planner.hpp"
 #include "transports.hpp"
 
@@ -24,31 +24,12 @@ using namespace flexcp;
 using test_support::world_rank;
 
 namespace {
-constexpr double kTolerance = 1e-4;
+using test_support::Checked;
+using test_support::test_batch;
 const attn::HeadLayout kLayout{8, 2, 8};
 
 sched::PlannerContext context(std::int64_t capacity_tokens) {
-  std::string warning;
-  sched::CostContext cost;
-  cost.cluster = cluster_of(comm::discover_topology(MPI_COMM_WORLD), warning);
-  cost.model.name = "test";
-  cost.model.layers = 1;
-  cost.model.q_heads = kLayout.q_heads;
-  cost.model.kv_heads = kLayout.kv_heads;
-  cost.model.head_dim = kLayout.head_dim;
-  cost.model.hidden = 64;
-  cost.model.ffn_hidden = 128;
-  cost.model.activation_bytes_per_token = 1.0;
-  cost.hardware.name = "test";
-  cost.hardware.attention_flops = 20e9;
-  cost.hardware.matmul_flops = 60e9;
-  cost.hardware.intra_bandwidth = 5e9;
-  cost.hardware.inter_bandwidth = 1e9;
-  cost.hardware.a2a_intra_bandwidth = 3e9;
-  cost.hardware.a2a_inter_bandwidth = {{2, 1e9}};
-  cost.hardware.element_bytes = 4.0;  // the executor's fp32
-  cost.attention_only = true;
-  return {cost, capacity_tokens};
+  return test_support::execution_context(capacity_tokens, kLayout);
 }
 
 struct Strategy {
@@ -83,50 +64,24 @@ std::vector<Strategy> strategies(const sched::PlannerContext& ctx) {
   slow.cost.hardware.intra_bandwidth = slow.cost.hardware.inter_bandwidth = 1e6;
   slow.cost.hardware.intra_latency = slow.cost.hardware.inter_latency = 1e-3;
   out.push_back({"flexcp-slow-p2p", sched::make_flexcp_planner(slow)});
-  out.push_back({"flexcp-slow-p2p-allgather", sched::make_flexcp_planner(slow, {true, false})});
+  out.push_back({"flexcp-slow-p2p-allgather", sched::make_flexcp_planner(slow, {true, false, false})});
+  // flexcp where links between nodes are 50x slower than inside (and pay a latency): groups
+  // spanning nodes choose the hybrid, which sends one head shard's KV across.
+  auto slow_inter = ctx;
+  slow_inter.cost.hardware.inter_bandwidth = 1e8;
+  slow_inter.cost.hardware.a2a_inter_bandwidth = {{2, 1e8}};
+  slow_inter.cost.hardware.inter_latency = 1e-5;
+  out.push_back({"flexcp-slow-inter", sched::make_flexcp_planner(slow_inter)});
   return out;
 }
 
-struct Checked {
-  CheckResult check;
-  PlanExecution run;
-  attn::KernelCounts counts;  // summed over every rank
-};
-
 Checked execute_and_check(const sched::Plan& plan, comm::Transport& transport, comm::CommunicatorCache& cache,
                           std::uint64_t seed) {
-  Checked c;
-  attn::HostKernels kernels;
-  c.run = execute_plan(plan, kLayout, transport, cache, kernels, seed);
-  c.check = check_against_reference(test_support::world(), plan.batch, kLayout, seed, c.run.step_shard, c.run.results,
-                                    kTolerance, 0);
-  c.counts = kernels.counts();
-  double pairs[2] = {c.counts.forward_pairs, c.counts.backward_pairs};
-  MPI_Allreduce(MPI_IN_PLACE, pairs, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-  c.counts.forward_pairs = pairs[0];
-  c.counts.backward_pairs = pairs[1];
-  return c;
+  return test_support::execute_and_check(plan, kLayout, transport, cache, seed);
 }
 
 void expect_exact(const Checked& c, const sched::Plan& plan, const sched::PlannerContext& ctx, const std::string& what) {
-  EXPECT_TRUE(c.check.passed) << what << ": worst " << c.check.worst_tensor << " of document " << c.check.worst_document
-                              << " (" << c.check.worst_document_tokens << " tokens): " << c.check.worst();
-  const auto cost = sched::evaluate_plan(plan, ctx.cost);
-  EXPECT_DOUBLE_EQ(c.run.bytes_sent, cost.ranks[static_cast<std::size_t>(world_rank())].bytes_sent)
-      << "executor bytes vs cost model bytes, " << what;
-  // Every visible (query, key) pair of every head, forward and backward, went through the Kernels
-  // interface exactly once over the job: no executor computed anything behind its back.
-  const double pairs = plan.batch.causal_mask_area() * kLayout.q_heads;
-  EXPECT_DOUBLE_EQ(c.counts.forward_pairs, pairs) << "forward pairs through the kernels, " << what;
-  EXPECT_DOUBLE_EQ(c.counts.backward_pairs, pairs) << "backward pairs through the kernels, " << what;
-}
-
-sched::Batch test_batch(std::mt19937_64& rng, int trial, int ranks) {
-  auto batch = test_support::random_batch(rng, 4 + 2 * trial, 150);
-  batch.doc_lengths.push_back(1);                        // a single token
-  batch.doc_lengths.push_back(std::max(1, ranks - 1));  // shorter than the group
-  batch.doc_lengths.push_back(40 * ranks);              // long enough to be split by everyone
-  return batch;
+  test_support::expect_exact(c, plan, ctx, kLayout, what);
 }
 }  // namespace
 
@@ -160,6 +115,11 @@ TEST(PlanExecution, EveryStrategyMatchesFloat64ReferenceAndModelledBytes) {
     }
     if (attn::ulysses_layout_problem(p, kLayout).empty()) {
       EXPECT_TRUE(used["flexcp-slow-p2p"].count(sched::CommScheme::all_to_all)) << "np " << p;
+    }
+    std::vector<std::int32_t> all(static_cast<std::size_t>(p));
+    for (int r = 0; r < p; ++r) all[static_cast<std::size_t>(r)] = r;
+    if (sched::hybrid_inner(all, ctx.cost.cluster, ctx.cost.model) > 0) {
+      EXPECT_TRUE(used["flexcp-slow-inter"].count(sched::CommScheme::hybrid)) << "np " << p;
     }
   }
 }

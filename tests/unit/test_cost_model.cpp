@@ -152,16 +152,28 @@ TEST(CostModel, ThdPaddingCostsTokensAndBytesButNoAttention) {
   EXPECT_DOUBLE_EQ(plain.ranks[0].mask_pairs + plain.ranks[1].mask_pairs, 15.0);
 }
 
-TEST(CostModel, HierarchicalAllToAllInsideNodesRingAcross) {
+namespace {
+// Two nodes of two ranks, two query and KV heads (KV 2 x 2 x 1 x 2 = 8 B per token), all-to-all
+// at 2 B/s inside a node; one document of L = 8 over the 4 ranks (chunks of 1: rank r holds
+// positions r and 7 - r) in blocks {0, 1} and {2, 3} under `scheme`.
+CostContext two_nodes_of_two() {
   auto m = unit_model();
-  m.q_heads = m.kv_heads = 2;  // KV 2 x 2 x 1 x 2 = 8 B per token
+  m.q_heads = m.kv_heads = 2;
   auto hw = unit_hardware();
   hw.a2a_intra_bandwidth = 2.0;
-  const CostContext c{{2, 2}, m, hw};
-  // L = 8 over 4 ranks (chunks of 1: rank r holds positions r and 7 - r), all-to-all inside
-  // {0, 1} and {2, 3} (one node each), a ring of two blocks across the nodes.
-  CpGroup group{{0, 1, 2, 3}, {{0, Sharding::split, 0}}, CommScheme::hierarchical};
+  return {{2, 2}, m, hw};
+}
+CpGroup blocks_of_two(CommScheme scheme) {
+  CpGroup group{{0, 1, 2, 3}, {{0, Sharding::split, 0}}, scheme};
   group.inner = 2;
+  return group;
+}
+}  // namespace
+
+TEST(CostModel, HierarchicalAllToAllInsideNodesRingAcross) {
+  const auto c = two_nodes_of_two();
+  // All-to-all inside {0, 1} and {2, 3} (one node each), a ring of two blocks across the nodes.
+  auto group = blocks_of_two(CommScheme::hierarchical);
   const auto cost = evaluate_plan(Plan{"t", Batch{{8}}, {MicroBatch{{group}}}, 0, 0}, c);
   // Attention: block 0 computes ring position 0's chunks (positions 0, 1, 6, 7: 18 pairs), block 1
   // position 1's (2..5: 18 pairs), each member for one of the two heads.
@@ -181,6 +193,32 @@ TEST(CostModel, HierarchicalAllToAllInsideNodesRingAcross) {
   group.comm = CommScheme::ring;
   const auto flat = evaluate_plan(Plan{"t", Batch{{8}}, {MicroBatch{{group}}}, 0, 0}, c);
   EXPECT_DOUBLE_EQ(flat.ranks[0].bytes_sent, 6 * 8.0 + 6 * 8.0 + 8 * 8.0);
+}
+
+TEST(CostModel, HybridAllToAllInsideNodesNeededKvAcross) {
+  const auto c = two_nodes_of_two();
+  // The layout of the a2a+p2p case above: blocks {0, 1} and {2, 3} (one node each) holding
+  // positions {0, 1, 6, 7} and {2..5}; needed-KV between the blocks.
+  auto group = blocks_of_two(CommScheme::hybrid);
+  const auto cost = evaluate_plan(Plan{"t", Batch{{8}}, {MicroBatch{{group}}}, 0, 0}, c);
+  for (int r = 0; r < 4; ++r) EXPECT_DOUBLE_EQ(cost.ranks[static_cast<std::size_t>(r)].mask_pairs, 9.0) << r;
+  // All-to-all as above: 16 B forward, 16 B backward. Needed-KV of this member's KV head (4 B per
+  // token): block 0 serves block 1 positions 0, 1 (its queries end at 5) and needs all 4 of block
+  // 1's tokens; block 1 serves those 4 and needs 2. Forward: served; backward: served + the dK/dV
+  // of what was received.
+  const double block0 = 2 * 4.0, block1 = 4 * 4.0;
+  for (int r = 0; r < 2; ++r) EXPECT_DOUBLE_EQ(cost.ranks[static_cast<std::size_t>(r)].bytes_sent, 32 + block0 + block0 + block1) << r;
+  for (int r = 2; r < 4; ++r) EXPECT_DOUBLE_EQ(cost.ranks[static_cast<std::size_t>(r)].bytes_sent, 32 + block1 + block1 + block0) << r;
+  // The all-to-all at the intra-node rate (2 B/s, 4 messages of 0.5 s each way); the one needed-KV
+  // stage at the inter-node rate (1 B/s) behind half the attention, as for the ring above.
+  const double forward_attention = 2 * 9.0 / 3.5;
+  const double exposed = 2 * (16.0 / 2.0 + 4 * 0.5) + std::max(0.0, block0 - forward_attention / 2) +
+                         std::max(0.0, block0 + block1 - 2.5 * forward_attention / 2);
+  EXPECT_DOUBLE_EQ(cost.ranks[0].exposed_comm_s, exposed);
+  // Less across the nodes than a2a+p2p's ring (16 + 48 B per member), none of it redundant.
+  group.comm = CommScheme::hierarchical;
+  const auto ring = evaluate_plan(Plan{"t", Batch{{8}}, {MicroBatch{{group}}}, 0, 0}, c);
+  EXPECT_LT(cost.bytes_sent, ring.bytes_sent);
 }
 
 TEST(CostModel, MicroBatchesAddUp) {

@@ -24,7 +24,7 @@ PlanExecution execute_plan(const sched::Plan& plan, const attn::HeadLayout& layo
     comm::GroupCollectives* collectives = nullptr;
     comm::TransferStats collectives_before;
     if (attn::needs_group_collectives(program.members.size(), program.comm)) {
-      collectives = &cache.get(program.members);
+      collectives = &cache.get(attn::collective_members(program));
       collectives_before = collectives->stats();
     }
     auto executor = attn::make_group_attention(program, layout, transport, collectives, kernels, plan.strategy);

@@ -211,15 +211,15 @@ SdpaGraph build_backward(const SdpaDims& p, const std::string& name) {
 
   // dK or dV from a transposed [b, h_q, s_kv, s_q] operand: straight into the output for MHA;
   // for GQA a full-head virtual [b, h_q, s_kv, d] summed over each group of query heads.
-  const auto key_gradient = [&](const std::string& name, const Tensor& transposed, const Tensor& rhs, SdpaBuffer out) {
-    const Tensor grad = m.thd(name, out, false);
+  const auto key_gradient = [&](const std::string& gradient, const Tensor& transposed, const Tensor& rhs, SdpaBuffer out) {
+    const Tensor grad = m.thd(gradient, out, false);
     if (hq == hk) {
-      m.b().matmul("matmul_" + name, transposed, rhs, grad, &m.seq_kv, nullptr, &m.seq_q);
+      m.b().matmul("matmul_" + gradient, transposed, rhs, grad, &m.seq_kv, nullptr, &m.seq_q);
       return;
     }
-    const Tensor full = m.virt(name + "_fullhead", {n, hq, skv, d}, {hq * skv * d, skv * d, d, 1}, CUDNN_DATA_BFLOAT16);
-    m.b().matmul("matmul_" + name, transposed, rhs, full, &m.seq_kv, nullptr, &m.seq_q);
-    m.b().reduction("red_" + name + "_head", CUDNN_REDUCE_TENSOR_ADD, full, grad);
+    const Tensor full = m.virt(gradient + "_fullhead", {n, hq, skv, d}, {hq * skv * d, skv * d, d, 1}, CUDNN_DATA_BFLOAT16);
+    m.b().matmul("matmul_" + gradient, transposed, rhs, full, &m.seq_kv, nullptr, &m.seq_q);
+    m.b().reduction("red_" + gradient + "_head", CUDNN_REDUCE_TENSOR_ADD, full, grad);
   };
   const Tensor p_t = m.scores_transposed("reshape_p::Y");
   m.b().reshape("reshape_p", exp_s, p_t);
