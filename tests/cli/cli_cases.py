@@ -387,6 +387,12 @@ def sigkill_keeps_completed_steps():
 REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "flexcp-report")
 
 
+def csv_rows(path):
+    import csv
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
 @case
 def report_from_run_and_plan_files():
     """flexcp-report on real outputs: a run at two rank counts and a simulation; tables and plots."""
@@ -405,8 +411,19 @@ def report_from_run_and_plan_files():
         p = subprocess.run([REPORT] + files + ["--out", report], capture_output=True, text=True, timeout=TIMEOUT_S)
         check(p.returncode == 0, f"report: exit {p.returncode}: {p.stderr}")
         for name in ("summary.md", "summary.csv", "scaling.md", "scaling.csv", "throughput.png", "throughput_ratio.png",
-                     "busy_run2.png", "busy_run4.png"):
+                     "efficiency.png", "plots.md", "busy_run2.png", "busy_run4.png"):
             check(os.path.getsize(os.path.join(report, name)) > 0, f"report lacks {name}")
+        # Issue 15: every plot listed with its title; the ratio plot names the baseline and says
+        # which lines are measured and which modelled; tables say "infeasible", not a number.
+        plots = open(os.path.join(report, "plots.md")).read()
+        ratio_line = next(line for line in plots.splitlines() if line.startswith("| throughput_ratio.png"))
+        check("megatron-cp-ring (measured)" in ratio_line and "measured (solid) and modelled (dashed)" in ratio_line,
+              f"ratio plot title: {ratio_line}")
+        check(all(f"| busy_run{n}.png" in plots for n in (2, 4)) and "y (from 0)" in plots, plots)
+        summary_md = open(os.path.join(report, "summary.md")).read()
+        for r in csv_rows(os.path.join(report, "summary.csv")):
+            if int(r["infeasible_batches"] or 0) > 0:
+                check(f"| {r['strategy']} |" in summary_md and "infeasible (" in summary_md, f"infeasible row {r['strategy']}")
         import csv
         rows = list(csv.DictReader(open(os.path.join(report, "scaling.csv"))))
         flex = [r for r in rows if r["kind"] == "run" and r["strategy"] == "flexcp"]
