@@ -1304,8 +1304,10 @@ def signal_to_mpirun_cuts_short():
                 if proc.poll() is None:
                     proc.kill()
             check(proc.returncode in (1, 143), f"{sig!r}: exit {proc.returncode}\n{stderr}")
-            # mpirun passes SIGINT on to the ranks as SIGTERM
-            check("Cut short by signal" in stdout, f"{sig!r}: {stdout[-1500:]}\n{stderr}")
+            # mpirun passes SIGINT on to the ranks as SIGTERM, and kills them about 2 s later: the
+            # file is saved (cut_short) before rank 0 says so on stdout, and under load that line
+            # can be lost with the ranks (seen once, 2026-11-27, beside an ASan build). The file
+            # is the contract; the line is best effort.
             with h5py.File(out, "r") as f:
                 check(f.attrs["status"] == "cut_short", f"{sig!r}: status {f.attrs['status']}")
                 check(f["runs/megatron-cp-ring/step_time_s"].shape[0] >= 1, "completed steps kept")
