@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
                       "Also write the resolved input (TOML, after --set) to this file, before running");
   bool quiet = false, verbose = false;
   auto* quiet_flag = run_cmd->add_flag("--quiet,-q", quiet, "No progress line per step (stderr); tables and summary still print");
-  run_cmd->add_flag("--verbose,-v", verbose, "Progress lines also give each step's plan and communicator cache")
+  run_cmd->add_flag("--verbose,-v", verbose, "A progress line for every step, with its plan and communicator cache")
       ->excludes(quiet_flag);
   run_cmd->footer(kFooter);
   flexcp::PlanOptions plan;

@@ -36,7 +36,7 @@ void swap_names(const std::string& shadow, const std::string& published) {
 
 // One open file, kept as two copies: the front holds the last flushed state under the file's
 // name; the back lags one flush behind under a shadow name. A flush writes the lagging and the
-// new bytes into the back, syncs it and swaps the two names, so the name always refers to a
+// new bytes into the back and swaps the two names, so the name always refers to a
 // complete flushed state, whenever the process dies, and a failed write (a full disk) leaves it
 // untouched. Twice the (small) bytes of each step, never the whole file.
 class DeferredFile {
@@ -94,7 +94,12 @@ class DeferredFile {
       for (const auto* writes : {&lag_, &pending_})
         for (const auto& w : *writes) write_at(b.fd, b.name, w.bytes, w.addr);
       if (::ftruncate(b.fd, static_cast<off_t>(size)) != 0) fail(b.name, "ftruncate");
-      sync_file(b.fd, b.name);
+      // No fsync per flush: against the process dying (SIGKILL, the OOM killer, mpirun's kill
+      // after SIGTERM) the swap alone keeps the name complete, since the page cache outlives the
+      // process. An fsync only adds durability against an OS crash, and on a busy node it took
+      // seconds (the file system writes out other processes' data with it): long enough for
+      // mpirun's kill to land before a stopped run marked its file cut_short. The last state is
+      // made durable when the file closes (make_durable).
       swap_names(b.name, front().name);
     } catch (const Error&) {
       failure_ = std::current_exception();
@@ -105,6 +110,16 @@ class DeferredFile {
     front_ = 1 - front_;
     lag_ = std::move(pending_);
     drop();
+  }
+
+  // The last flushed state made durable (kept through an OS crash or power loss after the run).
+  void make_durable() {
+    if (failure_) return;
+    try {
+      sync_file(front().fd, front().name);
+    } catch (const Error&) {
+      failure_ = std::current_exception();
+    }
   }
 
   // Gives the front (the last flushed state) the name `name`; an existing file there is
@@ -181,6 +196,7 @@ H5FD_t* open_file(const char* name, unsigned flags, hid_t, haddr_t) {
 herr_t close_file(H5FD_t* f) {
   auto* d = reinterpret_cast<DriverFile*>(f);
   d->file->sync();
+  d->file->make_durable();
   delete d->file;
   delete d;
   return 0;

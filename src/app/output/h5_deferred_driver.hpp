@@ -4,9 +4,10 @@
 // every flushed step, and a full disk leaves that file as it was:
 // - HDF5's writes wait in memory until H5Fflush;
 // - the file is kept as two copies, `<name>` and `<name>.shadow`: a flush writes the shadow
-//   (the bytes of this flush and the one before: it lags one behind), syncs it and swaps the two
-//   names atomically (RENAME_EXCHANGE; a link and a rename where the file system lacks it). The
-//   I/O per step is twice the step's bytes, never the whole file; the disk holds two copies;
+//   (the bytes of this flush and the one before: it lags one behind) and swaps the two names
+//   atomically (RENAME_EXCHANGE; a link and a rename where the file system lacks it); fsync only
+//   when the file closes (see DeferredFile::sync). The I/O per step is twice the step's bytes,
+//   never the whole file; the disk holds two copies;
 // - HDF5 never sees a failed write (no half-closed file for its exit handler, no error stack):
 //   the first failure is kept, later writes are dropped, and the caller asks for it after each
 //   flush with throw_if_write_failed.

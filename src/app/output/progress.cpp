@@ -30,6 +30,12 @@ void Progress::step_done(const std::string& strategy, std::int64_t step, std::in
   const double now = run_timer_.seconds(), step_s = now - last_s_;
   last_s_ = now;
   if (verbosity_ == Verbosity::quiet || out_ == nullptr) return;
+  // At most one line a second but the first and last step of each strategy (every step with
+  // --verbose): steps of milliseconds would otherwise flood the job's log, and mpirun, busy
+  // forwarding them, was seen to pass SIGTERM on to the ranks too late for a clean stop.
+  const bool edge = step == 0 || step + 1 == steps_of_strategy;
+  if (verbosity_ != Verbosity::verbose && !edge && now - last_line_s_ < kMinLineInterval_s) return;
+  last_line_s_ = now;
   // ETA from the mean step so far: strategies differ, so it sharpens as the run goes on.
   const double eta = now / static_cast<double>(done_) * static_cast<double>(total_ - done_);
   std::fprintf(out_, "flexcp: progress: %s %s %lld/%lld%s  %.3f s  %.0f tokens/s  done %lld/%lld  ETA %s  %s%s%s\n",
