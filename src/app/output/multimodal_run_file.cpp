@@ -80,7 +80,7 @@ void write_placement(hid_t runs, const MultimodalPlacementResult& r, const Multi
 
 void write_multimodal_run_file(const std::filesystem::path& path, const RunMetadata& meta, const Config& config,
                                const std::vector<MultimodalPlacementResult>& results, bool force) {
-  // As write_results_file: the path was checked before the run; a file that appeared since is a runtime failure.
+  // As RunResultsFile: the path was checked before the run; a file that appeared since is a runtime failure.
   std::error_code ec;
   if (!force && std::filesystem::exists(std::filesystem::symlink_status(path, ec)))
     throw Error("output '" + path.string() + "' appeared while the run was starting; not overwritten");

@@ -1,5 +1,6 @@
 #pragma once
-// The results file as a run's checkpoint: rank 0 rewrites it (atomically) after every step, so a
+// The results file as a run's checkpoint: rank 0 saves it after every step (plain runs append
+// the step to their RunResultsFile, multimodal runs rewrite their small file atomically), so a
 // run stopped by the time limit, or killed, keeps every completed step, and after each step the
 // ranks agree whether a signal asked them to stop. Plain and multimodal runs write different
 // files through the same checkpoint.
