@@ -18,6 +18,12 @@ import sys
 import tomllib
 
 EXECUTOR_ELEMENT_BYTES = 4.0  # the host kernels and MPI data path move fp32
+# Creating group communicators here is one MPI_Comm_split over the world (comm::CommunicatorCache):
+# Open MPI's split and context-id agreement cost a fixed number of message latencies, measured on
+# this emulated cluster as 6.0-8.0 one-way delays per creation round (demo run of 2026-11-27 at
+# 2,160 ms delay: 13.0-17.4 s per rank, bench/RESULTS.md). The profile's own figure (NCCL's
+# ncclCommSplit on the real machine) does not apply: it would be dilated to hours.
+COMM_SPLIT_DELAYS = 8.0
 
 
 def main(profile_path, machine_path, rate_gflops, quota, nodes, ranks_per_node, name, out_path, calibration):
@@ -47,6 +53,8 @@ def main(profile_path, machine_path, rate_gflops, quota, nodes, ranks_per_node, 
         "usable_memory_fraction": machine.get("usable_memory_fraction", 0.9),
         "element_bytes": EXECUTOR_ELEMENT_BYTES,
         "microbatch_overhead_ms": profile.get("microbatch_overhead_ms", 0.0) * dilation,
+        "communicator_create_ms": COMM_SPLIT_DELAYS * delay_us / 1e3,
+        "communicator_memory_mib": machine.get("communicator_memory_mib", 0.0),
     }
     if not a2a:
         del hardware["a2a_inter_node_gbps"]

@@ -11,6 +11,8 @@ namespace flexcp {
 class WallTimer {
  public:
   WallTimer() : start_(std::chrono::steady_clock::now()) {}
+  // From an instant the ranks agreed on (comm::SynchronizedStart).
+  explicit WallTimer(std::chrono::steady_clock::time_point start) : start_(start) {}
   double seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }

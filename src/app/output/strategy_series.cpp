@@ -91,8 +91,12 @@ void StrategySeries::add_per_step(hid_t g) {
   add_counts(g, "rank_tokens", true, "tokens", "tokens whose queries each rank owns",
              [](const StepRecord& s) { return counts(per_rank(s, &RankStepMetrics::tokens)); });
   add(g, "modelled_step_time_s", false, "s",
-      "cost model's step time for the same plan (attention only, one layer, the input's hardware profile)",
+      "cost model's step time for the same plan (attention only, one layer, the input's hardware profile), "
+      "communicator creation included",
       [](const StepRecord& s) { return std::vector{s.modelled.step_s}; });
+  add(g, "modelled_comm_create_s", false, "s",
+      "cost model's time creating the group communicators the cache lacks (part of modelled_step_time_s)",
+      [](const StepRecord& s) { return std::vector{s.modelled.comm_create_s}; });
   add(g, "modelled_busy_s", true, "s", "cost model's compute time of each rank",
       [](const StepRecord& s) { return s.modelled.busy_s; });
   add(g, "modelled_exposed_comm_s", true, "s", "cost model's communication time not hidden behind compute, each rank",

@@ -27,16 +27,22 @@ StepOutcome run_plan_step(const Config& config, RunStrategy& strategy, const sch
                           const StepContext& on, const sched::Batch& batch, std::uint64_t activation_seed, bool check,
                           std::int64_t step_index) {
   const auto& layout = config.model.heads;
-  on.world.barrier();  // every rank starts the step together
-  const WallTimer step_timer;
-  const WallTimer plan_timer;
   // Every rank plans the same batch the same way, so a batch that cannot be planned (a document
-  // no group can hold) fails everywhere: agree on it and leave with one message.
+  // no group can hold) fails everywhere: agree on it and leave with one message. The step is
+  // charged this rank's planning time, not the agreement: a training job trusts its planner to be
+  // deterministic, and the three world collectives of these checks cost seconds per step on an
+  // emulated cluster's dilated latency, the same for every strategy, which buried the differences
+  // between them (bench/RESULTS.md, "Where the demo's time went").
   sched::Plan plan;
-  all_or_none(on.world, [&] { plan = strategy.planner->plan(batch); });
-  const double planning_s = plan_timer.seconds();
+  double planning_s = 0.0;
+  all_or_none(on.world, [&] {
+    const WallTimer plan_timer;
+    plan = strategy.planner->plan(batch);
+    planning_s = plan_timer.seconds();
+  });
   require_same_plan(on.world, plan, strategy.name, step_index);
 
+  const WallTimer step_timer(on.start.start());
   auto run = execute_plan(plan, layout, on.transport, on.cache, on.kernels, activation_seed);
 
   StepOutcome outcome;
@@ -45,7 +51,7 @@ StepOutcome run_plan_step(const Config& config, RunStrategy& strategy, const sch
   m.comm_wait_s = run.comm_wait_s;
   m.compute_s = run.compute_s;
   m.busy_s = run.busy_s;
-  m.step_s = step_timer.seconds() - run.io_s;
+  m.step_s = planning_s + step_timer.seconds() - run.io_s;
   m.kv_bytes_sent = run.bytes_sent;
   m.tokens = static_cast<double>(run.step_shard.tokens());
   m.attn_flops = attn::forward_flops(run.mask_area, layout) + attn::backward_flops(run.mask_area, layout);
@@ -54,7 +60,9 @@ StepOutcome run_plan_step(const Config& config, RunStrategy& strategy, const sch
   if (on.world.rank() == 0) {  // only rank 0 reports: the others would model the same plan for nothing
     outcome.plan = summarize(plan);
     const auto cost = sched::evaluate_plan(plan, context.cost);
-    outcome.modelled.step_s = cost.step_time_s;
+    // Measured step time includes creating communicators, so the modelled one does too.
+    outcome.modelled.comm_create_s = on.communicators.charge(plan).rounds * context.cost.hardware.communicator_create_s;
+    outcome.modelled.step_s = cost.step_time_s + outcome.modelled.comm_create_s;
     for (const auto& r : cost.ranks) {
       outcome.modelled.busy_s.push_back(r.busy_s());
       outcome.modelled.exposed_comm_s.push_back(r.exposed_comm_s);

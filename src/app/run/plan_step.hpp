@@ -11,9 +11,11 @@
 #include "app/run/step_metrics.hpp"
 #include "attn/kernels.hpp"
 #include "comm/communicator_cache.hpp"
+#include "comm/synchronized_start.hpp"
 #include "comm/transport.hpp"
 #include "comm/world.hpp"
 #include "sched/batch.hpp"
+#include "sched/communicator_accounting.hpp"
 
 namespace flexcp {
 
@@ -32,6 +34,9 @@ struct StepContext {
   comm::Transport& transport;
   comm::CommunicatorCache& cache;
   attn::Kernels& kernels;
+  // The model's view of `cache` (same LRU, same capacity): what creating communicators costs.
+  sched::CommunicatorAccounting& communicators;
+  comm::SynchronizedStart& start;  // every rank starts executing at one instant
 };
 
 StepOutcome run_plan_step(const Config& config, RunStrategy& strategy, const sched::PlannerContext& context,

@@ -41,12 +41,13 @@ std::int64_t longest(const sched::Batch& b) {
 // Runs one strategy's steps into `result`. After every step, `after_step` runs on every rank
 // and returns true when the ranks agreed to stop (a signal): the strategy ends there.
 bool run_strategy(RunStrategy strategy, const Config& config, const sched::PlannerContext& context, comm::World& world,
-                  ExecutionBackend& backend, StrategyResult& result, const std::function<bool()>& after_step,
-                  Progress& progress) {
+                  comm::SynchronizedStart& start, ExecutionBackend& backend, StrategyResult& result,
+                  const std::function<bool()>& after_step, Progress& progress) {
   // Each strategy pays for its own communicators: a fresh cache, freed before the next strategy.
   comm::CommunicatorCache cache(world.rank(), static_cast<std::size_t>(config.run.comm_cache_size),
                                 backend.data->group_factory());
-  const StepContext on{world, backend.data->transport(), cache, *backend.kernels};
+  sched::CommunicatorAccounting communicators({}, static_cast<std::size_t>(config.run.comm_cache_size));
+  const StepContext on{world, backend.data->transport(), cache, *backend.kernels, communicators, start};
   const auto total = config.run.warmup_steps + config.run.steps;
   for (std::int64_t step = 0; step < total; ++step) {
     const auto batch = batch_for_step(config, static_cast<std::uint64_t>(step));
@@ -134,12 +135,13 @@ int run_command(const RunOptions& options, comm::MpiWorld& world) {
 
   Progress progress(stderr, options.verbosity,
                     static_cast<std::int64_t>(config.run.strategies.size()) * (config.run.warmup_steps + config.run.steps));
+  comm::SynchronizedStart start(world);
   bool stopped = false;
   for (const auto& name : config.run.strategies) {
     RunStrategy strategy;
     all_or_none(world, [&] { strategy = make_run_strategy(name, config, context); });
     results.push_back(StrategyResult{strategy.name, strategy.description, {}, {}});
-    stopped = run_strategy(std::move(strategy), config, context, world, backend, results.back(), after_step, progress);
+    stopped = run_strategy(std::move(strategy), config, context, world, start, backend, results.back(), after_step, progress);
     if (stopped) break;  // the file's status comes before any printing (RunCheckpoint::finish)
     if (rank == 0) {
       print_strategy_table(stdout, results.back());

@@ -8,7 +8,7 @@
 namespace flexcp {
 
 struct RankStepMetrics {
-  double plan_s = 0.0;         // wall: planning and compiling this rank's program
+  double plan_s = 0.0;         // wall: this rank planning and compiling its program (not the plan agreement)
   double comm_wait_s = 0.0;    // wall: blocked waiting for communication
   double compute_s = 0.0;      // wall: inside attention kernels
   double busy_s = 0.0;         // thread CPU time inside kernels (meaningful when oversubscribed)
@@ -33,7 +33,8 @@ struct PlanSummary {
 
 // What the cost model predicts for the same plan (attention only, one layer).
 struct ModelledStep {
-  double step_s = 0.0;
+  double step_s = 0.0;          // includes comm_create_s
+  double comm_create_s = 0.0;   // creating the communicators the cache lacks (hardware communicator_create_ms)
   std::vector<double> busy_s, exposed_comm_s, bytes_sent;  // per rank
 };
 
