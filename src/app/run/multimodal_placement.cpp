@@ -99,9 +99,12 @@ std::vector<sched::Placement> run_placements(const Config& c, int world_size) {
 }
 
 void check_multimodal_run(const Config& c, int world_size) {
-  if (c.run.backend != "cpu")
-    throw ConfigError("key 'run.backend': \"" + c.run.backend + "\" does not execute [multimodal] steps yet (its device "
-                      "path awaits a GPU check); use \"cpu\"");
+  // Both backends run the whole step in their own memory (projector and boundary over Kernels,
+  // the boundary's all-to-all and the LLM on the backend's data path); the backend's own checks
+  // (a device, NCCL at several ranks) are check_backend_config's.
+  if (c.run.backend != "cpu" && c.run.backend != "cuda")
+    throw ConfigError("key 'run.backend': \"" + c.run.backend + "\" does not execute [multimodal] steps; use \"cpu\" or \"cuda\"");
+  check_backend_config(c, world_size);
   if (!c.has_hardware)
     throw ConfigError("[hardware]: flexcp run plans and models every placement with a hardware profile: set "
                       "cluster.hardware = \"hardware/cpu-dev.toml\" (relative to the input) or give a [hardware] table");

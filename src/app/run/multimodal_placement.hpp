@@ -71,8 +71,8 @@ struct MultimodalPlacementResult {
 // (non-colocated needs two ranks). Throws ConfigError naming the key.
 std::vector<sched::Placement> run_placements(const Config& config, int world_size);
 
-// Rank 0, before anything runs: the placements fit the job, the backend is the CPU's (the cuda
-// path is written, awaiting its GPU check), a hardware profile plans and models them.
+// Rank 0, before anything runs: the placements fit the job, the backend executes multimodal
+// steps (cpu or cuda), a hardware profile plans and models them.
 // Throws ConfigError naming the key.
 void check_multimodal_run(const Config& config, int world_size);
 
