@@ -11,7 +11,8 @@
 #      cuDNN cases are DISABLED_ and run with --gtest_also_run_disabled_tests) against the float64
 #      reference, and the generic executors on CudaKernels at group sizes 1-4 as threads, with
 #      each engine (they must pass, not skip);
-#   3. `flexcp run` with backend cuda at one rank, fp32 and bf16, checked against float64;
+#   3. `flexcp run` with backend cuda at one rank, fp32 and bf16, and a multimodal input (fp32),
+#      checked against float64;
 #   4. the kernel benchmark (packed documents and slice shapes) and PyTorch SDPA (flash, cuDNN)
 #      on the same documents; tools/kernel_profile.py turns them into tables and the
 #      [hardware.attention_kernel] profile table;
@@ -75,6 +76,12 @@ for case in "fp32 32 1e-4" "bf16 128 3e-2"; do
     --set batch.tokens_per_batch=3072 --set run.check_tolerance=$tolerance --set 'run.strategies=["flexcp"]' \
     --out "/tmp/run-$precision.h5" --force
 done
+# A multimodal step on the device at one rank (llm-centric and colocated; non-colocated needs
+# two ranks): encoder attention, the projector's GEMMs, the boundary's block copies and the LLM,
+# each placement checked against the float64 reference of the whole chain (exit 1 otherwise).
+step "flexcp run cuda multimodal" 120 "$out/run.txt" "$bin/flexcp" run inputs/multimodal-demo.toml \
+  --set run.backend=cuda --set batch.tokens_per_batch=2048 --set run.steps=1 \
+  --out /tmp/run-multimodal.h5 --force
 
 if ! $quick; then
 step "device benchmark" 150 /dev/null "$bin/flexcp_bench_device" --benchmark_out="$out/device.json" \

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 #include "attn/host_kernels.hpp"
+#include "attn/projector.hpp"
 #include "common/error.hpp"
 
 namespace flexcp::attn {
@@ -118,5 +120,59 @@ void HostKernels::end_timing() {
 }
 
 ComputeTimes HostKernels::take_times() { return std::exchange(times_, ComputeTimes{}); }
+
+// Dense layers: float values, double accumulation (the float64 reference is matched to 1e-4).
+// Parallel over output rows, each row's sums in one thread: the same order on every run.
+void HostKernels::do_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const View& a,
+                          const View& b, const View& c, bool accumulate) {
+  const float* pa = a.floats();
+  const float* pb = b.floats();
+  float* pc = c.floats();
+  Kokkos::parallel_for("flexcp::attn::gemm", Policy(0, m), [=](std::int64_t i) {
+    std::vector<double> acc(static_cast<std::size_t>(n), 0.0);
+    for (std::int64_t p = 0; p < k; ++p) {
+      const double x = transpose_a ? pa[p * m + i] : pa[i * k + p];
+      if (transpose_b)
+        for (std::int64_t j = 0; j < n; ++j) acc[static_cast<std::size_t>(j)] += x * pb[j * k + p];
+      else
+        for (std::int64_t j = 0; j < n; ++j) acc[static_cast<std::size_t>(j)] += x * pb[p * n + j];
+    }
+    for (std::int64_t j = 0; j < n; ++j)
+      pc[i * n + j] = static_cast<float>(acc[static_cast<std::size_t>(j)] + (accumulate ? pc[i * n + j] : 0.0));
+  });
+}
+
+void HostKernels::do_add_bias(const View& x, const View& bias) {
+  float* px = x.floats();
+  const float* pb = bias.floats();
+  const std::int64_t width = bias.count;
+  Kokkos::parallel_for("flexcp::attn::add_bias", Policy(0, x.count), [=](std::int64_t i) { px[i] += pb[i % width]; });
+}
+
+void HostKernels::do_bias_gradient(const View& dy, const View& db) {
+  const float* pd = dy.floats();
+  float* pb = db.floats();
+  const std::int64_t width = db.count, rows = dy.count / db.count;
+  Kokkos::parallel_for("flexcp::attn::bias_gradient", Policy(0, width), [=](std::int64_t j) {
+    double s = 0.0;
+    for (std::int64_t r = 0; r < rows; ++r) s += pd[r * width + j];
+    pb[j] = static_cast<float>(pb[j] + s);
+  });
+}
+
+void HostKernels::do_gelu(const View& x, const View& y) {
+  const float* px = x.floats();
+  float* py = y.floats();
+  Kokkos::parallel_for("flexcp::attn::gelu", Policy(0, x.count),
+                       [=](std::int64_t i) { py[i] = static_cast<float>(attn::gelu(px[i])); });
+}
+
+void HostKernels::do_gelu_backward(const View& x, const View& dy, const View& dx) {
+  const float* px = x.floats();
+  const float* pd = dy.floats();
+  float* pg = dx.floats();
+  Kokkos::parallel_for("flexcp::attn::gelu_backward", Policy(0, x.count),
+                       [=](std::int64_t i) { pg[i] = static_cast<float>(pd[i] * gelu_derivative(px[i])); });
+}
 
 }  // namespace flexcp::attn

@@ -175,4 +175,64 @@ void Kernels::backward_accumulate(const HeadLayout& layout, const PreparedSlices
   do_backward_accumulate(layout, slices, q, k, v, out, dout, lse, rowsum, dq, dk, dv);
 }
 
+void Kernels::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const View& a,
+                   const View& b, const View& c, bool accumulate) {
+  for (const auto* v : {&a, &b, &c}) {
+    require_here(*v, "gemm operand");
+    require_fp32(*v, "gemm operand");
+  }
+  FLEXCP_CHECK(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimensions");
+  require_size(a, m * k, transpose_a ? "gemm a (k x m)" : "gemm a (m x k)");
+  require_size(b, k * n, transpose_b ? "gemm b (n x k)" : "gemm b (k x n)");
+  require_size(c, m * n, "gemm c (m x n)");
+  ++counts_.gemms;
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // an empty sum
+    if (!accumulate) do_fill(c, 0.0f);
+    return;
+  }
+  do_gemm(transpose_a, transpose_b, m, n, k, a, b, c, accumulate);
+}
+
+void Kernels::add_bias(const View& x, const View& bias) {
+  require_here(x, "bias target");
+  require_here(bias, "bias");
+  require_fp32(x, "bias target");
+  require_fp32(bias, "bias");
+  tokens_of(x, bias.count, "bias target");
+  ++counts_.elementwise;
+  if (x.count > 0) do_add_bias(x, bias);
+}
+
+void Kernels::bias_gradient(const View& dy, const View& db) {
+  require_here(dy, "bias gradient source");
+  require_here(db, "bias gradient");
+  require_fp32(dy, "bias gradient source");
+  require_fp32(db, "bias gradient");
+  tokens_of(dy, db.count, "bias gradient source");
+  ++counts_.elementwise;
+  if (dy.count > 0) do_bias_gradient(dy, db);
+}
+
+void Kernels::gelu(const View& x, const View& y) {
+  require_here(x, "gelu input");
+  require_here(y, "gelu output");
+  require_fp32(x, "gelu input");
+  require_fp32(y, "gelu output");
+  require_size(y, x.count, "gelu output");
+  ++counts_.elementwise;
+  if (x.count > 0) do_gelu(x, y);
+}
+
+void Kernels::gelu_backward(const View& x, const View& dy, const View& dx) {
+  for (const auto* v : {&x, &dy, &dx}) {
+    require_here(*v, "gelu backward operand");
+    require_fp32(*v, "gelu backward operand");
+  }
+  require_size(dy, x.count, "gelu backward dy");
+  require_size(dx, x.count, "gelu backward dx");
+  ++counts_.elementwise;
+  if (x.count > 0) do_gelu_backward(x, dy, dx);
+}
+
 }  // namespace flexcp::attn

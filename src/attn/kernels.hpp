@@ -2,7 +2,8 @@
 // Everything an executor asks of a backend, behind one interface: memory in the backend's
 // space, the attention kernels over slices (forward partial with log-sum-exp, merge, softmax-
 // backward row sums, backward accumulation), and the data movement around them (fill, add,
-// block copies for KV pieces and head transposes, host transfers, operand conversion). The
+// block copies for KV pieces and head transposes, host transfers, operand conversion; and the
+// dense layers of the multimodal projector: GEMM, bias, GELU). The
 // executors (ring, needed-KV, all-gather, Ulysses) are written once over (Transport, Kernels);
 // HostKernels (Kokkos, host memory) and CudaKernels (device memory, one stream) implement it.
 //
@@ -36,6 +37,7 @@ struct ComputeTimes {
 struct KernelCounts {
   std::int64_t forward = 0, merge = 0, rowsum = 0, backward = 0;
   std::int64_t fills = 0, accumulates = 0, copies = 0, conversions = 0, uploads = 0, downloads = 0;
+  std::int64_t gemms = 0, elementwise = 0;  // dense layers: GEMMs; bias and GELU passes
   // Visible (query, key) pairs times query heads, summed over forward (backward) calls.
   double forward_pairs = 0.0, backward_pairs = 0.0;
 };
@@ -87,6 +89,21 @@ class Kernels {
                            const View& v, const View& out, const View& dout, const View& lse, const View& rowsum,
                            const View& dq, const View& dk, const View& dv);
 
+  // --- dense layers (the multimodal projector, attn/projector.hpp) ---
+  // Row-major fp32 matrices. c ([m][n]) := op(a) op(b), or += with `accumulate`, where op(a) is
+  // a ([m][k]) or, with `transpose_a`, the transpose of a ([k][m]); likewise op(b) ([k][n]).
+  // The host accumulates in double (the float64 check holds at 1e-4), the device in fp32.
+  void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const View& a,
+            const View& b, const View& c, bool accumulate);
+  // x[r][j] += bias[j] for every row r of x (rows of bias.count values).
+  void add_bias(const View& x, const View& bias);
+  // db[j] += sum over rows r of dy[r][j] (rows of db.count values).
+  void bias_gradient(const View& dy, const View& db);
+  // y := GELU(x), tanh form (attn::gelu); y may be x.
+  void gelu(const View& x, const View& y);
+  // dx := dy * GELU'(x) (attn::gelu_derivative); dx may be dy.
+  void gelu_backward(const View& x, const View& dy, const View& dx);
+
   // --- time and order ---
   // Runs `work` (kernel calls) and adds its time to the totals take_times() returns.
   template <class Work>
@@ -128,6 +145,12 @@ class Kernels {
   virtual void do_backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q,
                                       const View& k, const View& v, const View& out, const View& dout, const View& lse,
                                       const View& rowsum, const View& dq, const View& dk, const View& dv) = 0;
+  virtual void do_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const View& a,
+                       const View& b, const View& c, bool accumulate) = 0;
+  virtual void do_add_bias(const View& x, const View& bias) = 0;
+  virtual void do_bias_gradient(const View& dy, const View& db) = 0;
+  virtual void do_gelu(const View& x, const View& y) = 0;
+  virtual void do_gelu_backward(const View& x, const View& dy, const View& dx) = 0;
   virtual void begin_timing() = 0;
   virtual void end_timing() = 0;
 

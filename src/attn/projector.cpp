@@ -19,42 +19,6 @@ std::vector<float> uniform(std::size_t n, double scale, std::uint64_t seed) {
   return out;
 }
 
-// c[r][j] = b[j] + sum_i a[r][i] m[i][j]: a row-major GEMM with double accumulation.
-void affine(const float* a, const std::vector<float>& m, const std::vector<float>& b, std::int64_t rows, std::int64_t in,
-            std::int64_t out, float* c) {
-  std::vector<double> acc(static_cast<std::size_t>(out));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t j = 0; j < out; ++j) acc[static_cast<std::size_t>(j)] = b[static_cast<std::size_t>(j)];
-    for (std::int64_t i = 0; i < in; ++i) {
-      const double x = a[r * in + i];
-      const float* row = m.data() + i * out;
-      for (std::int64_t j = 0; j < out; ++j) acc[static_cast<std::size_t>(j)] += x * row[j];
-    }
-    for (std::int64_t j = 0; j < out; ++j) c[r * out + j] = static_cast<float>(acc[static_cast<std::size_t>(j)]);
-  }
-}
-
-// Backward of affine: da = dc m^T (overwritten), dm += a^T dc, db += sum_r dc.
-void affine_backward(const float* a, const float* dc, const std::vector<float>& m, std::int64_t rows, std::int64_t in,
-                     std::int64_t out, float* da, std::vector<float>& dm, std::vector<float>& db) {
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t i = 0; i < in; ++i) {
-      double s = 0.0;
-      for (std::int64_t j = 0; j < out; ++j) s += static_cast<double>(dc[r * out + j]) * m[static_cast<std::size_t>(i * out + j)];
-      da[r * in + i] = static_cast<float>(s);
-    }
-  for (std::int64_t i = 0; i < in; ++i)
-    for (std::int64_t j = 0; j < out; ++j) {
-      double s = 0.0;
-      for (std::int64_t r = 0; r < rows; ++r) s += static_cast<double>(a[r * in + i]) * dc[r * out + j];
-      dm[static_cast<std::size_t>(i * out + j)] += static_cast<float>(s);
-    }
-  for (std::int64_t j = 0; j < out; ++j) {
-    double s = 0.0;
-    for (std::int64_t r = 0; r < rows; ++r) s += dc[r * out + j];
-    db[static_cast<std::size_t>(j)] += static_cast<float>(s);
-  }
-}
 }  // namespace
 
 double gelu(double a) { return 0.5 * a * (1.0 + std::tanh(kSqrt2OverPi * (a + kCubic * a * a * a))); }
@@ -75,32 +39,88 @@ ProjectorWeights projector_weights(std::int64_t in, std::int64_t hidden, std::in
           uniform(n(1, out), 0.1, seed * 4 + 3)};
 }
 
-Projector::Projector(const ProjectorWeights& weights) : w_(weights) {
-  grad_ = {w_.in, w_.hidden, w_.out, std::vector<float>(w_.w1.size()), std::vector<float>(w_.b1.size()),
-           std::vector<float>(w_.w2.size()), std::vector<float>(w_.b2.size())};
+Projector::Projector(const ProjectorWeights& weights, Kernels& kernels)
+    : kernels_(kernels), in_(weights.in), hidden_(weights.hidden), out_(weights.out) {
+  FLEXCP_CHECK(in_ > 0 && hidden_ > 0 && out_ > 0, "projector: every dimension must be positive");
+  FLEXCP_CHECK(weights.w1.size() == static_cast<std::size_t>(in_ * hidden_) && weights.b1.size() == static_cast<std::size_t>(hidden_) &&
+                   weights.w2.size() == static_cast<std::size_t>(hidden_ * out_) && weights.b2.size() == static_cast<std::size_t>(out_),
+               "projector: the weights do not have the shapes " + std::to_string(in_) + " -> " + std::to_string(hidden_) +
+                   " -> " + std::to_string(out_));
+  w_ = upload(weights, false);
+  grad_ = upload(weights, true);
+}
+
+Projector::Parameters Projector::upload(const ProjectorWeights& w, bool zero) {
+  Parameters p;
+  const std::pair<Buffer*, const std::vector<float>*> parts[] = {{&p.w1, &w.w1}, {&p.b1, &w.b1}, {&p.w2, &w.w2}, {&p.b2, &w.b2}};
+  for (const auto& [buffer, values] : parts) {
+    *buffer = kernels_.allocate(zero ? "projector gradient" : "projector weight", static_cast<std::int64_t>(values->size()));
+    if (zero) kernels_.fill(buffer->view(), 0.0f);
+    else kernels_.upload(values->data(), buffer->view());
+  }
+  return p;
+}
+
+void Projector::forward(const View& x, const View& y) {
+  FLEXCP_CHECK(x.count % in_ == 0, "projector: input of " + std::to_string(x.count) + " values is not rows of " + std::to_string(in_));
+  rows_ = x.count / in_;
+  FLEXCP_CHECK(y.count == rows_ * out_, "projector: an output of " + std::to_string(y.count) + " values for " +
+                                            std::to_string(rows_) + " rows of " + std::to_string(out_));
+  x_ = kernels_.allocate("projector input", x.count);
+  kernels_.copy(*kernels_.prepare(std::vector<BlockCopy>{BlockCopy{0, 0, x.count, 1, 0, 0}}), x, x_.view(), false);
+  pre_ = kernels_.allocate("projector pre-activation", rows_ * hidden_);
+  h_ = kernels_.allocate("projector activation", rows_ * hidden_);
+  kernels_.gemm(false, false, rows_, hidden_, in_, x_.view(), w_.w1.view(), pre_.view(), false);
+  kernels_.add_bias(pre_.view(), w_.b1.view());
+  kernels_.gelu(pre_.view(), h_.view());
+  kernels_.gemm(false, false, rows_, out_, hidden_, h_.view(), w_.w2.view(), y, false);
+  kernels_.add_bias(y, w_.b2.view());
+}
+
+void Projector::backward(const View& dy, const View& dx) {
+  FLEXCP_CHECK(dy.count == rows_ * out_, "projector: the gradient is not the last forward's shape");
+  FLEXCP_CHECK(dx.count == rows_ * in_, "projector: the input gradient is not the last forward's input shape");
+  // Second layer: dW2 += h^T dy, db2 += rows' sum of dy, dh = dy W2^T.
+  kernels_.gemm(true, false, hidden_, out_, rows_, h_.view(), dy, grad_.w2.view(), true);
+  kernels_.bias_gradient(dy, grad_.b2.view());
+  auto dh = kernels_.allocate("projector activation gradient", rows_ * hidden_);
+  kernels_.gemm(false, true, rows_, hidden_, out_, dy, w_.w2.view(), dh.view(), false);
+  kernels_.gelu_backward(pre_.view(), dh.view(), dh.view());
+  // First layer: dW1 += x^T dpre, db1 += rows' sum of dpre, dx = dpre W1^T.
+  kernels_.gemm(true, false, in_, hidden_, rows_, x_.view(), dh.view(), grad_.w1.view(), true);
+  kernels_.bias_gradient(dh.view(), grad_.b1.view());
+  kernels_.gemm(false, true, rows_, in_, hidden_, dh.view(), w_.w1.view(), dx, false);
 }
 
 void Projector::forward(const std::vector<float>& x, std::vector<float>& y) {
-  FLEXCP_CHECK(static_cast<std::int64_t>(x.size()) % w_.in == 0,
-               "projector: input of " + std::to_string(x.size()) + " values is not rows of " + std::to_string(w_.in));
-  rows_ = static_cast<std::int64_t>(x.size()) / w_.in;
-  x_ = x;
-  pre_.resize(static_cast<std::size_t>(rows_ * w_.hidden));
-  affine(x_.data(), w_.w1, w_.b1, rows_, w_.in, w_.hidden, pre_.data());
-  std::vector<float> h(pre_.size());
-  for (std::size_t i = 0; i < h.size(); ++i) h[i] = static_cast<float>(gelu(pre_[i]));
-  y.resize(static_cast<std::size_t>(rows_ * w_.out));
-  affine(h.data(), w_.w2, w_.b2, rows_, w_.hidden, w_.out, y.data());
+  FLEXCP_CHECK(static_cast<std::int64_t>(x.size()) % in_ == 0,
+               "projector: input of " + std::to_string(x.size()) + " values is not rows of " + std::to_string(in_));
+  const auto rows = static_cast<std::int64_t>(x.size()) / in_;
+  auto dx = kernels_.allocate("projector input", rows * in_), dy = kernels_.allocate("projector output", rows * out_);
+  kernels_.upload(x.data(), dx.view());
+  forward(dx.view(), dy.view());
+  y.resize(static_cast<std::size_t>(rows * out_));
+  kernels_.download(dy.view(), y.data());
 }
 
 void Projector::backward(const std::vector<float>& dy, std::vector<float>& dx) {
-  FLEXCP_CHECK(static_cast<std::int64_t>(dy.size()) == rows_ * w_.out, "projector: the gradient is not the last forward's shape");
-  std::vector<float> h(pre_.size()), dh(pre_.size());
-  for (std::size_t i = 0; i < h.size(); ++i) h[i] = static_cast<float>(gelu(pre_[i]));
-  affine_backward(h.data(), dy.data(), w_.w2, rows_, w_.hidden, w_.out, dh.data(), grad_.w2, grad_.b2);
-  for (std::size_t i = 0; i < dh.size(); ++i) dh[i] = static_cast<float>(dh[i] * gelu_derivative(pre_[i]));
-  dx.resize(static_cast<std::size_t>(rows_ * w_.in));
-  affine_backward(x_.data(), dh.data(), w_.w1, rows_, w_.in, w_.hidden, dx.data(), grad_.w1, grad_.b1);
+  FLEXCP_CHECK(static_cast<std::int64_t>(dy.size()) == rows_ * out_, "projector: the gradient is not the last forward's shape");
+  auto g = kernels_.allocate("projector output gradient", rows_ * out_), d = kernels_.allocate("projector input gradient", rows_ * in_);
+  kernels_.upload(dy.data(), g.view());
+  backward(g.view(), d.view());
+  dx.resize(static_cast<std::size_t>(rows_ * in_));
+  kernels_.download(d.view(), dx.data());
+}
+
+ProjectorWeights Projector::gradients() {
+  ProjectorWeights out{in_, hidden_, out_, {}, {}, {}, {}};
+  const std::pair<const Buffer*, std::vector<float>*> parts[] = {
+      {&grad_.w1, &out.w1}, {&grad_.b1, &out.b1}, {&grad_.w2, &out.w2}, {&grad_.b2, &out.b2}};
+  for (const auto& [buffer, values] : parts) {
+    values->resize(static_cast<std::size_t>(buffer->count()));
+    kernels_.download(buffer->view(), values->data());
+  }
+  return out;
 }
 
 }  // namespace flexcp::attn

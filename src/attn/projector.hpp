@@ -3,10 +3,13 @@
 // ship, mapping each image token's merged encoder features (`merge` patches side by side) to
 // the LLM's input for that token. Forward keeps what backward needs; backward returns the input
 // gradient and accumulates this rank's weight gradients (data parallel: the sum over ranks is
-// the full gradient, reduced with the rest of the model's, not here). Host memory, float with
-// double accumulation: the projector is a small fraction of a step, and Kernels has no GEMM.
+// the full gradient, reduced with the rest of the model's, not here). Written once over Kernels
+// (GEMM, bias, GELU), so it runs in the backend's memory space: HostKernels accumulate in double,
+// CudaKernels on the device; weights, activations and gradients stay there.
 #include <cstdint>
 #include <vector>
+
+#include "attn/kernels.hpp"
 
 namespace flexcp::attn {
 
@@ -24,19 +27,28 @@ double gelu_derivative(double a);
 
 class Projector {
  public:
-  // Keeps a reference to `weights`: they must outlive the projector.
-  explicit Projector(const ProjectorWeights& weights);
-  // x: rows x in -> y: rows x out (both overwritten/read whole).
+  // Copies `weights` into `kernels`' memory; keeps a reference to `kernels`, which must outlive it.
+  Projector(const ProjectorWeights& weights, Kernels& kernels);
+  // x: rows x in -> y: rows x out (overwritten), both in the kernels' space. Keeps a copy of x
+  // and the activations for backward.
+  void forward(const View& x, const View& y);
+  // dy: rows x out (of the last forward) -> dx: rows x in (overwritten); adds to the gradients.
+  void backward(const View& dy, const View& dx);
+  // The same through host vectors (uploaded and downloaded).
   void forward(const std::vector<float>& x, std::vector<float>& y);
-  // dy: rows x out (of the last forward) -> dx: rows x in; adds to gradients().
   void backward(const std::vector<float>& dy, std::vector<float>& dx);
-  // This rank's weight gradients, summed over every backward since construction.
-  const ProjectorWeights& gradients() const { return grad_; }
+  // This rank's weight gradients, summed over every backward since construction (downloaded).
+  ProjectorWeights gradients();
 
  private:
-  const ProjectorWeights& w_;
-  ProjectorWeights grad_;
-  std::vector<float> x_, pre_;  // the last forward's input and pre-activation
+  struct Parameters {
+    Buffer w1, b1, w2, b2;
+  };
+  Parameters upload(const ProjectorWeights& w, bool zero);
+  Kernels& kernels_;
+  std::int64_t in_, hidden_, out_;
+  Parameters w_, grad_;
+  Buffer x_, pre_, h_;  // the last forward's input, pre-activation and activation
   std::int64_t rows_ = 0;
 };
 

@@ -21,10 +21,16 @@ struct BoundaryTraffic {
   std::vector<int> peers;                     // distinct ranks each rank exchanges with
   std::int64_t moved_tokens = 0;              // tokens whose two ranks differ
   std::int64_t local_tokens = 0;              // tokens produced where they are used
+  std::vector<int> ranks;                     // ranks that send or receive, ascending: the boundary's group
 };
 
 // `cluster`: the whole machine (both layouts' ranks lie in it; node_of tells intra- from inter-node).
 BoundaryTraffic boundary_traffic(const ImageTokenLayout& from, const ImageTokenLayout& to, const Cluster& cluster);
+
+// The ranks that send or receive image tokens across the boundary, ascending (empty when every
+// token is used where it is made, never a single rank): the rank set of the boundary's group
+// communicator, the same on every rank since both layouts are. boundary_traffic(...).ranks.
+std::vector<int> boundary_ranks(const ImageTokenLayout& from, const ImageTokenLayout& to);
 
 // One direction's time (forward or backward: the same bytes, mirrored) with `bytes_per_token`
 // (LLM hidden x element bytes).

@@ -50,22 +50,32 @@ CommunicatorAccounting::CommunicatorAccounting(std::vector<RankSet> precreated, 
 CommunicatorCharge CommunicatorAccounting::charge(const Plan& plan) {
   CommunicatorCharge charge;
   for (const auto& mb : plan.micro_batches) {
-    int missing = 0;
+    std::vector<RankSet> sets;
     for (const auto& group : mb.groups)
-      for (auto& set : communicator_sets(group)) {
-        if (precreated_.count(set)) continue;
-        missing += cached_.insert_or_assign(std::move(set), ++clock_).second ? 1 : 0;
-      }
-    if (missing > 0) {
-      charge.rounds += 1;
-      charge.created += missing;
-    }
-    // Beyond capacity, the least recently used sets go (their communicators are freed).
-    while (cached_.size() > cache_capacity_) {
-      auto oldest = std::min_element(cached_.begin(), cached_.end(),
-                                     [](const auto& a, const auto& b) { return a.second < b.second; });
-      cached_.erase(oldest);
-    }
+      for (auto& set : communicator_sets(group)) sets.push_back(std::move(set));
+    const auto round = this->charge(std::move(sets));
+    charge.rounds += round.rounds;
+    charge.created += round.created;
+  }
+  return charge;
+}
+
+CommunicatorCharge CommunicatorAccounting::charge(std::vector<RankSet> sets) {
+  CommunicatorCharge charge;
+  int missing = 0;
+  for (auto& set : sets) {
+    if (precreated_.count(set)) continue;
+    missing += cached_.insert_or_assign(std::move(set), ++clock_).second ? 1 : 0;
+  }
+  if (missing > 0) {
+    charge.rounds = 1;
+    charge.created = missing;
+  }
+  // Beyond capacity, the least recently used sets go (their communicators are freed).
+  while (cached_.size() > cache_capacity_) {
+    auto oldest = std::min_element(cached_.begin(), cached_.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    cached_.erase(oldest);
   }
   return charge;
 }

@@ -36,6 +36,9 @@ class CommunicatorAccounting {
 
   // Charges one step's plan and records its sets as used.
   CommunicatorCharge charge(const Plan& plan);
+  // Charges one creation round for `sets` (all created by one split when missing), as
+  // comm::CommunicatorCache::prepare() makes them: the multimodal boundary's group.
+  CommunicatorCharge charge(std::vector<RankSet> sets);
 
   // Whether a communicator of `set` exists now (created at start-up or still cached).
   bool holds(const RankSet& set) const { return precreated_.count(set) > 0 || cached_.count(set) > 0; }

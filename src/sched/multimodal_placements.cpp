@@ -172,6 +172,7 @@ PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalCont
   out.encoder_s = slowest(encoder);
   out.boundary_s = 2.0 * boundary_time_s(traffic, bytes_per_token, c.cluster, c.hardware);
   out.boundary_bytes = 2.0 * static_cast<double>(traffic.moved_tokens) * bytes_per_token;
+  out.boundary_ranks = traffic.ranks;
   out.encoder_bytes = bytes_of(encoder);
   out.split_sequences = split_sequences(encoder_layout);
   out.step_s = out.encoder_s + out.boundary_s + out.llm_s;
@@ -200,6 +201,7 @@ PlacementCost model_non_colocated(const MultimodalBatch& batch, const Multimodal
   out.encoder_s = slowest(encoder);
   out.boundary_s = 2.0 * boundary_time_s(traffic, bytes_per_token, cl, c.hardware);
   out.boundary_bytes = 2.0 * static_cast<double>(traffic.moved_tokens) * bytes_per_token;
+  out.boundary_ranks = traffic.ranks;
   out.encoder_bytes = bytes_of(encoder);
   out.split_sequences = split_sequences(encoder_layout);
   // k chunks through three stages: every stage's work once, plus k - 1 chunks of the slowest.
@@ -208,6 +210,15 @@ PlacementCost model_non_colocated(const MultimodalBatch& batch, const Multimodal
   out.step_s = (out.encoder_s + out.boundary_s + out.llm_s) / k + (k - 1.0) / k * peak;
   add_totals(out, batch, c, llm);
   return out;
+}
+
+void charge_boundary_communicator(PlacementCost& cost, CommunicatorAccounting& communicators, const HardwareProfile& hw) {
+  if (cost.boundary_ranks.size() < 2) return;  // nothing crosses ranks: no group, no exchange
+  const auto charge = communicators.charge({cost.boundary_ranks});
+  cost.boundary_create_s = charge.rounds * hw.communicator_create_s;
+  cost.boundary_communicators_created = charge.created;
+  cost.boundary_s += cost.boundary_create_s;
+  cost.step_s += cost.boundary_create_s;
 }
 
 Cluster non_colocated_llm_cluster(const Cluster& cl, int encoder_ranks) {

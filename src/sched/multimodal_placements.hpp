@@ -12,11 +12,16 @@
 //   non-colocated  disjoint rank sets (the encoder on the first ranks), the batch cut into
 //                  `pipeline_micro_batches` chunks that flow encoder -> boundary -> LLM, so the
 //                  components overlap: a three-stage pipeline's fill and drain plus its slowest stage
+// The boundary runs as one all-to-all per direction on a group communicator of the ranks that
+// send or receive image tokens (PlacementCost::boundary_ranks), kept in an LRU cache across
+// batches like the LLM's groups: charge_boundary_communicator() adds its creation to a batch
+// whose set is not cached (the models themselves are per batch and keep no state).
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "sched/cluster.hpp"
+#include "sched/communicator_accounting.hpp"
 #include "sched/encoder_shape.hpp"
 #include "sched/hardware.hpp"
 #include "sched/model_shape.hpp"
@@ -48,6 +53,9 @@ struct PlacementCost {
   int encoder_ranks = 0, llm_ranks = 0;
   int llm_micro_batches = 0;
   double split_sequences = 0;   // encoder sequences spread over more than one rank
+  std::vector<int> boundary_ranks;   // the boundary's group (empty: nothing crosses ranks)
+  double boundary_create_s = 0.0;    // creating its communicator (charge_boundary_communicator)
+  double boundary_communicators_created = 0.0;
 };
 
 PlacementCost model_llm_centric(const MultimodalBatch& batch, const MultimodalContext& context);
@@ -55,6 +63,13 @@ PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalCont
 // `encoder_ranks`: whole nodes (a multiple of ranks_per_node) on a multi-node machine, any count
 // below the node's ranks on one node. Throws ConfigError when either side cannot hold its part.
 PlacementCost model_non_colocated(const MultimodalBatch& batch, const MultimodalContext& context, int encoder_ranks);
+
+// Charges `cost` (one batch of one placement, batches in stream order) the creation of the
+// boundary's group communicator when `communicators` (this placement's cache, no pre-created
+// sets) does not hold its rank set: one creation round (hardware.communicator_create_s), added to
+// the boundary's time and to the step (non-colocated too: the group exists before the first chunk
+// crosses, so the pipeline does not hide it).
+void charge_boundary_communicator(PlacementCost& cost, CommunicatorAccounting& communicators, const HardwareProfile& hardware);
 
 // The LLM's machine when the encoder holds the first `encoder_ranks` ranks (whole nodes on a
 // multi-node machine): what its plan is made for, non-colocated.

@@ -2,14 +2,19 @@
 // interleaved batches, the LLM's flexcp plan and the encoder's own plan (colocated: every rank;
 // non-colocated: the encoder on the first ranks), every LLM row receives exactly its projector
 // output, every encoder row exactly its gradient, and the bytes sent equal the modelled boundary
-// bytes (boundary_traffic.hpp) in both directions.
+// bytes (boundary_traffic.hpp) in both directions, sent as one all-to-all per direction on the
+// boundary's cached group communicator (no point-to-point bytes on the world transport).
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
+#include "app/run/multimodal_step.hpp"
 #include "attn/boundary_exchange.hpp"
+#include "attn/host_backend.hpp"
+#include "comm/communicator_cache.hpp"
 #include "sched/boundary_traffic.hpp"
 #include "sched/encoder_plan.hpp"
 #include "sched/planner.hpp"
@@ -73,7 +78,7 @@ std::vector<float> filled(const sched::RankRows& rows, std::int64_t width, float
 TEST(BoundaryExchange, EveryTokenArrivesAndBytesMatchTheModel) {
   const int p = world_size(), me = world_rank();
   constexpr std::int64_t width = 5;
-  for (const auto& kind : test_support::transport_kinds())
+  for (const std::string kind : {"the MPI group communicator"})  // the boundary uses no world transport
     for (std::uint64_t trial = 0; trial < 4; ++trial) {
       const int encoder_ranks = (trial % 2 == 0 || p == 1) ? p : 1 + static_cast<int>(trial) % (p - 1);
       const bool colocated = encoder_ranks == p;
@@ -99,22 +104,30 @@ TEST(BoundaryExchange, EveryTokenArrivesAndBytesMatchTheModel) {
       const auto program = sched::boundary_program(encoder_layout, llm_layout, me);
       const auto traffic = sched::boundary_traffic(encoder_layout, llm_layout, machine);
 
-      auto transport = test_support::make_transport(kind);
+      attn::HostKernels kernels;
+      comm::CommunicatorCache cache(MPI_COMM_WORLD, 2);
+      const auto group = boundary_group(sched::boundary_ranks(encoder_layout, llm_layout), me, cache);
+      EXPECT_EQ(group.ranks, traffic.ranks) << kind << " trial " << trial;
+      const bool member = std::binary_search(group.ranks.begin(), group.ranks.end(), me);
+      EXPECT_EQ(group.collectives != nullptr, member) << kind << " trial " << trial;
       auto out = filled(program.encoder_rows, width, 0.0f);
       std::vector<float> in(static_cast<std::size_t>(program.llm_rows.rows * width), -1.0f);
-      attn::boundary_forward(program, {out.data(), static_cast<std::int64_t>(out.size())},
-                             {in.data(), static_cast<std::int64_t>(in.size())}, width, *transport);
+      attn::boundary_forward(program, group, {out.data(), static_cast<std::int64_t>(out.size())},
+                             {in.data(), static_cast<std::int64_t>(in.size())}, width, kernels);
       EXPECT_EQ(in, filled(program.llm_rows, width, 0.0f)) << kind << " trial " << trial;
       auto grad = filled(program.llm_rows, width, 0.5f);
       std::vector<float> back(out.size(), -1.0f);
-      attn::boundary_backward(program, {grad.data(), static_cast<std::int64_t>(grad.size())},
-                              {back.data(), static_cast<std::int64_t>(back.size())}, width, *transport);
+      attn::boundary_backward(program, group, {grad.data(), static_cast<std::int64_t>(grad.size())},
+                              {back.data(), static_cast<std::int64_t>(back.size())}, width, kernels);
       EXPECT_EQ(back, filled(program.encoder_rows, width, 0.5f)) << kind << " trial " << trial;
 
-      double sent = transport->stats().bytes_sent, total = 0.0;
+      double sent = group.collectives != nullptr ? group.collectives->stats().bytes_sent : 0.0, total = 0.0;
       MPI_Allreduce(&sent, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
       const double modelled = 2.0 * static_cast<double>(traffic.moved_tokens) * width * sizeof(float);
       EXPECT_EQ(total, modelled) << kind << " trial " << trial << " (" << (colocated ? "colocated" : "non-colocated") << ")";
+      const auto r = static_cast<std::size_t>(me);  // forward: its sends; backward: as many as it received
+      EXPECT_EQ(sent, static_cast<double>(traffic.sent_tokens[r] + traffic.received_tokens[r]) * width * sizeof(float))
+          << kind << " trial " << trial;
       EXPECT_EQ(program.sent_tokens(), traffic.sent_tokens[static_cast<std::size_t>(me)]);
       if (p > 1 && trial == 0) {
         EXPECT_GT(traffic.moved_tokens, 0) << "a test that moves nothing proves nothing";

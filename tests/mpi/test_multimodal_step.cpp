@@ -3,7 +3,10 @@
 // (app/run/multimodal_check.hpp): the encoder's O and its dQ/dK/dV (which the LLM's gradients reach
 // only through the boundary and the projector), the projector's weight gradients summed over
 // ranks, every LLM token's O/dQ/dK/dV; and the bytes each component sent equal the model's:
-// encoder (encoder_cost.hpp), boundary (boundary_traffic.hpp), LLM (cost_model.hpp).
+// encoder (encoder_cost.hpp), boundary (boundary_traffic.hpp), LLM (cost_model.hpp). Two steps run
+// per case with one boundary cache: the boundary's group communicator is created by the first
+// (one cache miss where image tokens cross ranks) and reused by the second (one hit, no miss), so
+// a boundary that bypassed the cache, or recreated its communicator every step, fails here.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -113,7 +116,21 @@ TEST(MultimodalStep, WholeChainMatchesFloat64ReferenceAndModelledBytes) {
         cache = std::make_unique<comm::CommunicatorCache>(llm_comm, 4);
       }
       attn::HostKernels kernels;
-      const auto step = execute_multimodal_step(input, *transport, {llm_transport.get(), cache.get()}, kernels);
+      comm::CommunicatorCache boundary_cache(MPI_COMM_WORLD, 4);
+      const auto first = execute_multimodal_step(input, *transport, boundary_cache, {llm_transport.get(), cache.get()}, kernels);
+      const auto created = boundary_cache.take_stats();
+      const auto step = execute_multimodal_step(input, *transport, boundary_cache, {llm_transport.get(), cache.get()}, kernels);
+      const auto reused = boundary_cache.take_stats();
+      const auto boundary_set =
+          sched::boundary_ranks(encoder_layout, sched::llm_image_layout(plan, batch, llm_first));
+      EXPECT_EQ(step.boundary_ranks, boundary_set) << what;
+      EXPECT_EQ(first.boundary_ranks, boundary_set) << what;
+      const std::int64_t crosses = boundary_set.empty() ? 0 : 1;
+      EXPECT_EQ(created.misses, crosses) << what << ": the first step creates the boundary's communicator";
+      EXPECT_EQ(created.hits, 0) << what;
+      EXPECT_EQ(reused.misses, 0) << what << ": the second step must reuse the cached boundary communicator";
+      EXPECT_EQ(reused.hits, crosses) << what;
+      EXPECT_EQ(first.boundary_cost.bytes_sent, step.boundary_cost.bytes_sent) << what;
 
       // The whole chain against the float64 reference, tensor by tensor (app/run/multimodal_check.hpp).
       const auto check = check_multimodal_step(test_support::world(), input, step, kTolerance, 0);
@@ -137,6 +154,8 @@ TEST(MultimodalStep, WholeChainMatchesFloat64ReferenceAndModelledBytes) {
       if (llm_comm != MPI_COMM_NULL) MPI_Comm_free(&llm_comm);
       if (p > 1 && placement != "llm-centric") {
         EXPECT_GT(traffic.moved_tokens, 0) << "a boundary that moves nothing proves nothing";
+        EXPECT_GE(boundary_set.size(), 2u) << what;
       }
+      EXPECT_EQ(boundary_set, traffic.ranks) << what;
     }
 }

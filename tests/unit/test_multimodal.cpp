@@ -142,7 +142,59 @@ TEST(MultimodalLayouts, TileEveryImageAndTheBoundaryConservesTokens) {
     EXPECT_EQ(std::accumulate(t.sent_tokens.begin(), t.sent_tokens.end(), std::int64_t{0}), t.moved_tokens);
     EXPECT_EQ(std::accumulate(t.received_tokens.begin(), t.received_tokens.end(), std::int64_t{0}), t.moved_tokens);
     EXPECT_EQ(boundary_traffic(llm, llm, cluster).moved_tokens, 0);
+    // The boundary's group: exactly the ranks that send or receive, from the layouts alone.
+    std::vector<int> exchanging;
+    for (int r = 0; r < cluster.ranks(); ++r)
+      if (t.sent_tokens[static_cast<std::size_t>(r)] + t.received_tokens[static_cast<std::size_t>(r)] > 0) exchanging.push_back(r);
+    EXPECT_EQ(t.ranks, exchanging);
+    EXPECT_EQ(boundary_ranks(enc, llm), exchanging);
+    if (t.moved_tokens > 0) EXPECT_GE(exchanging.size(), 2u);
+    EXPECT_TRUE(boundary_ranks(llm, llm).empty());
   }
+}
+
+// The boundary's communicator is charged like the LLM's groups: a creation round when its rank
+// set is not cached, nothing when it is, again after the LRU evicted it; llm-centric has no
+// boundary and is never charged.
+TEST(Placements, BoundaryCommunicatorIsChargedWhenItsSetIsNotCached) {
+  std::mt19937_64 rng(17);
+  auto hw = hardware();
+  hw.communicator_create_s = 0.25;
+  MultimodalContext c{{2, 4}, fixtures::small_model(), small_encoder(internvl_tiles()), hw, 4};
+  MultimodalSampler sampler(random_samples(rng, 40), c.encoder.images, 30000, 2);
+  const auto batch = sampler.batch(0);
+  const auto bare = model_colocated(batch, c);
+  ASSERT_GE(bare.boundary_ranks.size(), 2u);
+  CommunicatorAccounting cache({}, 1);
+  auto first = bare;
+  charge_boundary_communicator(first, cache, hw);
+  EXPECT_EQ(first.boundary_create_s, 0.25);
+  EXPECT_EQ(first.boundary_communicators_created, 1.0);
+  EXPECT_DOUBLE_EQ(first.boundary_s, bare.boundary_s + 0.25);
+  EXPECT_DOUBLE_EQ(first.step_s, bare.step_s + 0.25);
+  auto again = bare;
+  charge_boundary_communicator(again, cache, hw);  // the same set, cached
+  EXPECT_EQ(again.boundary_create_s, 0.0);
+  EXPECT_EQ(again.step_s, bare.step_s);
+  // Another set evicts it (capacity 1): the next use creates it again.
+  auto other = bare;
+  other.boundary_ranks = {0, 7};
+  charge_boundary_communicator(other, cache, hw);
+  EXPECT_EQ(other.boundary_create_s, 0.25);
+  auto back = bare;
+  charge_boundary_communicator(back, cache, hw);
+  EXPECT_EQ(back.boundary_create_s, 0.25);
+  // Non-colocated: the group exists before the pipeline starts, so the whole creation is added.
+  const auto split = model_non_colocated(batch, c, encoder_rank_choices(c.cluster).front());
+  ASSERT_GE(split.boundary_ranks.size(), 2u);
+  auto charged = split;
+  CommunicatorAccounting fresh({}, 4);
+  charge_boundary_communicator(charged, fresh, hw);
+  EXPECT_DOUBLE_EQ(charged.step_s, split.step_s + 0.25);
+  auto centric = model_llm_centric(batch, c);
+  EXPECT_TRUE(centric.boundary_ranks.empty());
+  charge_boundary_communicator(centric, fresh, hw);
+  EXPECT_EQ(centric.boundary_create_s, 0.0);
 }
 
 // Property: splitting a sequence over ranks conserves its compute (a flat attention rate: the

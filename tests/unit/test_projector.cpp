@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 
+#include "attn/host_backend.hpp"
 #include "attn/projector.hpp"
 #include "common/error.hpp"
 
@@ -12,7 +13,8 @@ using namespace flexcp;
 
 namespace {
 double loss(attn::ProjectorWeights& w, const std::vector<float>& x, const std::vector<float>& g) {
-  attn::Projector p(w);
+  attn::HostKernels kernels;
+  attn::Projector p(w, kernels);
   std::vector<float> y;
   p.forward(x, y);
   double s = 0.0;
@@ -45,22 +47,25 @@ TEST(Projector, BackwardMatchesFiniteDifferences) {
   auto x = std::vector<float>(x0.begin(), x0.end());
   for (auto& v : x) v *= 3.0f;  // reach GELU's curved part
   const auto g = attn::projector_weights(3, 4, 1, 5).w1;  // 3 rows of 4
-  attn::Projector p(w);
+  attn::HostKernels kernels;
+  attn::Projector p(w, kernels);
   std::vector<float> y, dx;
   p.forward(x, y);
   ASSERT_EQ(y.size(), 12u);
   p.backward(g, dx);
+  const auto grad = p.gradients();
   const auto f = [&] { return loss(w, x, g); };
   EXPECT_LE(worst(x, dx, f), 1e-3) << "dx";
-  EXPECT_LE(worst(w.w1, p.gradients().w1, f), 1e-3) << "dW1";
-  EXPECT_LE(worst(w.b1, p.gradients().b1, f), 1e-3) << "db1";
-  EXPECT_LE(worst(w.w2, p.gradients().w2, f), 1e-3) << "dW2";
-  EXPECT_LE(worst(w.b2, p.gradients().b2, f), 1e-3) << "db2";
+  EXPECT_LE(worst(w.w1, grad.w1, f), 1e-3) << "dW1";
+  EXPECT_LE(worst(w.b1, grad.b1, f), 1e-3) << "db1";
+  EXPECT_LE(worst(w.w2, grad.w2, f), 1e-3) << "dW2";
+  EXPECT_LE(worst(w.b2, grad.b2, f), 1e-3) << "db2";
 }
 
 TEST(Projector, RejectsInputOfTheWrongWidth) {
   const auto w = attn::projector_weights(6, 5, 4, 3);
-  attn::Projector p(w);
+  attn::HostKernels kernels;
+  attn::Projector p(w, kernels);
   std::vector<float> y;
   EXPECT_THROW(p.forward(std::vector<float>(7), y), Error);
 }

@@ -45,7 +45,9 @@ void write_multimodal_plan_file(const std::string& path, const MultimodalStudy& 
       d("encoder_s", [](const Cost& b, std::size_t) { return b.encoder_s; }, "s",
         "slowest rank's encoder and projector, forward and backward (llm-centric: summed over micro-batches)");
       d("boundary_s", [](const Cost& b, std::size_t) { return b.boundary_s; }, "s",
-        "projector outputs to the LLM's layout and their gradients back");
+        "projector outputs to the LLM's layout and their gradients back, with boundary_create_s");
+      d("boundary_create_s", [](const Cost& b, std::size_t) { return b.boundary_create_s; }, "s",
+        "creating the boundary's group communicator (its rank set not cached; hardware communicator_create_ms)");
       d("llm_s", [](const Cost& b, std::size_t) { return b.llm_s; }, "s", "the LLM's flexcp plan alone");
       d("boundary_bytes", [](const Cost& b, std::size_t) { return b.boundary_bytes; }, "bytes", "boundary, both directions, all ranks");
       d("encoder_bytes", [](const Cost& b, std::size_t) { return b.encoder_bytes; }, "bytes",

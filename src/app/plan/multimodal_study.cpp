@@ -35,10 +35,16 @@ MultimodalStudy run_multimodal_study(const Config& c) {
   }
   study.image_token_share = image_tokens / tokens;
 
+  // Each placement's boundary keeps its group communicators in a cache of its own, as `flexcp run`
+  // does (MultimodalPlacementRun): the stream decides which batches pay a creation.
+  const auto cache = static_cast<std::size_t>(c.run.comm_cache_size);
   PlacementSeries centric{"llm-centric", {}}, colocated{"colocated", {}};
+  sched::CommunicatorAccounting centric_comms({}, cache), colocated_comms({}, cache);
   for (const auto& b : batches) {
     centric.batches.push_back(sched::model_llm_centric(b, context));
+    sched::charge_boundary_communicator(centric.batches.back(), centric_comms, c.hardware);
     colocated.batches.push_back(sched::model_colocated(b, context));
+    sched::charge_boundary_communicator(colocated.batches.back(), colocated_comms, c.hardware);
   }
   double encoder_flops = 0.0;
   for (const auto& b : batches) encoder_flops += sched::encoder_model_flops(b, mm.encoder, c.model.shape.hidden);
@@ -54,9 +60,11 @@ MultimodalStudy run_multimodal_study(const Config& c) {
     if (totals[i] >= 0.0) return totals[i];
     PlacementSeries series{"non-colocated", {}};
     double total = 0.0;
+    sched::CommunicatorAccounting comms({}, cache);
     try {
       for (const auto& b : batches) {
         series.batches.push_back(sched::model_non_colocated(b, context, choices[i]));
+        sched::charge_boundary_communicator(series.batches.back(), comms, c.hardware);
         total += series.batches.back().step_s;
       }
     } catch (const ConfigError& e) {

@@ -69,4 +69,17 @@ ExecutionBackend open_backend(const Config& c, comm::MpiWorld& world, const comm
 #endif
 }
 
+std::unique_ptr<comm::DataPath> open_data_path_over(const Config& c, comm::MpiWorld& part, ExecutionBackend& backend) {
+  if (c.run.backend != "cuda") return comm::open_mpi_data_path(part);
+#ifdef FLEXCP_HAVE_CUDA
+  if (part.size() == 1) return comm::open_self_data_path(MemorySpace::device);
+  auto* kernels = dynamic_cast<attn::cuda::CudaKernels*>(backend.kernels.get());
+  FLEXCP_CHECK(kernels != nullptr, "a cuda run's kernels are not CudaKernels");
+  return comm::open_nccl_data_path(part, kernels->stream(), kNcclTimeoutS);
+#else
+  (void)backend;
+  throw ConfigError("key 'run.backend': \"cuda\" is not available: this flexcp was built without the CUDA toolkit");
+#endif
+}
+
 }  // namespace flexcp

@@ -31,4 +31,9 @@ void check_backend_config(const Config& config, int world_size);
 // Collective over the world: selects this rank's device (cuda) and opens the data path.
 ExecutionBackend open_backend(const Config& config, comm::MpiWorld& world, const comm::Topology& topology);
 
+// Collective over `part` (a communicator of some of the job's ranks, e.g. the LLM's ranks of a
+// non-colocated multimodal run): a data path of the same kind as `backend`'s over those ranks
+// (MPI for cpu; NCCL, or none at one rank, for cuda, ordered after the backend's kernels).
+std::unique_ptr<comm::DataPath> open_data_path_over(const Config& config, comm::MpiWorld& part, ExecutionBackend& backend);
+
 }  // namespace flexcp

@@ -8,7 +8,7 @@
 #include "app/run/multimodal_step.hpp"
 #include "app/run/run_setup.hpp"
 #include "comm/communicator_cache.hpp"
-#include "comm/mpi_transport.hpp"
+#include "comm/data_path.hpp"
 #include "common/error.hpp"
 #include "sched/boundary_traffic.hpp"
 #include "sched/cost_model.hpp"
@@ -99,9 +99,12 @@ std::vector<sched::Placement> run_placements(const Config& c, int world_size) {
 }
 
 void check_multimodal_run(const Config& c, int world_size) {
-  if (c.run.backend != "cpu")
-    throw ConfigError("key 'run.backend': \"" + c.run.backend + "\" does not execute [multimodal] steps yet: the projector "
-                      "and the boundary pack on the host; use \"cpu\"");
+  // Both backends run the whole step in their own memory (projector and boundary over Kernels,
+  // the boundary's all-to-all and the LLM on the backend's data path); the backend's own checks
+  // (a device, NCCL at several ranks) are check_backend_config's.
+  if (c.run.backend != "cpu" && c.run.backend != "cuda")
+    throw ConfigError("key 'run.backend': \"" + c.run.backend + "\" does not execute [multimodal] steps; use \"cpu\" or \"cuda\"");
+  check_backend_config(c, world_size);
   if (!c.has_hardware)
     throw ConfigError("[hardware]: flexcp run plans and models every placement with a hardware profile: set "
                       "cluster.hardware = \"hardware/cpu-dev.toml\" (relative to the input) or give a [hardware] table");
@@ -129,16 +132,19 @@ int run_encoder_ranks(const Config& c, const sched::Cluster& cluster) {
   return run_multimodal_study(job).series.back().batches.front().encoder_ranks;
 }
 
-// The LLM's transport and communicator cache: the world's when it runs on every rank, a
-// communicator of its own ranks otherwise (freed after its cache and transport).
+// The LLM's transport and communicator cache: the world's when it runs on every rank, a data
+// path of the backend's kind over a communicator of its own ranks otherwise (MPI for cpu, NCCL
+// for cuda), freed after its cache and transport.
 struct MultimodalPlacementRun::LlmChannel {
   MPI_Comm own = MPI_COMM_NULL;
-  std::unique_ptr<comm::Transport> own_transport;
+  std::unique_ptr<comm::MpiWorld> own_world;
+  std::unique_ptr<comm::DataPath> own_data;
   std::unique_ptr<comm::CommunicatorCache> cache;
   comm::Transport* transport = nullptr;
   ~LlmChannel() {
     cache.reset();
-    own_transport.reset();
+    own_data.reset();
+    own_world.reset();
     if (own != MPI_COMM_NULL) MPI_Comm_free(&own);
   }
 };
@@ -160,6 +166,9 @@ MultimodalPlacementRun::MultimodalPlacementRun(sched::Placement placement, int e
       planner_(sched::make_flexcp_planner(llm_context_)),
       llm_(std::make_unique<LlmChannel>()) {
   const auto capacity = static_cast<std::size_t>(config.run.comm_cache_size);
+  // Over the world on the backend's data path (MPI or NCCL), whatever the placement: the
+  // boundary joins encoder and LLM ranks.
+  boundary_cache_ = std::make_unique<comm::CommunicatorCache>(world.rank(), capacity, backend.data->group_factory());
   if (placement != sched::Placement::non_colocated) {
     llm_->transport = &backend.data->transport();
     llm_->cache = std::make_unique<comm::CommunicatorCache>(world.rank(), capacity, backend.data->group_factory());
@@ -168,9 +177,10 @@ MultimodalPlacementRun::MultimodalPlacementRun(sched::Placement placement, int e
   const bool in_llm = world.rank() >= llm_first_;
   MPI_Comm_split(world.comm(), in_llm ? 0 : MPI_UNDEFINED, world.rank(), &llm_->own);
   if (!in_llm) return;
-  llm_->own_transport = std::make_unique<comm::MpiTransport>(llm_->own);
-  llm_->transport = llm_->own_transport.get();
-  llm_->cache = std::make_unique<comm::CommunicatorCache>(llm_->own, capacity);
+  llm_->own_world = std::make_unique<comm::MpiWorld>(llm_->own);
+  llm_->own_data = open_data_path_over(config, *llm_->own_world, backend);
+  llm_->transport = &llm_->own_data->transport();
+  llm_->cache = std::make_unique<comm::CommunicatorCache>(llm_->own_world->rank(), capacity, llm_->own_data->group_factory());
 }
 
 MultimodalPlacementRun::~MultimodalPlacementRun() = default;
@@ -211,7 +221,7 @@ MultimodalPlacementRun::Outcome MultimodalPlacementRun::step(const sched::Multim
   }
   const MultimodalStepInput input{batch, layout, plan, llm_first_, models_.encoder_heads, models_.llm_heads,
                                   mm.encoder.images.merge, mm.encoder.images.class_tokens, models_.projector, seed};
-  const auto step = execute_multimodal_step(input, backend_.data->transport(), {llm_->transport, llm_->cache.get()},
+  const auto step = execute_multimodal_step(input, backend_.data->transport(), *boundary_cache_, {llm_->transport, llm_->cache.get()},
                                             *backend_.kernels);
 
   Outcome out;

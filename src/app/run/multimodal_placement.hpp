@@ -19,6 +19,10 @@
 #include "sched/multimodal_placements.hpp"
 #include "sched/planner.hpp"
 
+namespace flexcp::comm {
+class CommunicatorCache;
+}
+
 namespace flexcp {
 
 // The executed chain's shapes: the encoder's heads (one attention layer), the LLM's, and the
@@ -67,8 +71,8 @@ struct MultimodalPlacementResult {
 // (non-colocated needs two ranks). Throws ConfigError naming the key.
 std::vector<sched::Placement> run_placements(const Config& config, int world_size);
 
-// Rank 0, before anything runs: the placements fit the job, the backend is the CPU's (the
-// projector and the boundary pack on the host), a hardware profile plans and models them.
+// Rank 0, before anything runs: the placements fit the job, the backend executes multimodal
+// steps (cpu or cuda), a hardware profile plans and models them.
 // Throws ConfigError naming the key.
 void check_multimodal_run(const Config& config, int world_size);
 
@@ -106,6 +110,8 @@ class MultimodalPlacementRun {
   sched::PlannerContext llm_context_;
   std::unique_ptr<sched::Planner> planner_;
   std::unique_ptr<LlmChannel> llm_;  // null on a rank outside the LLM's
+  // The boundary's group communicators over the world, kept across this placement's steps.
+  std::unique_ptr<comm::CommunicatorCache> boundary_cache_;
 };
 
 }  // namespace flexcp

@@ -5,7 +5,7 @@
 
 #include "attn/local_tensors.hpp"
 #include "attn/synthetic_inputs.hpp"
-#include "attn/boundary_exchange.hpp"
+#include "sched/boundary_traffic.hpp"
 #include "common/clock.hpp"
 #include "sched/batch_sampler.hpp"
 
@@ -56,6 +56,16 @@ double bytes_sent(comm::Transport& transport) { return transport.stats().bytes_s
 
 }  // namespace
 
+attn::BoundaryGroup boundary_group(std::vector<int> ranks, int rank, comm::CommunicatorCache& cache) {
+  attn::BoundaryGroup group;
+  group.ranks = std::move(ranks);
+  FLEXCP_CHECK(group.ranks.size() != 1, "boundary: a group of one rank exchanges nothing");
+  if (group.ranks.empty()) return group;
+  cache.prepare({group.ranks});
+  if (std::binary_search(group.ranks.begin(), group.ranks.end(), rank)) group.collectives = &cache.get(group.ranks);
+  return group;
+}
+
 float encoder_input(std::uint64_t seed, int tensor, std::int64_t image, std::int64_t sequence, std::int64_t patch, int head,
                     int dim) {
   std::uint64_t x = seed;
@@ -65,8 +75,8 @@ float encoder_input(std::uint64_t seed, int tensor, std::int64_t image, std::int
   return static_cast<float>(static_cast<double>(x >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-MultimodalStep execute_multimodal_step(const MultimodalStepInput& in, comm::Transport& transport, LlmComm llm,
-                                       attn::Kernels& kernels) {
+MultimodalStep execute_multimodal_step(const MultimodalStepInput& in, comm::Transport& transport,
+                                       comm::CommunicatorCache& boundary_cache, LlmComm llm, attn::Kernels& kernels) {
   FLEXCP_CHECK((llm.transport == nullptr) == (llm.cache == nullptr), "multimodal step: the LLM needs a transport and a cache");
   const int me = transport.rank();
   const auto& eh = in.encoder_heads;
@@ -80,7 +90,8 @@ MultimodalStep execute_multimodal_step(const MultimodalStepInput& in, comm::Tran
                    std::to_string(in.projector.out) + " values, the models need " + std::to_string(in.merge * patch_width) +
                    " -> " + std::to_string(token_width));
   MultimodalStep step;
-  step.boundary = sched::boundary_program(in.encoder_layout, sched::llm_image_layout(in.llm_plan, in.batch, in.llm_first_rank), me);
+  const auto llm_layout = sched::llm_image_layout(in.llm_plan, in.batch, in.llm_first_rank);
+  step.boundary = sched::boundary_program(in.encoder_layout, llm_layout, me);
   const auto& program = step.boundary;
 
   // Encoder forward, then the projector on the tokens this rank's encoder made (making the
@@ -111,67 +122,79 @@ MultimodalStep execute_multimodal_step(const MultimodalStepInput& in, comm::Tran
   encoder.forward(q.view(), k.view(), v.view(), out.view(), lse.view());
   step.encoder_out.resize(patch_floats);
   kernels.download(out.view(), step.encoder_out.data());
-  std::vector<float> x(static_cast<std::size_t>(program.encoder_rows.rows * in.projector.in)), y;
-  for_encoder_tokens(step.encoder, program.encoder_rows, in.merge, in.class_tokens, [&](std::int64_t row, std::int64_t patch) {
-    std::copy_n(step.encoder_out.begin() + patch * patch_width, in.merge * patch_width, x.begin() + row * in.projector.in);
+  // The projector's input rows: each image token's `merge` patches, consecutive rows of one piece.
+  std::vector<attn::BlockCopy> to_tokens, to_patches;
+  for_encoder_tokens(step.encoder, program.encoder_rows, in.merge, in.class_tokens, [&](std::int64_t row, std::int64_t p) {
+    to_tokens.push_back({p * patch_width, row * in.projector.in, in.merge * patch_width, 1, 0, 0});
+    to_patches.push_back({row * in.projector.in, p * patch_width, in.merge * patch_width, 1, 0, 0});
   });
-  attn::Projector projector(in.projector);
-  projector.forward(x, y);
+  const std::int64_t image_rows = program.encoder_rows.rows;
+  auto x = kernels.allocate("projector input", image_rows * in.projector.in);
+  auto y = kernels.allocate("projector output", image_rows * token_width);
+  kernels.copy(*kernels.prepare(std::move(to_tokens)), out.view(), x.view(), false);
+  attn::Projector projector(in.projector, kernels);
+  projector.forward(x.view(), y.view());
+  kernels.synchronize();  // the projector's time is the encoder's
   step.encoder_cost = {encoder_timer.seconds(), bytes_sent(transport) - encoder_bytes};
 
-  // Boundary forward: projector outputs into the LLM's rows.
+  // Boundary forward: projector outputs into the LLM's rows, one all-to-all on the boundary's
+  // group (its communicator made here, collectively, when the cache does not hold its set: the
+  // boundary's time includes it, as the model charges it).
   WallTimer boundary_timer;
-  const double boundary_bytes = bytes_sent(transport);
-  std::vector<float> llm_in(static_cast<std::size_t>(program.llm_rows.rows * token_width));
-  attn::boundary_forward(program, {y.data(), static_cast<std::int64_t>(y.size())},
-                         {llm_in.data(), static_cast<std::int64_t>(llm_in.size())}, token_width, transport);
+  const auto group = boundary_group(sched::boundary_ranks(in.encoder_layout, llm_layout), me, boundary_cache);
+  step.boundary_ranks = group.ranks;
+  const auto group_bytes = [&] { return group.collectives != nullptr ? group.collectives->stats().bytes_sent : 0.0; };
+  const double boundary_bytes = group_bytes();
+  auto llm_in = kernels.allocate("llm image rows", program.llm_rows.rows * token_width);
+  attn::boundary_forward(program, group, y.view(), llm_in.view(), token_width, kernels);
+  kernels.synchronize();
   double boundary_s = boundary_timer.seconds();
-  const double boundary_forward_bytes = bytes_sent(transport) - boundary_bytes;
+  const double boundary_forward_bytes = group_bytes() - boundary_bytes;
 
-  // The LLM: the plan's executors, image rows from the boundary.
+  // The LLM: the plan's executors, image rows from the boundary (block copies in the kernels'
+  // space: a token's Q, then K and V into the [K block][V block] of the KV tensor).
   const auto patch = [&](const sched::RankShard& shard, attn::LocalTensors& t) {
     const auto tokens = shard.tokens();
-    std::vector<float> hq(static_cast<std::size_t>(tokens * q_width)), hkv(static_cast<std::size_t>(2 * tokens * kv_width));
-    kernels.download(t.q.view(), hq.data());
-    kernels.download(t.kv.view(), hkv.data());
+    std::vector<attn::BlockCopy> q_rows, kv_rows;
     for_image_tokens(in.batch, program.llm_rows, shard, [&](std::int64_t local, std::int64_t row) {
-      const auto src = llm_in.begin() + row * token_width;
-      std::copy_n(src, q_width, hq.begin() + local * q_width);
-      std::copy_n(src + q_width, kv_width, hkv.begin() + local * kv_width);                          // K block
-      std::copy_n(src + q_width + kv_width, kv_width, hkv.begin() + (tokens + local) * kv_width);  // V block
+      q_rows.push_back({row * token_width, local * q_width, q_width, 1, 0, 0});
+      kv_rows.push_back({row * token_width + q_width, local * kv_width, kv_width, 1, 0, 0});                        // K
+      kv_rows.push_back({row * token_width + q_width + kv_width, (tokens + local) * kv_width, kv_width, 1, 0, 0});  // V
     });
-    kernels.upload(hq.data(), t.q.view());
-    kernels.upload(hkv.data(), t.kv.view());
+    kernels.copy(*kernels.prepare(std::move(q_rows)), llm_in.view(), t.q.view(), false);
+    kernels.copy(*kernels.prepare(std::move(kv_rows)), llm_in.view(), t.kv.view(), false);
   };
   WallTimer llm_timer;
   if (llm.transport != nullptr) step.llm = execute_plan(in.llm_plan, lh, *llm.transport, *llm.cache, kernels, in.seed, patch);
   step.llm_cost = {llm_timer.seconds() - step.llm.io_s, step.llm.bytes_sent};
 
-  // Backward: the image rows' dQ/dK/dV are the projector outputs' gradients.
+  // Backward: the image rows' dQ/dK/dV (the LLM's results, on the host) are the projector
+  // outputs' gradients.
   boundary_timer = WallTimer();
-  const double boundary_bytes_back = bytes_sent(transport);
-  std::vector<float> llm_grad(llm_in.size()), y_grad(y.size());
+  const double boundary_bytes_back = group_bytes();
+  std::vector<float> llm_grad(static_cast<std::size_t>(llm_in.count()));
   for_image_tokens(in.batch, program.llm_rows, step.llm.step_shard, [&](std::int64_t local, std::int64_t row) {
     const auto dst = llm_grad.begin() + row * token_width;
     std::copy_n(step.llm.results.dq.begin() + local * q_width, q_width, dst);
     std::copy_n(step.llm.results.dk.begin() + local * kv_width, kv_width, dst + q_width);
     std::copy_n(step.llm.results.dv.begin() + local * kv_width, kv_width, dst + q_width + kv_width);
   });
-  attn::boundary_backward(program, {llm_grad.data(), static_cast<std::int64_t>(llm_grad.size())},
-                          {y_grad.data(), static_cast<std::int64_t>(y_grad.size())}, token_width, transport);
+  auto grad = kernels.allocate("llm image gradients", llm_in.count());
+  auto y_grad = kernels.allocate("projector output gradient", y.count());
+  kernels.upload(llm_grad.data(), grad.view());
+  attn::boundary_backward(program, group, grad.view(), y_grad.view(), token_width, kernels);
+  kernels.synchronize();
   boundary_s += boundary_timer.seconds();
-  step.boundary_cost = {boundary_s, boundary_forward_bytes + bytes_sent(transport) - boundary_bytes_back};
+  step.boundary_cost = {boundary_s, boundary_forward_bytes + group_bytes() - boundary_bytes_back};
 
   // Projector and encoder backward: class tokens get no gradient (the projector drops them).
   encoder_timer = WallTimer();
   encoder_bytes = bytes_sent(transport);
-  std::vector<float> dx, host_dout(patch_floats, 0.0f);
-  projector.backward(y_grad, dx);
+  auto dx = kernels.allocate("projector input gradient", x.count());
+  projector.backward(y_grad.view(), dx.view());
   step.projector_grad = projector.gradients();
-  for_encoder_tokens(step.encoder, program.encoder_rows, in.merge, in.class_tokens, [&](std::int64_t row, std::int64_t p) {
-    std::copy_n(dx.begin() + row * in.projector.in, in.merge * patch_width, host_dout.begin() + p * patch_width);
-  });
-  kernels.upload(host_dout.data(), dout.view());
+  kernels.fill(dout.view(), 0.0f);
+  kernels.copy(*kernels.prepare(std::move(to_patches)), dx.view(), dout.view(), false);
   encoder.backward(q.view(), dout.view(), out.view(), lse.view(), dq.view(), dk.view(), dv.view());
   for (auto [src, dst] : {std::pair{&dq, &step.encoder_dq}, std::pair{&dk, &step.encoder_dk}, std::pair{&dv, &step.encoder_dv}}) {
     dst->resize(patch_floats);

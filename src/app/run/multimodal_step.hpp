@@ -13,12 +13,13 @@
 //   - The encoder follows either its own layout or the LLM's (LLM-centric), on every rank
 //     (colocated) or on ranks of its own (non-colocated: the LLM on the last ranks, over its own
 //     transport; the micro-batch overlap of the two is modelled, not executed: one step here).
-//     Written over Kernels and Transport, so every backend runs it; the projector and the
-//     boundary pack on the host.
+//     Written over Kernels and Transport, so every backend runs it; the boundary is one
+//     all-to-all per direction on a cached group communicator (attn/boundary_exchange.hpp).
 #include <cstdint>
 #include <vector>
 
 #include "app/run/plan_execution.hpp"
+#include "attn/boundary_exchange.hpp"
 #include "attn/encoder_attention.hpp"
 #include "attn/projector.hpp"
 #include "sched/boundary_program.hpp"
@@ -46,6 +47,7 @@ struct MultimodalStep {
   std::vector<float> encoder_out, encoder_dq, encoder_dk, encoder_dv;  // [rows][H_e][d_e]
   attn::ProjectorWeights projector_grad;                  // this rank's part (sum over ranks = the gradient)
   sched::BoundaryProgram boundary;
+  std::vector<int> boundary_ranks;                        // the boundary's group (empty: nothing crosses ranks)
   PlanExecution llm;                                      // results for every LLM token of this rank
   ComponentCost encoder_cost, boundary_cost, llm_cost;    // encoder includes the projector
 };
@@ -62,9 +64,15 @@ struct LlmComm {
   comm::CommunicatorCache* cache = nullptr;
 };
 
-// Collective over every rank of `world` (all call it with the same input); the encoder and the
-// boundary use `world`, the LLM `llm`.
-MultimodalStep execute_multimodal_step(const MultimodalStepInput& input, comm::Transport& world, LlmComm llm,
-                                       attn::Kernels& kernels);
+// The boundary's group communicator for `ranks` (sched::boundary_ranks), made or reused by
+// `cache`: collective over the cache's world, every rank calling with the same `ranks`; `rank`:
+// this rank in that world. No communicator for an empty set (nothing crosses ranks).
+attn::BoundaryGroup boundary_group(std::vector<int> ranks, int rank, comm::CommunicatorCache& cache);
+
+// Collective over every rank of `world` (all call it with the same input); the encoder uses
+// `world`, the boundary a group communicator of its ranks from `boundary_cache` (a cache over the
+// same world, kept across steps: a stable boundary set is created once), the LLM `llm`.
+MultimodalStep execute_multimodal_step(const MultimodalStepInput& input, comm::Transport& world,
+                                       comm::CommunicatorCache& boundary_cache, LlmComm llm, attn::Kernels& kernels);
 
 }  // namespace flexcp

@@ -6,6 +6,7 @@
 
 #include "attn/cuda/cudnn_attention.hpp"
 #include "attn/cuda/device_attention.hpp"
+#include "attn/cuda/dense_layers.hpp"
 #include "attn/cuda/device_copies.hpp"
 #include "device/buffer.hpp"
 #include "device/check.hpp"
@@ -184,6 +185,21 @@ void CudaKernels::do_download(const View& src, float* host) {
 }
 
 void CudaKernels::do_fill(const View& dst, float value) { cuda::fill(dst.floats(), dst.count, value, stream_.get()); }
+
+void CudaKernels::do_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const View& a,
+                          const View& b, const View& c, bool accumulate) {
+  cuda::gemm(transpose_a, transpose_b, m, n, k, a.floats(), b.floats(), c.floats(), accumulate, stream_.get());
+}
+void CudaKernels::do_add_bias(const View& x, const View& bias) {
+  cuda::add_bias(x.floats(), bias.floats(), x.count, bias.count, stream_.get());
+}
+void CudaKernels::do_bias_gradient(const View& dy, const View& db) {
+  cuda::bias_gradient(dy.floats(), db.floats(), dy.count / db.count, db.count, stream_.get());
+}
+void CudaKernels::do_gelu(const View& x, const View& y) { cuda::gelu(x.floats(), y.floats(), x.count, stream_.get()); }
+void CudaKernels::do_gelu_backward(const View& x, const View& dy, const View& dx) {
+  cuda::gelu_backward(x.floats(), dy.floats(), dx.floats(), x.count, stream_.get());
+}
 
 void CudaKernels::do_accumulate(const View& dst, const View& src) {
   cuda::accumulate(dst.floats(), src.floats(), dst.count, stream_.get());

@@ -62,6 +62,12 @@ class CudaKernels final : public Kernels {
   void do_backward_accumulate(const HeadLayout& layout, const PreparedSlices& slices, const View& q, const View& k,
                               const View& v, const View& out, const View& dout, const View& lse, const View& rowsum,
                               const View& dq, const View& dk, const View& dv) override;
+  void do_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const View& a,
+               const View& b, const View& c, bool accumulate) override;
+  void do_add_bias(const View& x, const View& bias) override;
+  void do_bias_gradient(const View& dy, const View& db) override;
+  void do_gelu(const View& x, const View& y) override;
+  void do_gelu_backward(const View& x, const View& dy, const View& dx) override;
   void begin_timing() override;
   void end_timing() override;
 
