@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <Kokkos_Core.hpp>
+#include <algorithm>
 #include <vector>
 
 #include "attn/flops.hpp"
@@ -86,6 +87,53 @@ void BM_AttentionBackward(benchmark::State& state) {
   set_rate(state, attn::backward_flops(p.slices.area(), p.layout));
 }
 
+// One slice shape, L queries x L keys, causal or fully visible, repeated (each copy its own
+// query and key rows) until a call holds about 2^21 visible pairs: the host kernels' rate by
+// slice shape, what [hardware.attention_kernel] of a CPU profile holds (tools/host_kernel_table.py
+// turns this benchmark's JSON into that table). The demo's head layout: H_q 8, H_kv 2, d 32.
+// Arguments: length, causal (1) or full (0), backward (1) or forward (0).
+void BM_Slice(benchmark::State& state) {
+  const std::int64_t length = state.range(0);
+  const bool causal = state.range(1) != 0, backward = state.range(2) != 0;
+  const attn::HeadLayout layout{8, 2, 32};
+  const attn::AttentionSlice one{0, length, 0, length, causal ? 0 : length - 1};
+  constexpr double kTargetPairs = 1 << 21;
+  const auto copies = std::max<std::int64_t>(1, static_cast<std::int64_t>(kTargetPairs / one.area()));
+  attn::SliceSet slices;
+  for (std::int64_t c = 0; c < copies; ++c) {
+    auto s = one;
+    s.q_begin = s.k_begin = c * length;
+    const auto index = static_cast<std::int32_t>(slices.slices.size());
+    slices.slices.push_back(s);
+    slices.by_query.push_back({s.q_begin, length, {index}});
+    slices.by_key.push_back({s.k_begin, length, {index}});
+  }
+  const auto t = copies * length;
+  // Deterministic values of attention-like magnitude; the rate does not depend on them.
+  auto tensor = [&](const char* label, int heads, float scale) {
+    auto x = attn::make_tensor(label, t, heads, layout.head_dim);
+    auto view = attn::ref(x);
+    for (std::int64_t i = 0; i < t * heads * layout.head_dim; ++i)
+      view.data[i] = scale * static_cast<float>((i * 7919) % 13 - 6);
+    return x;
+  };
+  auto q = tensor("q", layout.q_heads, 0.05f), k = tensor("k", layout.kv_heads, 0.04f), v = tensor("v", layout.kv_heads, 0.1f);
+  auto dout = tensor("dout", layout.q_heads, 0.1f), out = tensor("out", layout.q_heads, 0.0f);
+  auto dq = tensor("dq", layout.q_heads, 0.0f), dk = tensor("dk", layout.kv_heads, 0.0f), dv = tensor("dv", layout.kv_heads, 0.0f);
+  auto lse = attn::make_row_stats("lse", t, layout.q_heads), rowsum = attn::make_row_stats("rowsum", t, layout.q_heads);
+  attn::forward_partial(layout, slices, attn::ref(q), attn::ref(k), attn::ref(v), attn::ref(out), attn::ref(lse));
+  attn::softmax_backward_rowsum(attn::ref(out), attn::ref(dout), attn::ref(rowsum));
+  for (auto _ : state) {
+    if (backward)
+      attn::backward_accumulate(layout, slices, attn::ref(q), attn::ref(k), attn::ref(v), attn::ref(dout), attn::ref(lse),
+                                attn::ref(rowsum), attn::ref(dq), attn::ref(dk), attn::ref(dv));
+    else
+      attn::forward_partial(layout, slices, attn::ref(q), attn::ref(k), attn::ref(v), attn::ref(out), attn::ref(lse));
+    benchmark::ClobberMemory();
+  }
+  set_rate(state, backward ? attn::backward_flops(slices.area(), layout) : attn::forward_flops(slices.area(), layout));
+}
+
 // The ceiling: 16 independent accumulators of 16 floats keep every FMA pipe busy.
 void BM_PeakFma(benchmark::State& state) {
   constexpr int kAcc = 16, kWidth = 16;
@@ -129,6 +177,10 @@ void BM_Sgemm(benchmark::State& state) {
 
 }  // namespace
 
+BENCHMARK(BM_Slice)
+    ->ArgNames({"length", "causal", "backward"})
+    ->ArgsProduct({{16, 32, 64, 128, 256, 512, 1024, 2048, 4096}, {1, 0}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PeakFma)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Sgemm)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AttentionForward)

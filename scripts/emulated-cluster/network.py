@@ -58,6 +58,7 @@ def main(profile_path, machine_path, rate_gflops, quota, nodes, ranks_per_node, 
     }
     if not a2a:
         del hardware["a2a_inter_node_gbps"]
+    kernel_table = machine_kernel_table(machine, rate_tflops)
     emulation = {
         "profile": profile["name"],
         "profile_file": profile_path,
@@ -79,13 +80,30 @@ def main(profile_path, machine_path, rate_gflops, quota, nodes, ranks_per_node, 
         f.write(f"# Emulated cluster '{name}': {nodes} node(s) x {ranks_per_node} rank(s), {profile['name']} dilated "
                 f"x{dilation:.0f}.\n# Written by scripts/emulated-cluster.sh; read by flexcp run through "
                 f"cluster.emulation (docs/inputs.md).\n")
-        for table, values in (("hardware", hardware), ("emulation", emulation)):
+        tables = [("hardware", hardware)] + ([("hardware.attention_kernel", kernel_table)] if kernel_table else [])
+        for table, values in tables + [("emulation", emulation)]:
             f.write(f"\n[{table}]\n")
             for key, value in values.items():
                 f.write(f"{key} = {toml_value(value)}\n")
     print(f"dilation={dilation:.6g}")
     print(f"link_bits_per_s={link_gbps * 8e9:.0f}")
     print(f"link_delay_us={delay_us:.0f}")
+
+
+def machine_kernel_table(machine, rate_tflops):
+    """MACHINE's measured host-kernel rates by slice shape, scaled to the calibrated rank: the
+    ranks run the same kernels under a CPU quota, so every rate is multiplied by the calibrated
+    rate over the table's rate for long causal slices (the calibration batch is mostly long
+    documents). None when MACHINE has no table (the flat rate then applies)."""
+    table = machine.get("attention_kernel")
+    if not table:
+        return None
+    scale = rate_tflops / max(table["forward_causal_tflops"])
+    scaled = {"source": f"{table['source']}; scaled x{scale:.3f} to the calibrated rank rate", "use": "flexcp",
+              "lengths": table["lengths"]}
+    for series in ("forward_causal", "forward_full", "backward_causal", "backward_full"):
+        scaled[f"{series}_tflops"] = [r * scale for r in table[f"{series}_tflops"]]
+    return scaled
 
 
 def toml_value(value):
