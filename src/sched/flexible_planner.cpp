@@ -139,9 +139,11 @@ class FlexiblePlanner final : public Planner {
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
       if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_);
+      if (auto single = one_group_if_faster(batch, docs, work, plan.micro_batches.back())) plan.micro_batches.back() = *single;
+      // After the one-group comparison (which keeps its margin against the greedy's placement),
+      // so that this candidate only ever replaces a slower micro-batch.
       if (auto spread = dominant_over_all_if_faster(batch, docs, work, plan.micro_batches.back()))
         plan.micro_batches.back() = *spread;
-      if (auto single = one_group_if_faster(batch, docs, work, plan.micro_batches.back())) plan.micro_batches.back() = *single;
     }
     return plan;
   }
@@ -154,14 +156,15 @@ class FlexiblePlanner final : public Planner {
   // micro-batch dominated by one document: that is Megatron-LM a2a+p2p's own layout (every
   // document split over every rank, all-to-all in nodes) with needed-KV for its ring and no
   // padding, so weighing it there means flexcp is never slower than that baseline under the
-  // model. Those micro-batches are rare (extreme batches), and then it is taken whenever faster
-  // (small machines keep their 1% margin, which keeps short documents whole).
+  // model. Those micro-batches are rare (extreme batches), and there, on machines spanning nodes
+  // (where a2a+p2p exists), it is taken whenever faster; elsewhere the 1% margin keeps short
+  // documents whole.
   std::optional<MicroBatch> one_group_if_faster(const Batch& batch, const std::vector<std::int32_t>& docs,
                                                 const std::vector<double>& work, const MicroBatch& greedy) const {
     constexpr std::int64_t kSingleGroupWork = 1 << 16;
     const int ranks = context_.cost.cluster.ranks();
     const bool large = static_cast<std::int64_t>(docs.size()) * ranks > kSingleGroupWork;
-    const bool dominated = large && choose_ && dominated_by_one(docs, work);
+    const bool dominated = choose_ && ranks > context_.cost.cluster.ranks_per_node && dominated_by_one(docs, work);
     if (power_of_two_ || ranks < 2 || (large && !dominated)) return std::nullopt;
     CpGroup all;
     all.ranks.resize(static_cast<std::size_t>(ranks));
@@ -177,18 +180,52 @@ class FlexiblePlanner final : public Planner {
     candidate.batch = current.batch = batch;
     candidate.micro_batches = {MicroBatch{{all}}};
     current.micro_batches = {greedy};
-    if (choose_) choose(candidate, 0, 0.0);
     if (dominated) {  // communicator creation counted as the study counts it
-      if (evaluate_plan(candidate, context_.cost).step_time_s + creation_s(candidate.micro_batches.front()) <
-          evaluate_plan(current, context_.cost).step_time_s + creation_s(greedy))
+      const double to_beat = evaluate_plan(current, context_.cost).step_time_s + creation_s(greedy);
+      // Exact prune: the group's slowest member is no faster than its average one, so when the
+      // average cannot beat the greedy, the O(D P) evaluations are skipped.
+      if (all_split_floor_s(batch, docs) + context_.cost.hardware.microbatch_overhead_s >= to_beat) return std::nullopt;
+      choose(candidate, 0, 0.0);
+      if (evaluate_plan(candidate, context_.cost).step_time_s + creation_s(candidate.micro_batches.front()) < to_beat)
         return candidate.micro_batches.front();
       return std::nullopt;
     }
+    if (choose_) choose(candidate, 0, 0.0);
     // Only when clearly faster: otherwise keep the placement that splits fewer documents.
     constexpr double kClearlyFaster = 0.99;
     if (evaluate_plan(candidate, context_.cost).step_time_s < kClearlyFaster * evaluate_plan(current, context_.cost).step_time_s)
       return candidate.micro_batches.front();
     return std::nullopt;
+  }
+
+  // The average member's busy time when every document of `docs` is split over every rank (no
+  // padding), under the cheapest slice shape a scheme gives the group: zigzag chunks over the
+  // ranks (needed-KV, all-gather) or over the hybrid's blocks, or whole causal documents
+  // (all-to-all). The members' mask areas add up to each document's causal area and every member
+  // runs a document at the same slice shape, so this is the cost model's mean exactly, in O(D).
+  double all_split_floor_s(const Batch& batch, const std::vector<std::int32_t>& docs) const {
+    const auto& c = context_.cost;
+    const int ranks = c.cluster.ranks();
+    std::vector<int> positions{ranks};
+    if (choose_->hybrid && hybrid_fits(ranks)) positions.push_back(ranks / hybrid_inner_[static_cast<std::size_t>(ranks)]);
+    const bool ulysses = choose_->all_to_all && ulysses_heads_problem(c.model, ranks).empty();
+    const double passes = c.model.attention_forward_passes();
+    double linear = 0.0;
+    std::vector<double> attention(positions.size() + 1, 0.0);  // per shape; the last: whole causal
+    for (auto d : docs) {
+      const auto length = batch.doc_lengths[static_cast<std::size_t>(d)];
+      const double l = static_cast<double>(length), pairs = 0.5 * l * (l + 1.0);
+      if (!c.attention_only)
+        linear += l * c.model.linear_flops_per_token() * c.model.linear_executed_factor() / c.hardware.matmul_flops;
+      for (std::size_t k = 0; k < positions.size(); ++k) {
+        const auto t = attention_pass_times(pairs, SliceMask::full, l / (2.0 * positions[k]), c);
+        attention[k] += passes * t.forward_s + t.backward_s;
+      }
+      const auto t = attention_pass_times(pairs, SliceMask::causal, l, c);
+      attention.back() += passes * t.forward_s + t.backward_s;
+    }
+    if (!ulysses) attention.pop_back();
+    return (linear + *std::min_element(attention.begin(), attention.end())) / ranks;
   }
 
   // Whether one document holds at least half of the micro-batch's single-rank work; its index
