@@ -15,7 +15,9 @@
 //     that makes the micro-batch faster.
 // If a micro-batch cannot be placed, the planner retries with one more micro-batch. On small
 // machines the placement is compared with one group of every rank, every document split; that
-// group is kept only when the cost model finds it clearly (1%) faster.
+// group is kept only when the cost model finds it clearly (1%) faster. A micro-batch dominated by
+// one document (half its work) on a machine spanning nodes also weighs that group at any size,
+// taken whenever faster, and the dominant document over every rank with the rest placed around it.
 // Cost: O(D log D + D log P + S N) for D documents, P ranks, N nodes and S split documents,
 // each placement scanning the nodes once (docs/planner.md).
 #include <algorithm>
