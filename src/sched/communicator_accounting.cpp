@@ -65,7 +65,11 @@ CommunicatorCharge CommunicatorAccounting::charge(std::vector<RankSet> sets) {
   int missing = 0;
   for (auto& set : sets) {
     if (precreated_.count(set)) continue;
-    missing += cached_.insert_or_assign(std::move(set), ++clock_).second ? 1 : 0;
+    const auto [it, inserted] = cached_.try_emplace(std::move(set), 0);
+    if (!inserted) by_use_.erase(it->second);
+    it->second = ++clock_;
+    by_use_.emplace(clock_, it->first);
+    missing += inserted ? 1 : 0;
   }
   if (missing > 0) {
     charge.rounds = 1;
@@ -73,9 +77,8 @@ CommunicatorCharge CommunicatorAccounting::charge(std::vector<RankSet> sets) {
   }
   // Beyond capacity, the least recently used sets go (their communicators are freed).
   while (cached_.size() > cache_capacity_) {
-    auto oldest = std::min_element(cached_.begin(), cached_.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
-    cached_.erase(oldest);
+    cached_.erase(by_use_.begin()->second);
+    by_use_.erase(by_use_.begin());
   }
   return charge;
 }

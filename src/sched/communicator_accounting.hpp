@@ -52,6 +52,10 @@ class CommunicatorAccounting {
   std::size_t cache_capacity_;
   std::uint64_t clock_ = 0;
   std::map<RankSet, std::uint64_t> cached_;  // rank set -> last use
+  // The same entries by last use (clocks are unique), so evicting the least recently used is
+  // O(log n): a plan of thousands of block communicators used to scan the cache per eviction.
+  // Keys, not iterators, so that copies of the accounting stay valid.
+  std::map<std::uint64_t, RankSet> by_use_;
   std::size_t most_precreated_per_rank_ = 0;
 };
 

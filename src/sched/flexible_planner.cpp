@@ -15,7 +15,9 @@
 //     that makes the micro-batch faster.
 // If a micro-batch cannot be placed, the planner retries with one more micro-batch. On small
 // machines the placement is compared with one group of every rank, every document split; that
-// group is kept only when the cost model finds it clearly (1%) faster.
+// group is kept only when the cost model finds it clearly (1%) faster. A micro-batch dominated by
+// one document (half its work) on a machine spanning nodes also weighs that group at any size,
+// taken whenever faster, and the dominant document over every rank with the rest placed around it.
 // Cost: O(D log D + D log P + S N) for D documents, P ranks, N nodes and S split documents,
 // each placement scanning the nodes once (docs/planner.md).
 #include <algorithm>
@@ -60,6 +62,12 @@ constexpr double kOvershoot = 1.005;
 constexpr double kSpreadWorthy = 0.02;
 // Groups examined (least busy first) when looking for one to share: bounds planning time.
 constexpr std::size_t kGroupsScanned = 64;
+
+// A document whose group size place() takes from its caller rather than from the sizing rule.
+struct Forced {
+  std::int32_t doc = -1;
+  int size = 0;
+};
 
 class FlexiblePlanner final : public Planner {
  public:
@@ -133,7 +141,11 @@ class FlexiblePlanner final : public Planner {
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
       if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_);
-      if (auto single = one_group_if_faster(batch, docs, plan.micro_batches.back())) plan.micro_batches.back() = *single;
+      if (auto single = one_group_if_faster(batch, docs, work, plan.micro_batches.back())) plan.micro_batches.back() = *single;
+      // After the one-group comparison (which keeps its margin against the greedy's placement),
+      // so that this candidate only ever replaces a slower micro-batch.
+      if (auto spread = dominant_over_all_if_faster(batch, docs, work, plan.micro_batches.back()))
+        plan.micro_batches.back() = *spread;
     }
     return plan;
   }
@@ -142,12 +154,20 @@ class FlexiblePlanner final : public Planner {
   // with flexcp's needed-KV exchange) is a real contender: when the greedy placement's
   // granularity leaves ranks idle it can win. Compare the two with the cost model and keep the
   // faster. Evaluating it costs O(D P), so only where D P <= kSingleGroupWork; at larger scale a
-  // machine-wide group pays inter-node traffic on every document and never wins.
+  // machine-wide group pays inter-node traffic on every document and never wins, except in a
+  // micro-batch dominated by one document: that is Megatron-LM a2a+p2p's own layout (every
+  // document split over every rank, all-to-all in nodes) with needed-KV for its ring and no
+  // padding, so weighing it there means flexcp is never slower than that baseline under the
+  // model. Those micro-batches are rare (extreme batches), and there, on machines spanning nodes
+  // (where a2a+p2p exists), it is taken whenever faster; elsewhere the 1% margin keeps short
+  // documents whole.
   std::optional<MicroBatch> one_group_if_faster(const Batch& batch, const std::vector<std::int32_t>& docs,
-                                                const MicroBatch& greedy) const {
+                                                const std::vector<double>& work, const MicroBatch& greedy) const {
     constexpr std::int64_t kSingleGroupWork = 1 << 16;
     const int ranks = context_.cost.cluster.ranks();
-    if (power_of_two_ || ranks < 2 || static_cast<std::int64_t>(docs.size()) * ranks > kSingleGroupWork) return std::nullopt;
+    const bool large = static_cast<std::int64_t>(docs.size()) * ranks > kSingleGroupWork;
+    const bool dominated = choose_ && ranks > context_.cost.cluster.ranks_per_node && dominated_by_one(docs, work);
+    if (power_of_two_ || ranks < 2 || (large && !dominated)) return std::nullopt;
     CpGroup all;
     all.ranks.resize(static_cast<std::size_t>(ranks));
     std::iota(all.ranks.begin(), all.ranks.end(), 0);
@@ -162,6 +182,16 @@ class FlexiblePlanner final : public Planner {
     candidate.batch = current.batch = batch;
     candidate.micro_batches = {MicroBatch{{all}}};
     current.micro_batches = {greedy};
+    if (dominated) {  // communicator creation counted as the study counts it
+      const double to_beat = evaluate_plan(current, context_.cost).step_time_s + creation_s(greedy);
+      // Exact prune: the group's slowest member is no faster than its average one, so when the
+      // average cannot beat the greedy, the O(D P) evaluations are skipped.
+      if (all_split_floor_s(batch, docs) + context_.cost.hardware.microbatch_overhead_s >= to_beat) return std::nullopt;
+      choose(candidate, 0, 0.0);
+      if (evaluate_plan(candidate, context_.cost).step_time_s + creation_s(candidate.micro_batches.front()) < to_beat)
+        return candidate.micro_batches.front();
+      return std::nullopt;
+    }
     if (choose_) choose(candidate, 0, 0.0);
     // Only when clearly faster: otherwise keep the placement that splits fewer documents.
     constexpr double kClearlyFaster = 0.99;
@@ -170,7 +200,97 @@ class FlexiblePlanner final : public Planner {
     return std::nullopt;
   }
 
-  std::optional<MicroBatch> place(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work) {
+  // The average member's busy time when every document of `docs` is split over every rank (no
+  // padding), under the cheapest slice shape a scheme gives the group: zigzag chunks over the
+  // ranks (needed-KV, all-gather) or over the hybrid's blocks, or whole causal documents
+  // (all-to-all). The members' mask areas add up to each document's causal area and every member
+  // runs a document at the same slice shape, so this is the cost model's mean exactly, in O(D).
+  double all_split_floor_s(const Batch& batch, const std::vector<std::int32_t>& docs) const {
+    const auto& c = context_.cost;
+    const int ranks = c.cluster.ranks();
+    std::vector<int> positions{ranks};
+    if (choose_->hybrid && hybrid_fits(ranks)) positions.push_back(ranks / hybrid_inner_[static_cast<std::size_t>(ranks)]);
+    const bool ulysses = choose_->all_to_all && ulysses_heads_problem(c.model, ranks).empty();
+    const double passes = c.model.attention_forward_passes();
+    double linear = 0.0;
+    std::vector<double> attention(positions.size() + 1, 0.0);  // per shape; the last: whole causal
+    for (auto d : docs) {
+      const auto length = batch.doc_lengths[static_cast<std::size_t>(d)];
+      const double l = static_cast<double>(length), pairs = 0.5 * l * (l + 1.0);
+      if (!c.attention_only)
+        linear += l * c.model.linear_flops_per_token() * c.model.linear_executed_factor() / c.hardware.matmul_flops;
+      for (std::size_t k = 0; k < positions.size(); ++k) {
+        const auto t = attention_pass_times(pairs, SliceMask::full, l / (2.0 * positions[k]), c);
+        attention[k] += passes * t.forward_s + t.backward_s;
+      }
+      const auto t = attention_pass_times(pairs, SliceMask::causal, l, c);
+      attention.back() += passes * t.forward_s + t.backward_s;
+    }
+    if (!ulysses) attention.pop_back();
+    return (linear + *std::min_element(attention.begin(), attention.end())) / ranks;
+  }
+
+  // Whether one document holds at least half of the micro-batch's single-rank work; its index
+  // in `longest_out`.
+  static bool dominated_by_one(const std::vector<std::int32_t>& docs, const std::vector<double>& work,
+                               std::int32_t* longest_out = nullptr) {
+    constexpr double kDominant = 0.5;
+    if (docs.empty()) return false;
+    double total = 0.0;
+    std::int32_t longest = docs.front();
+    for (auto d : docs) {
+      total += work[static_cast<std::size_t>(d)];
+      if (work[static_cast<std::size_t>(d)] > work[static_cast<std::size_t>(longest)]) longest = d;
+    }
+    if (longest_out != nullptr) *longest_out = longest;
+    return work[static_cast<std::size_t>(longest)] >= kDominant * total;
+  }
+
+  // A micro-batch dominated by one document (most of its work, e.g. an "extreme" batch) is
+  // balanced by the granularity of that document's group: the greedy sizes it by estimate among
+  // a few whole-node sizes, and the ranks left over either idle or overflow (weak scaling, 256
+  // GPUs: a 2.5M-token document on 240 ranks finished 4% after Megatron-LM's a2a+p2p, which
+  // splits everything over all ranks). The dominant document over every rank (the hybrid where
+  // the machine spans nodes: a2a+p2p's own layout of it, with needed-KV), the others placed by
+  // the same greedy around it, is judged with the full cost model and kept when faster. O(D + P)
+  // per evaluation, once per dominated micro-batch.
+  std::optional<MicroBatch> dominant_over_all_if_faster(const Batch& batch, const std::vector<std::int32_t>& docs,
+                                                        const std::vector<double>& work, const MicroBatch& greedy) {
+    const int ranks = context_.cost.cluster.ranks();
+    std::int32_t longest = -1;
+    if (!choose_ || ranks < 2 || !dominated_by_one(docs, work, &longest)) return std::nullopt;
+    for (const auto& group : greedy.groups)
+      for (const auto& d : group.docs)
+        if (d.doc == longest && static_cast<int>(group.ranks.size()) == ranks) return std::nullopt;  // already so
+    const double greedy_load = single_rank_load_;
+    auto candidate = place(batch, docs, work, Forced{longest, ranks});
+    if (!candidate) {
+      single_rank_load_ = greedy_load;
+      return std::nullopt;
+    }
+    Plan a, b;
+    a.batch = b.batch = batch;
+    a.micro_batches = {greedy};
+    b.micro_batches = {std::move(*candidate)};
+    choose(b, 0, single_rank_load_);
+    // Communicator creation counts as in the study (one round when any set is missing).
+    if (evaluate_plan(b, context_.cost).step_time_s + creation_s(b.micro_batches.front()) <
+        evaluate_plan(a, context_.cost).step_time_s + creation_s(greedy))
+      return b.micro_batches.front();
+    single_rank_load_ = greedy_load;
+    return std::nullopt;
+  }
+
+  // What making the micro-batch's missing communicators costs: one round when any is missing.
+  double creation_s(const MicroBatch& mb) const {
+    for (const auto& group : mb.groups)
+      for (const auto& set : communicator_sets(group))
+        if (!communicators_.holds(set)) return context_.cost.hardware.communicator_create_s;
+    return 0.0;
+  }
+
+  std::optional<MicroBatch> place(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work,
+                                  Forced forced = {}) {
     const auto& cluster = context_.cost.cluster;
     const int ranks = cluster.ranks();
     const std::int64_t cap = context_.capacity_tokens;
@@ -217,7 +337,7 @@ class FlexiblePlanner final : public Planner {
     for (auto d : docs) {
       const auto length = batch.doc_lengths[static_cast<std::size_t>(d)];
       const double w = work[static_cast<std::size_t>(d)];
-      if (length <= cap && w <= target) {
+      if (length <= cap && w <= target && d != forced.doc) {
         whole_docs.push_back(d);
         continue;
       }
@@ -226,6 +346,7 @@ class FlexiblePlanner final : public Planner {
       g = std::min(g, ranks);
       if (power_of_two_) g = std::min(next_power_of_two(g), largest_group_);
       if (choose_) g = shape_aware_size(length, target, std::max(g_min, 2), g);
+      if (d == forced.doc) g = std::max(forced.size, g_min);
       if (g < g_min) return std::nullopt;
       std::optional<std::vector<int>> block;
       if (g >= 2) block = free_ranks.take(g, history_);

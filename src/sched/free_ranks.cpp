@@ -7,7 +7,11 @@ namespace flexcp::sched {
 FreeRanks::FreeRanks(const Cluster& cluster)
     : cluster_(cluster),
       free_(static_cast<std::size_t>(cluster.ranks()), true),
-      free_on_node_(static_cast<std::size_t>(cluster.nodes), cluster.ranks_per_node) {}
+      free_on_node_(static_cast<std::size_t>(cluster.nodes), cluster.ranks_per_node),
+      nodes_with_free_(static_cast<std::size_t>(cluster.ranks_per_node) + 1) {
+  auto& all_free = nodes_with_free_.back();
+  for (int n = 0; n < cluster.nodes; ++n) all_free.insert(all_free.end(), n);
+}
 
 bool FreeRanks::node_aware(const std::vector<int>& ranks) const {
   const int g = cluster_.ranks_per_node;
@@ -27,7 +31,11 @@ bool FreeRanks::node_aware(const std::vector<int>& ranks) const {
 void FreeRanks::claim(const std::vector<int>& ranks) {
   for (int r : ranks) {
     free_[static_cast<std::size_t>(r)] = false;
-    free_on_node_[static_cast<std::size_t>(cluster_.node_of(r))] -= 1;
+    const int node = cluster_.node_of(r);
+    int& f = free_on_node_[static_cast<std::size_t>(node)];
+    nodes_with_free_[static_cast<std::size_t>(f)].erase(node);
+    f -= 1;
+    nodes_with_free_[static_cast<std::size_t>(f)].insert(node);
   }
 }
 
@@ -47,21 +55,22 @@ std::optional<std::vector<int>> FreeRanks::take(int size, const RankSetHistory& 
   }
   const int g = cluster_.ranks_per_node;
   const int whole_nodes = size / g, remainder = size % g;
+  // The lowest-numbered whole free nodes, then the remainder from the node with the fewest free
+  // ranks that still has enough (lowest-numbered among equals) and is not among those.
+  const auto& whole_free = nodes_with_free_[static_cast<std::size_t>(g)];
+  if (static_cast<int>(whole_free.size()) < whole_nodes) return std::nullopt;
   std::vector<int> block;
-  std::vector<bool> used(static_cast<std::size_t>(cluster_.nodes), false);
-  for (int n = 0; n < cluster_.nodes && static_cast<int>(block.size()) < whole_nodes * g; ++n)
-    if (free_on_node_[static_cast<std::size_t>(n)] == g) {
-      const auto ranks = lowest_free_on(n, g);
-      block.insert(block.end(), ranks.begin(), ranks.end());
-      used[static_cast<std::size_t>(n)] = true;
-    }
-  if (static_cast<int>(block.size()) < whole_nodes * g) return std::nullopt;
+  block.reserve(static_cast<std::size_t>(size));
+  auto node = whole_free.begin();
+  for (int k = 0; k < whole_nodes; ++k, ++node)
+    for (int r = *node * g; r < (*node + 1) * g; ++r) block.push_back(r);
   if (remainder > 0) {
     int best = -1;
-    for (int n = 0; n < cluster_.nodes; ++n) {
-      const int f = free_on_node_[static_cast<std::size_t>(n)];
-      if (!used[static_cast<std::size_t>(n)] && f >= remainder && (best < 0 || f < free_on_node_[static_cast<std::size_t>(best)]))
-        best = n;
+    for (int f = remainder; f <= g && best < 0; ++f) {
+      const auto& nodes = nodes_with_free_[static_cast<std::size_t>(f)];
+      // Whole free nodes already taken are the first `whole_nodes` of their set.
+      auto it = f == g ? node : nodes.begin();
+      if (it != nodes.end()) best = *it;
     }
     if (best < 0) return std::nullopt;
     const auto ranks = lowest_free_on(best, remainder);

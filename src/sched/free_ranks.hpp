@@ -4,6 +4,7 @@
 // so large holes stay for large blocks; a larger block takes whole free nodes first and the
 // remainder from one more node.
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "sched/cluster.hpp"
@@ -28,6 +29,10 @@ class FreeRanks {
   Cluster cluster_;
   std::vector<bool> free_;
   std::vector<int> free_on_node_;
+  // Nodes by their free ranks (index f: nodes with f free, ascending): best fit and the lowest
+  // whole free nodes without scanning every node per block (16,384-rank machines place
+  // thousands of blocks per batch).
+  std::vector<std::set<int>> nodes_with_free_;
 };
 
 }  // namespace flexcp::sched
