@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../random_multimodal.hpp"
+#include "../small_multimodal_model.hpp"
 #include "app/run/multimodal_check.hpp"
 #include "app/run/multimodal_step.hpp"
 #include "attn/cuda/cuda_backend.hpp"
@@ -37,30 +38,9 @@ std::string no_device() {
 
 // The step of tests/mpi/test_multimodal_step.cpp at one rank, checked.
 void run_step(attn::Kernels& kernels, const std::string& placement) {
-  const sched::ImagePolicy policy{.patch_size = 14, .resize = sched::ResizePolicy::native, .min_pixels = 784,
-                                  .max_pixels = 25088, .merge = 4, .class_tokens = 1};
-  const attn::HeadLayout encoder_heads{2, 2, 8}, llm_heads{4, 2, 8};
-  sched::HardwareProfile hw;
-  hw.memory_bytes = 1e12;
-  hw.matmul_flops = hw.attention_flops = 1e12;
-  hw.intra_bandwidth = hw.a2a_intra_bandwidth = 100e9;
-  hw.inter_bandwidth = 10e9;
-  hw.element_bytes = 4.0;
-  sched::EncoderShape encoder;
-  encoder.heads = encoder_heads.q_heads;
-  encoder.head_dim = encoder_heads.head_dim;
-  encoder.hidden = encoder.heads * encoder.head_dim;
-  encoder.images = policy;
-  sched::ModelShape llm;
-  llm.layers = 1;
-  llm.q_heads = llm_heads.q_heads;
-  llm.kv_heads = llm_heads.kv_heads;
-  llm.head_dim = llm_heads.head_dim;
-  llm.activation_bytes_per_token = 1.0;
-  llm.state_bytes_per_param = 0.0;
+  const test_support::SmallMultimodalModel model;
+  const auto& [policy, encoder_heads, llm_heads, hw, encoder, llm, token_width, weights] = model;
   const sched::Cluster machine{1, 1};
-  const std::int64_t token_width = (llm_heads.q_heads + 2 * llm_heads.kv_heads) * llm_heads.head_dim;
-  const auto weights = attn::projector_weights(policy.merge * encoder.hidden, 2 * encoder.hidden, token_width, 11);
   std::mt19937_64 rng(5);
   const auto samples = test_support::random_multimodal_samples(
       rng, {.count = 12, .max_segments = 4, .image_one_in = 2, .max_text_tokens = 200, .min_side = 30, .max_side = 400});

@@ -24,6 +24,7 @@
 #include "sched/planner.hpp"
 #include "transports.hpp"
 #include "../random_multimodal.hpp"
+#include "../small_multimodal_model.hpp"
 
 using namespace flexcp;
 using test_support::world_rank;
@@ -48,31 +49,9 @@ double summed(double value) {
 
 TEST(MultimodalStep, WholeChainMatchesFloat64ReferenceAndModelledBytes) {
   const int p = world_size(), me = world_rank();
-  const sched::ImagePolicy policy{.patch_size = 14, .resize = sched::ResizePolicy::native, .min_pixels = 784,
-                                  .max_pixels = 25088, .merge = 4, .class_tokens = 1};
-  const attn::HeadLayout encoder_heads{2, 2, 8}, llm_heads{4, 2, 8};
-  sched::HardwareProfile hw;
-  hw.memory_bytes = 1e12;
-  hw.matmul_flops = hw.attention_flops = 1e12;
-  hw.intra_bandwidth = hw.a2a_intra_bandwidth = 100e9;
-  hw.inter_bandwidth = 10e9;
-  hw.element_bytes = 4.0;  // the executors' fp32
-  sched::EncoderShape encoder;
-  encoder.heads = encoder_heads.q_heads;
-  encoder.head_dim = encoder_heads.head_dim;
-  encoder.hidden = encoder.heads * encoder.head_dim;
-  encoder.images = policy;
-  sched::ModelShape llm;
-  llm.layers = 1;
-  llm.q_heads = llm_heads.q_heads;
-  llm.kv_heads = llm_heads.kv_heads;
-  llm.head_dim = llm_heads.head_dim;
-  llm.activation_bytes_per_token = 1.0;
-  llm.state_bytes_per_param = 0.0;
+  const test_support::SmallMultimodalModel model;
+  const auto& [policy, encoder_heads, llm_heads, hw, encoder, llm, token_width, weights] = model;
   const sched::Cluster machine{1, p};
-  const std::int64_t token_width = (llm_heads.q_heads + 2 * llm_heads.kv_heads) * llm_heads.head_dim;
-  // A scaled-down projector: merge * encoder width -> 2x hidden -> the LLM token's Q/K/V.
-  const auto weights = attn::projector_weights(policy.merge * encoder.hidden, 2 * encoder.hidden, token_width, 11);
   sched::MultimodalSampler sampler(samples(5), policy, 1500, 0);
   const auto batch = sampler.batch(0);
   ASSERT_FALSE(batch.images.empty());
@@ -142,7 +121,7 @@ TEST(MultimodalStep, WholeChainMatchesFloat64ReferenceAndModelledBytes) {
       const auto encoder_modelled = sched::encoder_costs(encoder_layout, batch, encoder_cost);
       EXPECT_EQ(step.encoder_cost.bytes_sent, encoder_modelled[static_cast<std::size_t>(me)].bytes_sent) << what;
       const auto traffic = sched::boundary_traffic(encoder_layout, sched::llm_image_layout(plan, batch, llm_first), machine);
-      EXPECT_EQ(summed(step.boundary_cost.bytes_sent), 2.0 * static_cast<double>(traffic.moved_tokens) * token_width * 4.0)
+      EXPECT_EQ(summed(step.boundary_cost.bytes_sent), 2.0 * static_cast<double>(traffic.moved_tokens) * static_cast<double>(token_width) * 4.0)
           << what;
       if (in_llm) {
         EXPECT_EQ(step.llm_cost.bytes_sent,
