@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "common/error.hpp"
 #include "sched/group_traffic.hpp"
@@ -45,6 +46,9 @@ std::vector<RankCost> group_member_costs(const Plan& plan, const CpGroup& group,
   const auto& m = c.model;
   const int p = static_cast<int>(group.ranks.size());
   std::vector<RankCost> members(static_cast<std::size_t>(p));
+  // Each member's tokens of the split documents, for the traffic model.
+  std::vector<double> split_tokens(static_cast<std::size_t>(p), 0.0);
+  std::vector<MemberShare> shares;
   // Compute: tokens and mask area of every member, each piece at its slice shape's rate.
   for (const auto& d : group.docs) {
     const auto length = plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)];
@@ -60,9 +64,25 @@ std::vector<RankCost> group_member_costs(const Plan& plan, const CpGroup& group,
           static_cast<double>(length));
       continue;
     }
+    // Every member runs a split document at one slice shape (member_shares), so the kernel's
+    // rates are looked up once per document; the per-member arithmetic is attention_pass_times'.
+    if (p == 0) continue;
+    member_shares(length, group, shares);
+    const auto& kernel = c.hardware.attention_kernel;
+    const auto& front = shares.front();
+    const double forward_rate = kernel.empty() ? c.hardware.attention_flops : kernel.forward(front.mask, front.slice_length);
+    const double backward_rate = kernel.empty() ? c.hardware.attention_flops : kernel.backward(front.mask, front.slice_length);
+    const double per_pair = m.attention_flops_per_pair();
     for (int i = 0; i < p; ++i) {
-      const auto share = member_share(length, group, i);
-      add(members[static_cast<std::size_t>(i)], share.tokens, share.mask_pairs, share.mask, share.slice_length);
+      const auto& share = shares[static_cast<std::size_t>(i)];
+      auto& r = members[static_cast<std::size_t>(i)];
+      r.tokens += share.tokens;
+      r.mask_pairs += share.mask_pairs;
+      const double forward_flops = share.mask_pairs * per_pair;
+      const double backward_flops = (kAttentionTrainingFactor - 1.0) * forward_flops;
+      r.attention_forward_s += forward_flops / forward_rate;
+      r.attention_backward_s += backward_flops / backward_rate;
+      split_tokens[static_cast<std::size_t>(i)] += static_cast<double>(share.tokens);
     }
   }
   for (auto& r : members) {
@@ -75,7 +95,7 @@ std::vector<RankCost> group_member_costs(const Plan& plan, const CpGroup& group,
   // Communication, overlapped with each member's attention where the scheme allows. A
   // recomputed attention forward (activation checkpointing) moves its data again.
   const double forward_passes = m.attention_forward_passes();
-  const auto traffic = group_traffic(plan, group, c);
+  const auto traffic = group_traffic(plan, group, c, std::move(split_tokens));
   for (int i = 0; i < p; ++i) {
     auto& r = members[static_cast<std::size_t>(i)];
     const auto& pipe = traffic[static_cast<std::size_t>(i)].pipelined;

@@ -141,10 +141,16 @@ class FlexiblePlanner final : public Planner {
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
       if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_);
-      if (auto single = one_group_if_faster(batch, docs, work, plan.micro_batches.back())) plan.micro_batches.back() = *single;
+      // The greedy micro-batch's time with communicator creation, once a comparison has
+      // evaluated it (NaN until then): the next comparison against the same micro-batch reuses it.
+      double greedy_s = std::numeric_limits<double>::quiet_NaN();
+      if (auto single = one_group_if_faster(batch, docs, work, plan.micro_batches.back(), greedy_s)) {
+        plan.micro_batches.back() = *single;
+        greedy_s = std::numeric_limits<double>::quiet_NaN();
+      }
       // After the one-group comparison (which keeps its margin against the greedy's placement),
       // so that this candidate only ever replaces a slower micro-batch.
-      if (auto spread = dominant_over_all_if_faster(batch, docs, work, plan.micro_batches.back()))
+      if (auto spread = dominant_over_all_if_faster(batch, docs, work, plan.micro_batches.back(), greedy_s))
         plan.micro_batches.back() = *spread;
     }
     return plan;
@@ -162,7 +168,8 @@ class FlexiblePlanner final : public Planner {
   // (where a2a+p2p exists), it is taken whenever faster; elsewhere the 1% margin keeps short
   // documents whole.
   std::optional<MicroBatch> one_group_if_faster(const Batch& batch, const std::vector<std::int32_t>& docs,
-                                                const std::vector<double>& work, const MicroBatch& greedy) const {
+                                                const std::vector<double>& work, const MicroBatch& greedy,
+                                                double& greedy_s) const {
     constexpr std::int64_t kSingleGroupWork = 1 << 16;
     const int ranks = context_.cost.cluster.ranks();
     const bool large = static_cast<std::int64_t>(docs.size()) * ranks > kSingleGroupWork;
@@ -184,11 +191,18 @@ class FlexiblePlanner final : public Planner {
     current.micro_batches = {greedy};
     if (dominated) {  // communicator creation counted as the study counts it
       const double to_beat = evaluate_plan(current, context_.cost).step_time_s + creation_s(greedy);
+      greedy_s = to_beat;
       // Exact prune: the group's slowest member is no faster than its average one, so when the
       // average cannot beat the greedy, the O(D P) evaluations are skipped.
       if (all_split_floor_s(batch, docs) + context_.cost.hardware.microbatch_overhead_s >= to_beat) return std::nullopt;
-      choose(candidate, 0, 0.0);
-      if (evaluate_plan(candidate, context_.cost).step_time_s + creation_s(candidate.micro_batches.front()) < to_beat)
+      // The choice evaluated the group under each scheme: its time under the one chosen is the
+      // micro-batch's slowest rank, so evaluate_plan would give that plus the micro-batch overhead.
+      std::vector<double> times;
+      choose(candidate, 0, 0.0, &times);
+      const double candidate_s = std::isnan(times.front())
+                                     ? evaluate_plan(candidate, context_.cost).step_time_s
+                                     : times.front() + context_.cost.hardware.microbatch_overhead_s;
+      if (candidate_s + creation_s(candidate.micro_batches.front()) < to_beat)
         return candidate.micro_batches.front();
       return std::nullopt;
     }
@@ -255,7 +269,8 @@ class FlexiblePlanner final : public Planner {
   // the same greedy around it, is judged with the full cost model and kept when faster. O(D + P)
   // per evaluation, once per dominated micro-batch.
   std::optional<MicroBatch> dominant_over_all_if_faster(const Batch& batch, const std::vector<std::int32_t>& docs,
-                                                        const std::vector<double>& work, const MicroBatch& greedy) {
+                                                        const std::vector<double>& work, const MicroBatch& greedy,
+                                                        double greedy_s) {
     const int ranks = context_.cost.cluster.ranks();
     std::int32_t longest = -1;
     if (!choose_ || ranks < 2 || !dominated_by_one(docs, work, &longest)) return std::nullopt;
@@ -274,8 +289,9 @@ class FlexiblePlanner final : public Planner {
     b.micro_batches = {std::move(*candidate)};
     choose(b, 0, single_rank_load_);
     // Communicator creation counts as in the study (one round when any set is missing).
-    if (evaluate_plan(b, context_.cost).step_time_s + creation_s(b.micro_batches.front()) <
-        evaluate_plan(a, context_.cost).step_time_s + creation_s(greedy))
+    // The greedy's time as one_group_if_faster found it, when it evaluated the same micro-batch.
+    const double to_beat = std::isnan(greedy_s) ? evaluate_plan(a, context_.cost).step_time_s + creation_s(greedy) : greedy_s;
+    if (evaluate_plan(b, context_.cost).step_time_s + creation_s(b.micro_batches.front()) < to_beat)
       return b.micro_batches.front();
     single_rank_load_ = greedy_load;
     return std::nullopt;
@@ -529,9 +545,9 @@ class FlexiblePlanner final : public Planner {
 
   // Each group's scheme from the cost model; a communicator exists when the plans so far left it
   // in the cache (the same LRU the executor's cache and the study's accounting keep).
-  void choose(Plan& plan, std::size_t mb, double others_s) const {
+  void choose(Plan& plan, std::size_t mb, double others_s, std::vector<double>* times = nullptr) const {
     choose_schemes(plan, mb, context_.cost, *choose_, others_s,
-                   [this](const RankSet& set) { return communicators_.holds(set); });
+                   [this](const RankSet& set) { return communicators_.holds(set); }, times);
   }
 
   void record(Plan& plan) {

@@ -65,19 +65,30 @@ LegTimes leg_times(const TrafficLeg& leg, const HardwareProfile& hw) {
 
 std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& c) {
   const int p = static_cast<int>(group.ranks.size());
+  std::vector<double> shard(static_cast<std::size_t>(p), 0.0);
+  std::vector<MemberShare> shares;
+  for (const auto& d : group.docs) {
+    if (d.sharding != Sharding::split) continue;
+    member_shares(plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)], group, shares);
+    for (int i = 0; i < p; ++i) shard[static_cast<std::size_t>(i)] += static_cast<double>(shares[static_cast<std::size_t>(i)].tokens);
+  }
+  return group_traffic(plan, group, c, std::move(shard));
+}
+
+std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& c,
+                                         std::vector<double> shard) {
+  const int p = static_cast<int>(group.ranks.size());
   std::vector<MemberTraffic> traffic(static_cast<std::size_t>(p));
   // Needed-KV runs over the members, or (hybrid) over the blocks, whose shards are the zigzag
   // positions of p / inner holders.
   const int block_size = std::max(1, group.inner);
   const int holders = group.comm == CommScheme::hybrid ? p / block_size : p;
-  std::vector<double> shard(static_cast<std::size_t>(p), 0.0), needed(static_cast<std::size_t>(holders), 0.0),
-      served(needed.size(), 0.0);
+  std::vector<double> needed(static_cast<std::size_t>(holders), 0.0), served(needed.size(), 0.0);
   bool any_split = false;
   for (const auto& d : group.docs) {
     if (d.sharding != Sharding::split) continue;
     any_split = true;
     const auto length = plan.batch.doc_lengths[static_cast<std::size_t>(d.doc)];
-    for (int i = 0; i < p; ++i) shard[static_cast<std::size_t>(i)] += static_cast<double>(member_share(length, group, i).tokens);
     if (group.comm == CommScheme::needed_kv || group.comm == CommScheme::hybrid)
       zigzag::add_kv_exchange(length, holders, needed, served);
   }

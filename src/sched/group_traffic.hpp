@@ -33,5 +33,9 @@ LegTimes leg_times(const TrafficLeg& leg, const HardwareProfile& hardware);
 
 // One entry per member of `group`; all zero for a group of one or without split documents.
 std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& context);
+// The same, given each member's tokens of the group's split documents (the cost model has them
+// already: summed per member in document order, as group_traffic sums them).
+std::vector<MemberTraffic> group_traffic(const Plan& plan, const CpGroup& group, const CostContext& context,
+                                         std::vector<double> split_tokens);
 
 }  // namespace flexcp::sched

@@ -1,6 +1,7 @@
 #include "sched/scheme_choice.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "sched/hybrid_layout.hpp"
@@ -26,8 +27,9 @@ std::vector<CommScheme> executable_schemes(const CpGroup& group, const Cluster& 
 }
 
 void choose_schemes(Plan& plan, std::size_t mb, const CostContext& c, const SchemeSet& allowed, double others_s,
-                    const std::function<bool(const RankSet&)>& exists) {
+                    const std::function<bool(const RankSet&)>& exists, std::vector<double>* times_out) {
   auto& groups = plan.micro_batches[mb].groups;
+  if (times_out != nullptr) times_out->assign(groups.size(), std::numeric_limits<double>::quiet_NaN());
   struct Best {
     CommScheme scheme = CommScheme::needed_kv;
     double time = std::numeric_limits<double>::infinity();
@@ -71,6 +73,8 @@ void choose_schemes(Plan& plan, std::size_t mb, const CostContext& c, const Sche
     // new communicator.
     const bool fastest = create && (create_s <= 0.0 || free[g].time > any_step);
     groups[g].comm = fastest ? any[g].scheme : free[g].scheme;
+    const double t = fastest ? any[g].time : free[g].time;
+    if (times_out != nullptr && std::isfinite(t)) (*times_out)[g] = t;
   }
 }
 

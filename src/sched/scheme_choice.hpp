@@ -31,8 +31,11 @@ std::vector<CommScheme> executable_schemes(const CpGroup& group, const Cluster& 
 
 // Sets the scheme of every group of >= 2 ranks in micro-batch `mb` of `plan`. `others_s`: the
 // slowest rank outside those groups (a floor under the micro-batch's time); `exists` says whether
-// a communicator of a rank set is already there (cached or created at start-up).
+// a communicator of a rank set is already there (cached or created at start-up). `times_out`,
+// when given: per group, group_time_s under the scheme chosen, as the choice evaluated it (so a
+// caller need not evaluate the group again); NaN where nothing was compared (one executable
+// scheme, or a group of one).
 void choose_schemes(Plan& plan, std::size_t mb, const CostContext& context, const SchemeSet& allowed, double others_s,
-                    const std::function<bool(const RankSet&)>& exists);
+                    const std::function<bool(const RankSet&)>& exists, std::vector<double>* times_out = nullptr);
 
 }  // namespace flexcp::sched

@@ -5,6 +5,7 @@
 // pair for 1/P of the heads (all-to-all); its ring position's chunks for 1/inner of the heads
 // (hierarchical a2a+p2p, hybrid). Shared by the cost model, the traffic model and the plan checks.
 #include <cstdint>
+#include <vector>
 
 #include "sched/attention_kernel.hpp"
 #include "sched/plan.hpp"
@@ -25,5 +26,11 @@ struct MemberShare {
 std::int64_t padded_length(std::int64_t length, int multiple);
 
 MemberShare member_share(std::int64_t length, const CpGroup& group, int member);
+
+// member_share for every member at once, into `out` (resized to the group's size), with the same
+// arithmetic and so the same values: the document's chunk boundaries are computed once (2P + 1
+// divisions) rather than eight per member. The cost and traffic models call this per split
+// document; the planner's machine-wide candidates made it their hot path.
+void member_shares(std::int64_t length, const CpGroup& group, std::vector<MemberShare>& out);
 
 }  // namespace flexcp::sched
