@@ -10,6 +10,19 @@ MpiWorld::MpiWorld(MPI_Comm comm) : comm_(comm) {
   FLEXCP_MPI_CHECK(MPI_Comm_size(comm_, &size_));
 }
 
+MpiWorld::~MpiWorld() {
+  if (owns_comm_) MPI_Comm_free(&comm_);  // no check: a destructor must not throw
+}
+
+std::unique_ptr<MpiWorld> MpiWorld::split(bool member) {
+  MPI_Comm part = MPI_COMM_NULL;
+  FLEXCP_MPI_CHECK(MPI_Comm_split(comm_, member ? 0 : MPI_UNDEFINED, rank_, &part));
+  if (part == MPI_COMM_NULL) return nullptr;
+  auto world = std::make_unique<MpiWorld>(part);
+  world->owns_comm_ = true;
+  return world;
+}
+
 void MpiWorld::barrier() { FLEXCP_MPI_CHECK(MPI_Barrier(comm_)); }
 
 std::optional<std::string> MpiWorld::agree_on_failure(const std::optional<std::string>& local_error) {

@@ -3,13 +3,22 @@
 // and topology discovery behind the World interface.
 #include <mpi.h>
 
+#include <memory>
+
 #include "comm/world.hpp"
 
 namespace flexcp::comm {
 
 class MpiWorld final : public World {
  public:
-  explicit MpiWorld(MPI_Comm comm);
+  explicit MpiWorld(MPI_Comm comm);  // borrows `comm`
+  ~MpiWorld() override;
+  MpiWorld(const MpiWorld&) = delete;
+  MpiWorld& operator=(const MpiWorld&) = delete;
+
+  // Collective over this world: the ranks that pass `member` = true, in rank order, as a world
+  // of their own (which frees its communicator); nullptr on the others.
+  std::unique_ptr<MpiWorld> split(bool member);
   MPI_Comm comm() const { return comm_; }  // for what src/comm builds on MPI (transports, NCCL bootstrap)
 
   int rank() const override { return rank_; }
@@ -29,6 +38,7 @@ class MpiWorld final : public World {
 
  private:
   MPI_Comm comm_;
+  bool owns_comm_ = false;
   int rank_ = 0, size_ = 1;
 };
 

@@ -136,7 +136,6 @@ int run_encoder_ranks(const Config& c, const sched::Cluster& cluster) {
 // path of the backend's kind over a communicator of its own ranks otherwise (MPI for cpu, NCCL
 // for cuda), freed after its cache and transport.
 struct MultimodalPlacementRun::LlmChannel {
-  MPI_Comm own = MPI_COMM_NULL;
   std::unique_ptr<comm::MpiWorld> own_world;
   std::unique_ptr<comm::DataPath> own_data;
   std::unique_ptr<comm::CommunicatorCache> cache;
@@ -145,7 +144,6 @@ struct MultimodalPlacementRun::LlmChannel {
     cache.reset();
     own_data.reset();
     own_world.reset();
-    if (own != MPI_COMM_NULL) MPI_Comm_free(&own);
   }
 };
 
@@ -175,9 +173,8 @@ MultimodalPlacementRun::MultimodalPlacementRun(sched::Placement placement, int e
     return;
   }
   const bool in_llm = world.rank() >= llm_first_;
-  MPI_Comm_split(world.comm(), in_llm ? 0 : MPI_UNDEFINED, world.rank(), &llm_->own);
+  llm_->own_world = world.split(in_llm);
   if (!in_llm) return;
-  llm_->own_world = std::make_unique<comm::MpiWorld>(llm_->own);
   llm_->own_data = open_data_path_over(config, *llm_->own_world, backend);
   llm_->transport = &llm_->own_data->transport();
   llm_->cache = std::make_unique<comm::CommunicatorCache>(llm_->own_world->rank(), capacity, llm_->own_data->group_factory());
