@@ -46,6 +46,13 @@ AttentionShape attention_shape(const HeadLayout& layout, const PreparedSlices& s
 
 void Kernels::require_here(const View& view, const char* what) const { view.require(space(), what); }
 
+void Kernels::require_fp32_here(std::initializer_list<const View*> views, const char* what) const {
+  for (const auto* v : views) {
+    require_here(*v, what);
+    require_fp32(*v, what);
+  }
+}
+
 void Kernels::close_timing_after_error() noexcept {
   timing_ = false;
   try {
@@ -177,10 +184,7 @@ void Kernels::backward_accumulate(const HeadLayout& layout, const PreparedSlices
 
 void Kernels::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const View& a,
                    const View& b, const View& c, bool accumulate) {
-  for (const auto* v : {&a, &b, &c}) {
-    require_here(*v, "gemm operand");
-    require_fp32(*v, "gemm operand");
-  }
+  require_fp32_here({&a, &b, &c}, "gemm operand");
   FLEXCP_CHECK(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimensions");
   require_size(a, m * k, transpose_a ? "gemm a (k x m)" : "gemm a (m x k)");
   require_size(b, k * n, transpose_b ? "gemm b (n x k)" : "gemm b (k x n)");
@@ -195,40 +199,31 @@ void Kernels::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int6
 }
 
 void Kernels::add_bias(const View& x, const View& bias) {
-  require_here(x, "bias target");
-  require_here(bias, "bias");
-  require_fp32(x, "bias target");
-  require_fp32(bias, "bias");
+  require_fp32_here({&x}, "bias target");
+  require_fp32_here({&bias}, "bias");
   tokens_of(x, bias.count, "bias target");
   ++counts_.elementwise;
   if (x.count > 0) do_add_bias(x, bias);
 }
 
 void Kernels::bias_gradient(const View& dy, const View& db) {
-  require_here(dy, "bias gradient source");
-  require_here(db, "bias gradient");
-  require_fp32(dy, "bias gradient source");
-  require_fp32(db, "bias gradient");
+  require_fp32_here({&dy}, "bias gradient source");
+  require_fp32_here({&db}, "bias gradient");
   tokens_of(dy, db.count, "bias gradient source");
   ++counts_.elementwise;
   if (dy.count > 0) do_bias_gradient(dy, db);
 }
 
 void Kernels::gelu(const View& x, const View& y) {
-  require_here(x, "gelu input");
-  require_here(y, "gelu output");
-  require_fp32(x, "gelu input");
-  require_fp32(y, "gelu output");
+  require_fp32_here({&x}, "gelu input");
+  require_fp32_here({&y}, "gelu output");
   require_size(y, x.count, "gelu output");
   ++counts_.elementwise;
   if (x.count > 0) do_gelu(x, y);
 }
 
 void Kernels::gelu_backward(const View& x, const View& dy, const View& dx) {
-  for (const auto* v : {&x, &dy, &dx}) {
-    require_here(*v, "gelu backward operand");
-    require_fp32(*v, "gelu backward operand");
-  }
+  require_fp32_here({&x, &dy, &dx}, "gelu backward operand");
   require_size(dy, x.count, "gelu backward dy");
   require_size(dx, x.count, "gelu backward dx");
   ++counts_.elementwise;

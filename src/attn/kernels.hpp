@@ -18,6 +18,7 @@
 // Every public call is counted (KernelCounts): tests use the counts to prove that each executor
 // runs through this interface on each backend and computes every visible pair exactly once.
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -156,6 +157,8 @@ class Kernels {
 
  private:
   void require_here(const View& view, const char* what) const;
+  // The dense layers' operands: fp32 in this backend's memory.
+  void require_fp32_here(std::initializer_list<const View*> views, const char* what) const;
   void close_timing_after_error() noexcept;
   KernelCounts counts_;
   bool timing_ = false;
