@@ -1,6 +1,7 @@
 #include "app/strategies.hpp"
 
 #include "common/error.hpp"
+#include "sched/flexsp_planner.hpp"
 #include "sched/optimal_planner.hpp"
 
 namespace flexcp {
@@ -74,6 +75,18 @@ std::unique_ptr<sched::Planner> make_planner(const StrategyInfo& info, const sch
     case PlannerKind::lower_bound: break;
   }
   throw Error("strategy '" + info.name + "' has no planner (it is a bound)");
+}
+
+sched::CommunicatorLayers standing_communicators(const StrategyInfo& info, const sched::PlannerContext& context) {
+  switch (info.planner) {
+    case PlannerKind::flexible:
+    case PlannerKind::optimal: return sched::flexcp_standing_communicators(context.cost);
+    case PlannerKind::flexsp:
+      return sched::aligned_block_layers(sched::flexsp_group_sizes(context), context.cost.cluster.ranks());
+    case PlannerKind::static_degree:
+    case PlannerKind::lower_bound: break;
+  }
+  return {};
 }
 
 }  // namespace flexcp

@@ -10,6 +10,7 @@
 
 #include "sched/plan.hpp"
 #include "sched/planner.hpp"
+#include "sched/standing_communicators.hpp"
 #include "sched/static_layout.hpp"
 
 namespace flexcp {
@@ -43,5 +44,10 @@ std::vector<std::string> plannable_strategies();
 // A planner for `info` (not the lower bound); `degree` is used by static strategies only (the
 // rows `flexcp run` executes: ring, all-gather, Ulysses).
 std::unique_ptr<sched::Planner> make_planner(const StrategyInfo& info, const sched::PlannerContext& context, int degree);
+
+// The communicators a planned strategy makes at start-up (sched/standing_communicators.hpp):
+// flexcp's and the optimum's node blocks, FlexSP's aligned blocks; none for the others (a
+// static layout's groups are made by its first step and stay cached).
+sched::CommunicatorLayers standing_communicators(const StrategyInfo& info, const sched::PlannerContext& context);
 
 }  // namespace flexcp

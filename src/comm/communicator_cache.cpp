@@ -47,26 +47,51 @@ void CommunicatorCache::prepare(const std::vector<std::vector<int>>& rank_sets) 
   }
   if (!missing.empty()) {
     const WallTimer timer;
-    int color = -1;
-    for (std::size_t i = 0; i < missing.size(); ++i)
-      if (std::binary_search(missing[i]->begin(), missing[i]->end(), rank_)) color = static_cast<int>(i);
-    auto made = factory_->split(color);
-    for (std::size_t i = 0; i < missing.size(); ++i) {
-      Entry entry;
-      entry.last_used = clock_;
-      if (static_cast<int>(i) == color) entry.comm = std::move(made);
-      entries_.emplace(*missing[i], std::move(entry));
-    }
+    create(missing, false);
     stats_.creation_s += timer.seconds();
   }
   evict_beyond_capacity(rank_sets);
   stats_.live = static_cast<std::int64_t>(entries_.size());
 }
 
+void CommunicatorCache::make_standing(const std::vector<std::vector<int>>& rank_sets) {
+  std::vector<const std::vector<int>*> sets;
+  for (const auto& set : rank_sets) {
+    FLEXCP_CHECK(set.size() >= 2 && std::is_sorted(set.begin(), set.end()), "standing rank sets are ascending, >= 2 ranks");
+    FLEXCP_CHECK(entries_.count(set) == 0, "a standing rank set is made once, before any prepare()");
+    sets.push_back(&set);
+  }
+  if (sets.empty()) return;
+  create(sets, true);
+  standing_ += sets.size();
+  stats_.live = static_cast<std::int64_t>(entries_.size());
+}
+
+void CommunicatorCache::create(const std::vector<const std::vector<int>*>& missing, bool standing) {
+  // Checked over the whole list, which every rank holds alike: all ranks fail here together
+  // rather than some of them waiting in the split.
+  std::vector<int> all;
+  for (const auto* set : missing) all.insert(all.end(), set->begin(), set->end());
+  std::sort(all.begin(), all.end());
+  FLEXCP_CHECK(std::adjacent_find(all.begin(), all.end()) == all.end(), "rank sets created by one split must be disjoint");
+  int color = -1;
+  for (std::size_t i = 0; i < missing.size(); ++i)
+    if (std::binary_search(missing[i]->begin(), missing[i]->end(), rank_)) color = static_cast<int>(i);
+  auto made = factory_->split(color);
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    Entry entry;
+    entry.last_used = clock_;
+    entry.standing = standing;
+    if (static_cast<int>(i) == color) entry.comm = std::move(made);
+    entries_.emplace(*missing[i], std::move(entry));
+  }
+}
+
 void CommunicatorCache::evict_beyond_capacity(const std::vector<std::vector<int>>& keep) {
-  while (entries_.size() > capacity_) {
+  while (entries_.size() - standing_ > capacity_) {
     auto victim = entries_.end();
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->second.standing) continue;
       if (std::find(keep.begin(), keep.end(), it->first) != keep.end()) continue;  // in use now
       if (victim == entries_.end() || it->second.last_used < victim->second.last_used) victim = it;
     }

@@ -40,6 +40,11 @@ class CommunicatorCache {
   // Collective over the world. `rank_sets`: ascending, disjoint rank sets (one micro-batch's
   // groups that need collectives). Afterwards get() works for each set this rank belongs to.
   void prepare(const std::vector<std::vector<int>>& rank_sets);
+  // Collective over the world, before any prepare(): creates the strategy's start-up
+  // communicators (ascending, disjoint rank sets; one split), kept until the cache is destroyed,
+  // never evicted and not counted against the capacity. Their creation is not in the stats
+  // (a start-up cost, not a step's); prepare() counts them as hits.
+  void make_standing(const std::vector<std::vector<int>>& rank_sets);
   GroupCollectives& get(const std::vector<int>& rank_set);
 
   // Counts since the previous call (live: current).
@@ -49,15 +54,19 @@ class CommunicatorCache {
  private:
   struct Entry {
     std::uint64_t last_used = 0;
+    bool standing = false;  // made by make_standing(): never evicted
     std::unique_ptr<GroupCollectives> comm;  // null where this rank is not a member
   };
   void evict_beyond_capacity(const std::vector<std::vector<int>>& keep);
+  // Creates `missing` (disjoint) with one split; entries stamped now.
+  void create(const std::vector<const std::vector<int>*>& missing, bool standing);
 
   int rank_ = 0;
   std::unique_ptr<GroupFactory> factory_;
   std::size_t capacity_;
   std::uint64_t clock_ = 0;
   std::map<std::vector<int>, Entry> entries_;
+  std::size_t standing_ = 0;  // entries made by make_standing()
   CacheStats stats_;
 };
 

@@ -25,19 +25,6 @@ std::vector<RankSet> communicator_sets(const CpGroup& group) {
   return {};
 }
 
-std::vector<RankSet> aligned_blocks(const std::vector<int>& sizes, int ranks) {
-  std::vector<RankSet> blocks;
-  for (int s : sizes) {
-    if (s < 2) continue;
-    for (int first = 0; first + s <= ranks; first += s) {
-      RankSet block(static_cast<std::size_t>(s));
-      for (int i = 0; i < s; ++i) block[static_cast<std::size_t>(i)] = first + i;
-      blocks.push_back(std::move(block));
-    }
-  }
-  return blocks;
-}
-
 CommunicatorAccounting::CommunicatorAccounting(std::vector<RankSet> precreated, std::size_t cache_capacity)
     : cache_capacity_(cache_capacity) {
   std::map<int, std::size_t> per_rank;

@@ -4,7 +4,7 @@
 // run on a communicator of exactly their rank set; point-to-point traffic (ring, needed-KV, the
 // ring of a2a+p2p) is sent on the world communicator, as flexcp's executors do, and needs none.
 // A rank set is free when its communicator was created at start-up (a static layout's groups,
-// FlexSP's aligned power-of-two blocks) or is still in the LRU cache (comm::CommunicatorCache's
+// sched/standing_communicators.hpp) or is still in the LRU cache (comm::CommunicatorCache's
 // policy); otherwise the micro-batch pays one creation round: one ncclCommSplit over the world,
 // which makes every missing set of the micro-batch at once.
 #include <cstdint>
@@ -20,9 +20,6 @@ using RankSet = std::vector<int>;
 
 // The rank sets `group` needs communicators for (none for point-to-point schemes).
 std::vector<RankSet> communicator_sets(const CpGroup& group);
-
-// Aligned blocks [k s, (k + 1) s) of every size s >= 2 in `sizes`: FlexSP's groups, created once.
-std::vector<RankSet> aligned_blocks(const std::vector<int>& sizes, int ranks);
 
 struct CommunicatorCharge {
   int rounds = 0;   // creation rounds (micro-batches that created any communicator)

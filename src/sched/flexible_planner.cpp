@@ -34,6 +34,7 @@
 #include "sched/planner.hpp"
 #include "sched/rank_set_history.hpp"
 #include "sched/split_estimate.hpp"
+#include "sched/standing_communicators.hpp"
 #include "sched/static_layout.hpp"
 #include "sched/zigzag_math.hpp"
 
@@ -76,7 +77,8 @@ class FlexiblePlanner final : public Planner {
                   std::optional<SchemeSet> choose)
       : context_(context), power_of_two_(power_of_two), comm_(comm), name_(std::move(name)),
         largest_group_(largest_group(context, power_of_two)), choose_(choose),
-        communicators_({}, context.comm_cache_size) {
+        communicators_(choose ? rank_sets_of(flexcp_standing_communicators(context.cost)) : std::vector<RankSet>{},
+                       context.comm_cache_size) {
     // The hybrid's block size by group size, once: the sizing asks for it per candidate group.
     if (choose_ && choose_->hybrid)
       for (int p = 0; p <= context.cost.cluster.ranks(); ++p)

@@ -7,6 +7,7 @@
 
 #include "sched/communicator_accounting.hpp"
 #include "sched/scheme_choice.hpp"
+#include "sched/standing_communicators.hpp"
 #include "sched/zigzag_math.hpp"
 
 namespace flexcp::sched {
@@ -39,7 +40,9 @@ std::int64_t most_member_tokens(std::int64_t length, int members) {
 class OptimalPlanner final : public Planner {
  public:
   OptimalPlanner(const PlannerContext& context, const OptimalOptions& options)
-      : context_(context), options_(options), communicators_({}, context.comm_cache_size),
+      : context_(context),
+        options_(options),
+        communicators_(rank_sets_of(flexcp_standing_communicators(context.cost)), context.comm_cache_size),
         greedy_(make_flexcp_planner(context)) {}
   std::string name() const override { return "optimal"; }
   SolverReport last_solver_report() const override { return report_; }

@@ -204,3 +204,37 @@ TEST(CommunicatorCache, ReusesAndEvictsTheSameWayOnEveryRank) {
     EXPECT_EQ(both[1], 2.0f);
   }
 }
+
+// Start-up communicators outlive any churn in the cache: never evicted, not counted against its
+// capacity, and usable afterwards.
+TEST(CommunicatorCache, StandingSetsAreNeverEvicted) {
+  const int p = [] { int s = 1; MPI_Comm_size(MPI_COMM_WORLD, &s); return s; }();
+  if (p < 4) GTEST_SKIP() << "needs two disjoint pairs and a third set";
+  std::vector<std::vector<int>> pairs;
+  for (int first = 0; first + 1 < p; first += 2) pairs.push_back({first, first + 1});
+  comm::CommunicatorCache cache(MPI_COMM_WORLD, 1);
+  cache.make_standing(pairs);
+  auto s = cache.take_stats();
+  EXPECT_EQ(s.misses, 0) << "start-up creation is not a step's";
+  EXPECT_EQ(s.live, static_cast<std::int64_t>(pairs.size()));
+  const std::vector<int> middle{1, 2}, last_three{p - 3, p - 2, p - 1};
+  cache.prepare({middle});
+  cache.prepare({last_three});  // capacity 1: `middle` goes, the pairs stay
+  cache.prepare({pairs.front()});
+  s = cache.take_stats();
+  EXPECT_EQ(s.misses, 2);
+  EXPECT_EQ(s.hits, 1) << "a standing pair is a hit";
+  EXPECT_EQ(s.evictions, 1);
+  EXPECT_EQ(s.live, static_cast<std::int64_t>(pairs.size()) + 1);
+  for (const auto& pair : pairs) {
+    if (world_rank() != pair[0] && world_rank() != pair[1]) continue;
+    auto& group = cache.get(pair);
+    float mine = static_cast<float>(world_rank() + 1), both[2] = {0, 0};
+    auto t = group.start_allgatherv(View{&mine, 1}, View{both, 2}, {1, 1});
+    group.wait(t);
+    EXPECT_EQ(both[0], static_cast<float>(pair[0] + 1));
+    EXPECT_EQ(both[1], static_cast<float>(pair[1] + 1));
+  }
+  // Overlapping sets cannot come from one split: every rank refuses the same list.
+  EXPECT_THROW(cache.make_standing({{0, 2}, {1, 2}}), Error);
+}

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "sched/communicator_accounting.hpp"
+#include "sched/standing_communicators.hpp"
 #include "sched/throughput.hpp"
 
 using namespace flexcp::sched;
@@ -27,7 +28,23 @@ TEST(CommunicatorAccounting, OnlyCollectivesNeedTheirOwnCommunicator) {
   EXPECT_EQ(communicator_sets(a2a), (std::vector<RankSet>{{4, 5}}));
   CpGroup hierarchical{{0, 1, 2, 3}, {}, CommScheme::hierarchical, 2};
   EXPECT_EQ(communicator_sets(hierarchical), (std::vector<RankSet>{{0, 1}, {2, 3}})) << "the all-to-all blocks";
-  EXPECT_EQ(aligned_blocks({1, 2, 4}, 4), (std::vector<RankSet>{{0, 1}, {2, 3}, {0, 1, 2, 3}}));
+}
+
+// Start-up communicators come in layers of disjoint sets (one split each): aligned blocks per size.
+TEST(StandingCommunicators, AlignedBlocksInDisjointLayers) {
+  EXPECT_EQ(aligned_block_layers({1, 2, 4, 8}, 4),
+            (CommunicatorLayers{{{0, 1}, {2, 3}}, {{0, 1, 2, 3}}}))
+      << "no layer for size 1 or sizes beyond the machine";
+  // flexcp's node blocks: sizes that divide the node and split LLaMA-3's heads (32 q, 8 kv).
+  auto llama = ModelShape{};
+  llama.q_heads = 32;
+  llama.kv_heads = 8;
+  EXPECT_EQ(node_block_sizes({2, 8}, llama), (std::vector<int>{2, 4, 8}));
+  EXPECT_EQ(node_block_sizes({2, 6}, llama), (std::vector<int>{2})) << "3 and 6 do not split 32 heads";
+  const auto layers = flexcp_standing_communicators({{2, 8}, llama, HardwareProfile{}});
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[1], (std::vector<RankSet>{{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}, {12, 13, 14, 15}}));
+  EXPECT_EQ(rank_sets_of(layers).size(), 8u + 4u + 2u);
 }
 
 TEST(CommunicatorAccounting, ChargesARoundPerMicroBatchWithMissingSets) {

@@ -11,6 +11,7 @@
 #include "sched/cost_model.hpp"
 #include "sched/planner.hpp"
 #include "sched/scheme_choice.hpp"
+#include "sched/standing_communicators.hpp"
 #include "sched/static_layout.hpp"
 
 using namespace flexcp;
@@ -162,7 +163,10 @@ TEST(SchemeChoice, NotExecutableSchemesAreNeverOffered) {
 }
 
 TEST(SchemeChoice, CreatesACommunicatorOnlyWhenItPaysAndReusesIt) {
-  const Cluster cluster{1, 4};
+  // Three ranks: no start-up node communicator (3 does not split 8 heads), so a collective over
+  // the group needs one created.
+  const Cluster cluster{1, 3};
+  ASSERT_TRUE(flexcp_standing_communicators({cluster, small_model(), {}}).empty());
   auto hw = slow_p2p(1e12);
   const Batch batch{{40000}};
   // Communicator creation dearer than the whole step: needed-KV, which needs none.
@@ -180,4 +184,32 @@ TEST(SchemeChoice, CreatesACommunicatorOnlyWhenItPaysAndReusesIt) {
   EXPECT_NE(first, CommScheme::needed_kv);
   plan = planner->plan(batch);
   EXPECT_EQ(plan.micro_batches.front().groups.front().comm, first);
+  // A whole node of four has its communicator from start-up: a collective however dear creating is.
+  hw.communicator_create_s = 1e3;
+  context.cost = {{1, 4}, small_model(), hw};
+  plan = make_flexcp_planner(context)->plan(batch);
+  ASSERT_EQ(plan.micro_batches.front().groups.front().ranks.size(), 4u);
+  EXPECT_NE(plan.micro_batches.front().groups.front().comm, CommScheme::needed_kv);
 }
+
+// The hybrid's blocks over whole nodes are flexcp's start-up node communicators: even when
+// creating one costs more than any step, a group spanning nodes keeps the hybrid, and the plan
+// needs no creation round, batch after batch (at 4,096 GPUs they were a round in every batch).
+TEST(SchemeChoice, HybridOverWholeNodesUsesTheStartUpNodeCommunicators) {
+  const Cluster cluster{4, 4};
+  auto hw = test_hardware(1e12);
+  hw.inter_bandwidth = 1e9;
+  hw.communicator_create_s = 1e3;
+  const PlannerContext context{{cluster, small_model(), hw}, 1 << 20};
+  EXPECT_EQ(node_block_sizes(cluster, small_model()), (std::vector<int>{2, 4}));
+  CommunicatorAccounting accounting(rank_sets_of(flexcp_standing_communicators(context.cost)), 1);
+  auto planner = make_flexcp_planner(context);
+  for (std::int64_t length : {200000, 160000, 240000}) {
+    const auto plan = planner->plan(Batch{{length}});
+    const auto& group = plan.micro_batches.front().groups.front();
+    ASSERT_EQ(group.comm, CommScheme::hybrid) << to_string(group.comm) << " over " << group.ranks.size() << " ranks";
+    EXPECT_EQ(group.inner, 4);
+    EXPECT_EQ(accounting.charge(plan).rounds, 0) << "document of " << length << " tokens";
+  }
+}
+

@@ -180,15 +180,18 @@ PlanStudy run_plan_study(const Config& c, Progress* progress) {
   const sched::PlannerContext base{cost, study.capacity_tokens, true};
   if (wanted(c, "flexcp")) {
     const auto& row = *find_strategy("flexcp");
-    // flexcp creates group communicators at run time when a group's best scheme is a collective.
-    add([](const sched::PlannerContext& ctx) { return sched::make_flexcp_planner(ctx); }, {{}, cache}, true, row.name,
-        row.summary, std::nullopt, &row, false);
+    // flexcp makes its node blocks at start-up, and other group communicators at run time when a
+    // group's best scheme is a collective.
+    add([](const sched::PlannerContext& ctx) { return sched::make_flexcp_planner(ctx); },
+        {sched::rank_sets_of(standing_communicators(row, base)), cache}, true, row.name, row.summary, std::nullopt,
+        &row, false);
   }
   if (wanted(c, "optimal")) {
     const auto& row = *find_strategy("optimal");
     sched::OptimalOptions options;
     options.limits = {c.plan.optimal_time_limit_s, -1};
-    add([&](const sched::PlannerContext& ctx) { return sched::make_optimal_planner(ctx, options); }, {{}, cache}, true,
+    add([&](const sched::PlannerContext& ctx) { return sched::make_optimal_planner(ctx, options); },
+        {sched::rank_sets_of(standing_communicators(row, base)), cache}, true,
         row.name, row.summary, std::nullopt, &row, true);  // too large a batch: recorded, not an error
   }
   if (wanted(c, "flexsp")) {
@@ -196,7 +199,7 @@ PlanStudy run_plan_study(const Config& c, Progress* progress) {
     sched::FlexspOptions options;
     options.limits = {c.plan.flexsp_time_limit_s, -1};
     add([&](const sched::PlannerContext& ctx) { return sched::make_flexsp_planner(ctx, options); },
-        {sched::aligned_blocks(sched::flexsp_group_sizes(base), ranks), cache}, true, row.name,
+        {sched::rank_sets_of(standing_communicators(row, base)), cache}, true, row.name,
         row.summary + " (" + seconds_text(c.plan.flexsp_time_limit_s) + " s limit)", std::nullopt, &row, true);
   }
   // Static rows: every configuration of every Megatron-LM row is modelled, listed or not (the

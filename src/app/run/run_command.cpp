@@ -46,7 +46,9 @@ bool run_strategy(RunStrategy strategy, const Config& config, const sched::Plann
   // Each strategy pays for its own communicators: a fresh cache, freed before the next strategy.
   comm::CommunicatorCache cache(world.rank(), static_cast<std::size_t>(config.run.comm_cache_size),
                                 backend.data->group_factory());
-  sched::CommunicatorAccounting communicators({}, static_cast<std::size_t>(config.run.comm_cache_size));
+  for (const auto& layer : strategy.standing) cache.make_standing(layer);
+  sched::CommunicatorAccounting communicators(sched::rank_sets_of(strategy.standing),
+                                              static_cast<std::size_t>(config.run.comm_cache_size));
   const StepContext on{world, backend.data->transport(), cache, *backend.kernels, communicators, start};
   const auto total = config.run.warmup_steps + config.run.steps;
   for (std::int64_t step = 0; step < total; ++step) {

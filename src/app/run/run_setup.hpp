@@ -9,6 +9,7 @@
 #include "app/memory_budget.hpp"
 #include "comm/topology.hpp"
 #include "sched/planner.hpp"
+#include "sched/standing_communicators.hpp"
 
 namespace flexcp {
 
@@ -16,6 +17,7 @@ struct RunStrategy {
   std::string name;
   std::string description;  // the table's summary with this run's degrees
   std::unique_ptr<sched::Planner> planner;
+  sched::CommunicatorLayers standing;  // made at the strategy's start (standing_communicators)
 };
 
 // The machine the planner sees: the discovered nodes when they are equal and block-mapped
