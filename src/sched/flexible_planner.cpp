@@ -6,7 +6,9 @@
 //     perfectly balanced share, a document is split when it does not fit one rank's memory or
 //     its time exceeds T. It then gets g = max(ranks memory needs, ceil(time / T)) ranks
 //     (rounded up to a power of two for flexsp) as one node-aware block, a recent rank set
-//     first. If no block of g down to the memory minimum is free, it joins the least-loaded
+//     first; flexcp sizes it by slice shape and scheme instead, and gives a document that no
+//     such size finishes within T a larger group when that finishes the micro-batch sooner.
+//     If no block of g down to the memory minimum is free, it joins the least-loaded
 //     existing group large enough to hold it.
 //  3. Whole documents, longest first, go to the least-loaded rank with memory to spare (LPT),
 //     joining that rank's group (or a group of one).
@@ -143,6 +145,7 @@ class FlexiblePlanner final : public Planner {
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
       if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_);
+      if (exceeded_balance_) keep_balanced_if_faster(batch, docs, work, plan.micro_batches.back());
       // The greedy micro-batch's time with communicator creation, once a comparison has
       // evaluated it (NaN until then): the next comparison against the same micro-batch reuses it.
       double greedy_s = std::numeric_limits<double>::quiet_NaN();
@@ -299,6 +302,29 @@ class FlexiblePlanner final : public Planner {
     return std::nullopt;
   }
 
+  // beyond_balanced_size() judges a larger group by a rough guess at what the ranks it takes
+  // would have done (the unsplit work spread evenly over the ranks left). Where it took one, the
+  // placement that keeps every group at its balanced size is weighed under the full cost model
+  // (communicator creation included) and kept when faster: the guess can only win. O(D + P).
+  void keep_balanced_if_faster(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work,
+                               MicroBatch& placed) {
+    const double placed_load = single_rank_load_;
+    auto balanced = place(batch, docs, work, {}, false);
+    if (balanced) {
+      Plan a, b;
+      a.batch = b.batch = batch;
+      a.micro_batches = {placed};
+      b.micro_batches = {std::move(*balanced)};
+      choose(b, 0, single_rank_load_);
+      if (evaluate_plan(b, context_.cost).step_time_s + creation_s(b.micro_batches.front()) <
+          evaluate_plan(a, context_.cost).step_time_s + creation_s(placed)) {
+        placed = std::move(b.micro_batches.front());
+        return;  // single_rank_load_ is the balanced placement's
+      }
+    }
+    single_rank_load_ = placed_load;
+  }
+
   // What making the micro-batch's missing communicators costs: one round when any is missing.
   double creation_s(const MicroBatch& mb) const {
     for (const auto& group : mb.groups)
@@ -307,8 +333,11 @@ class FlexiblePlanner final : public Planner {
     return 0.0;
   }
 
+  // `may_exceed_balance`: a document critical at every balanced size may take a larger group
+  // (beyond_balanced_size); exceeded_balance_ says whether one did.
   std::optional<MicroBatch> place(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work,
-                                  Forced forced = {}) {
+                                  Forced forced = {}, bool may_exceed_balance = true) {
+    exceeded_balance_ = false;
     const auto& cluster = context_.cost.cluster;
     const int ranks = cluster.ranks();
     const std::int64_t cap = context_.capacity_tokens;
@@ -352,6 +381,8 @@ class FlexiblePlanner final : public Planner {
       }
     };
 
+    double split_work = 0.0;  // single-rank work of the documents split so far
+    int taken = 0;            // ranks in the groups made so far
     for (auto d : docs) {
       const auto length = batch.doc_lengths[static_cast<std::size_t>(d)];
       const double w = work[static_cast<std::size_t>(d)];
@@ -363,7 +394,13 @@ class FlexiblePlanner final : public Planner {
       int g = std::max(g_min, static_cast<int>(std::ceil(w / target - 1e-9)));
       g = std::min(g, ranks);
       if (power_of_two_) g = std::min(next_power_of_two(g), largest_group_);
-      if (choose_) g = shape_aware_size(length, target, std::max(g_min, 2), g);
+      if (choose_) {
+        const int balanced = g;
+        std::optional<Remaining> left;
+        if (may_exceed_balance) left = Remaining{total - split_work - w, ranks - taken};
+        g = shape_aware_size(length, target, std::max(g_min, 2), g, left);
+        exceeded_balance_ = exceeded_balance_ || g > balanced;
+      }
       if (d == forced.doc) g = std::max(forced.size, g_min);
       if (g < g_min) return std::nullopt;
       std::optional<std::vector<int>> block;
@@ -389,11 +426,14 @@ class FlexiblePlanner final : public Planner {
           largest_group = index;
         for (int r : *block) group_of[static_cast<std::size_t>(r)] = index;
         add_split(index, d);
+        taken += static_cast<int>(block->size());
+        split_work += w;
         continue;
       }
       const int best = join;
       if (best < 0) return std::nullopt;
       add_split(best, d);
+      split_work += w;
     }
 
     // Whole documents: LPT onto the least-loaded rank with room.
@@ -514,18 +554,27 @@ class FlexiblePlanner final : public Planner {
     return split_time_estimate(length, p, CommScheme::hybrid, context_.cost, hybrid_inner_[static_cast<std::size_t>(p)]);
   }
 
+  // What is left of the micro-batch besides a document being sized: the single-rank work of the
+  // documents not yet split, and the ranks not yet in a group.
+  struct Remaining {
+    double work = 0.0;
+    int ranks = 0;
+  };
+
   // flexcp's group size for a document that is split: the perfectly balanced size `g0`
   // assumes splitting costs nothing, but short zigzag chunks run far below a long slice's rate.
   // Among needed-KV sizes from `g_min` up to g0 (steps of about 1/8), hybrid groups of whole
-  // nodes up to g0 and the Ulysses sizes up to g0 (larger ones balanced the rest worse: 16-rank batches 7-12% slower), take the fewest rank-seconds that still finish within the
-  // balanced share `target`; when none does, the fastest.
-  int shape_aware_size(std::int64_t length, double target, int g_min, int g0) const {
+  // nodes up to g0 and the Ulysses sizes up to g0 (larger ones balanced the rest worse: 16-rank
+  // batches 7-12% slower), take the fewest rank-seconds that still finish within the balanced
+  // share `target`. When none does, the document is the micro-batch's critical path at every
+  // size up to g0; see beyond_balanced_size().
+  // `left`: what the rest of the micro-batch has, when a larger group may be weighed.
+  int shape_aware_size(std::int64_t length, double target, int g_min, int g0, const std::optional<Remaining>& left) const {
     if (g0 <= g_min) return g0;
     int best = g0, fastest = g0;
     double best_rank_s = std::numeric_limits<double>::infinity(), fastest_s = std::numeric_limits<double>::infinity();
     auto consider = [&](int size, CommScheme scheme) {
-      const double t = scheme == CommScheme::hybrid ? hybrid_estimate(length, size)
-                                                    : split_time_estimate(length, size, scheme, context_.cost);
+      const double t = estimate(length, size, scheme);
       if (t < fastest_s) fastest_s = t, fastest = size;
       if (t <= target && size * t < best_rank_s) best_rank_s = size * t, best = size;
     };
@@ -542,7 +591,41 @@ class FlexiblePlanner final : public Planner {
         if (size > g0) break;
         consider(size, CommScheme::all_to_all);
       }
-    return std::isfinite(best_rank_s) ? best : fastest;
+    if (std::isfinite(best_rank_s)) return best;
+    return left ? beyond_balanced_size(length, g0, fastest, fastest_s, *left) : fastest;
+  }
+
+  // A document no group of up to g0 ranks finishes within the balanced share (debian-copyright,
+  // 64 GPUs, 2K tokens each: a 22K-token document on 13 ranks, needed-KV across two nodes, took
+  // 0.42 s where the rest finished by 0.31 s; weighed so, the batch takes 0.32 s). A larger group finishes it sooner but leaves fewer ranks for the rest, so each size
+  // above g0 is judged by the later of the two: its own estimate, and the work not yet split
+  // balanced over the ranks left outside groups. Candidates: whole-node hybrid groups, Ulysses
+  // sizes and needed-KV sizes (steps of about 1/8) above g0; kept only when that beats `fastest`
+  // (at most g0 ranks, time `fastest_s`) judged the same way.
+  int beyond_balanced_size(std::int64_t length, int g0, int fastest, double fastest_s, Remaining left) const {
+    const int ranks = left.ranks;
+    auto finish = [&](int size, double t) {
+      if (size < ranks) return std::max(t, left.work / (ranks - size));
+      return left.work > 0.0 ? std::numeric_limits<double>::infinity() : t;
+    };
+    int best = fastest;
+    double best_finish = finish(fastest, fastest_s);
+    auto consider = [&](int size, CommScheme scheme) {
+      const double f = finish(size, estimate(length, size, scheme));
+      if (f < best_finish) best_finish = f, best = size;
+    };
+    for (int size = g0 + 1; size <= ranks; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
+    const int per_node = context_.cost.cluster.ranks_per_node;
+    for (int nodes = std::max(2, g0 / per_node + 1); nodes * per_node <= ranks; nodes += std::max(1, nodes / 8))
+      if (hybrid_fits(nodes * per_node)) consider(nodes * per_node, CommScheme::hybrid);
+    if (choose_->all_to_all)
+      for (int size = g0 + 1; size <= context_.cost.model.q_heads && size <= ranks; ++size)
+        if (ulysses_heads_problem(context_.cost.model, size).empty()) consider(size, CommScheme::all_to_all);
+    return best;
+  }
+
+  double estimate(std::int64_t length, int size, CommScheme scheme) const {
+    return scheme == CommScheme::hybrid ? hybrid_estimate(length, size) : split_time_estimate(length, size, scheme, context_.cost);
   }
 
   // Each group's scheme from the cost model; a communicator exists when the plans so far left it
@@ -587,6 +670,7 @@ class FlexiblePlanner final : public Planner {
   std::vector<int> hybrid_inner_;  // by group size; empty without the hybrid
   CommunicatorAccounting communicators_;
   double single_rank_load_ = 0.0;  // of the last place(): the busiest rank outside split groups
+  bool exceeded_balance_ = false;  // of the last place(): some group above its balanced size
   RankSetHistory history_;
 };
 }  // namespace
