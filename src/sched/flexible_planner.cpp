@@ -28,6 +28,7 @@
 #include <numeric>
 #include <optional>
 #include <queue>
+#include <utility>
 
 #include "sched/flexsp_planner.hpp"
 #include "sched/communicator_accounting.hpp"
@@ -144,8 +145,9 @@ class FlexiblePlanner final : public Planner {
       auto mb = place(batch, docs, work);
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
-      if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_);
-      if (exceeded_balance_) keep_balanced_if_faster(batch, docs, work, plan.micro_batches.back());
+      std::vector<double> times;  // per group, as the scheme choice evaluated it
+      if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_, exceeded_balance_ ? &times : nullptr);
+      if (exceeded_balance_) keep_balanced_if_faster(batch, docs, work, plan, times);
       // The greedy micro-batch's time with communicator creation, once a comparison has
       // evaluated it (NaN until then): the next comparison against the same micro-batch reuses it.
       double greedy_s = std::numeric_limits<double>::quiet_NaN();
@@ -305,24 +307,63 @@ class FlexiblePlanner final : public Planner {
   // beyond_balanced_size() judges a larger group by a rough guess at what the ranks it takes
   // would have done (the unsplit work spread evenly over the ranks left). Where it took one, the
   // placement that keeps every group at its balanced size is weighed under the full cost model
-  // (communicator creation included) and kept when faster: the guess can only win. O(D + P).
+  // (communicator creation included) and kept when faster, so the guess can only win; unless the
+  // micro-batch already finishes by the time the larger-grouped documents would take alone on
+  // their balanced groups, which the balanced placement cannot beat. O(D + P).
+  // `plan`'s last micro-batch is the placement that took a larger group, `times` its groups' times.
   void keep_balanced_if_faster(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work,
-                               MicroBatch& placed) {
+                               Plan& plan, const std::vector<double>& times) {
     const double placed_load = single_rank_load_;
-    auto balanced = place(batch, docs, work, {}, false);
-    if (balanced) {
-      Plan a, b;
-      a.batch = b.batch = batch;
-      a.micro_batches = {placed};
-      b.micro_batches = {std::move(*balanced)};
-      choose(b, 0, single_rank_load_);
-      if (evaluate_plan(b, context_.cost).step_time_s + creation_s(b.micro_batches.front()) <
-          evaluate_plan(a, context_.cost).step_time_s + creation_s(placed)) {
-        placed = std::move(b.micro_batches.front());
-        return;  // single_rank_load_ is the balanced placement's
-      }
+    const std::size_t last = plan.micro_batches.size() - 1;
+    const double placed_s = micro_batch_s(plan, last, times);
+    // The balanced placement gives each such document its fastest size up to g0: it cannot
+    // finish before the slowest of them alone there. Where the placement found already finishes
+    // by then (the common case at ~1K tokens per rank), the second placement is skipped.
+    double balanced_floor = 0.0;
+    for (const auto& [doc, size] : exceeded_docs_) balanced_floor = std::max(balanced_floor, alone_s(plan, doc, size));
+    if (placed_s <= balanced_floor + context_.cost.hardware.microbatch_overhead_s) {
+      single_rank_load_ = placed_load;
+      return;
+    }
+    if (auto balanced = place(batch, docs, work, {}, false)) {
+      MicroBatch placed = std::exchange(plan.micro_batches[last], std::move(*balanced));
+      std::vector<double> balanced_times;
+      choose(plan, last, single_rank_load_, &balanced_times);
+      if (micro_batch_s(plan, last, balanced_times) < placed_s) return;  // single_rank_load_ is the balanced one's
+      plan.micro_batches[last] = std::move(placed);
     }
     single_rank_load_ = placed_load;
+  }
+
+  // Document `doc` alone, split over the `size` lowest ranks (whole nodes, then part of one more,
+  // as the placement takes blocks), under its fastest executable scheme: group_time_s.
+  double alone_s(const Plan& plan, std::int32_t doc, int size) const {
+    CpGroup group;
+    group.ranks.resize(static_cast<std::size_t>(size));
+    std::iota(group.ranks.begin(), group.ranks.end(), 0);
+    group.docs.push_back({doc, Sharding::split, 0});
+    int inner = 1;
+    double best = std::numeric_limits<double>::infinity();
+    for (auto scheme : executable_schemes(group, context_.cost.cluster, context_.cost.model, *choose_, &inner)) {
+      group.comm = scheme;
+      group.inner = inner;
+      best = std::min(best, group_time_s(plan, group, context_.cost));
+    }
+    return best;
+  }
+
+  // Micro-batch `mb` of `plan` under the full cost model, as evaluate_plan charges it: its
+  // slowest group (groups are disjoint and cover every busy rank) plus the micro-batch overhead,
+  // and a creation round where a communicator is missing. `times`: per group, the time the
+  // scheme choice found (NaN where it compared nothing; evaluated here).
+  double micro_batch_s(const Plan& plan, std::size_t mb, const std::vector<double>& times) const {
+    const auto& groups = plan.micro_batches[mb].groups;
+    double slowest = 0.0;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const bool chosen = g < times.size() && !std::isnan(times[g]);
+      slowest = std::max(slowest, chosen ? times[g] : group_time_s(plan, groups[g], context_.cost));
+    }
+    return slowest + context_.cost.hardware.microbatch_overhead_s + creation_s(plan.micro_batches[mb]);
   }
 
   // What making the micro-batch's missing communicators costs: one round when any is missing.
@@ -338,6 +379,7 @@ class FlexiblePlanner final : public Planner {
   std::optional<MicroBatch> place(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work,
                                   Forced forced = {}, bool may_exceed_balance = true) {
     exceeded_balance_ = false;
+    exceeded_docs_.clear();
     const auto& cluster = context_.cost.cluster;
     const int ranks = cluster.ranks();
     const std::int64_t cap = context_.capacity_tokens;
@@ -359,7 +401,9 @@ class FlexiblePlanner final : public Planner {
     // grow, so both stay exact with O(1) updates.
     std::vector<double> busiest;
     std::vector<std::int64_t> fullest;
+    double makespan = 0.0;  // the busiest rank's load so far: the micro-batch takes at least this
     auto touch = [&](int group_index, std::size_t rank) {
+      makespan = std::max(makespan, load[rank]);
       if (busiest.size() <= static_cast<std::size_t>(group_index)) {
         busiest.resize(static_cast<std::size_t>(group_index) + 1, 0.0);
         fullest.resize(busiest.size(), 0);
@@ -398,8 +442,12 @@ class FlexiblePlanner final : public Planner {
         const int balanced = g;
         std::optional<Remaining> left;
         if (may_exceed_balance) left = Remaining{total - split_work - w, ranks - taken};
-        g = shape_aware_size(length, target, std::max(g_min, 2), g, left);
-        exceeded_balance_ = exceeded_balance_ || g > balanced;
+        int fastest_balanced = 0;
+        g = shape_aware_size(length, target, std::max(g_min, 2), g, left, &fastest_balanced);
+        if (g > balanced) {
+          exceeded_balance_ = true;
+          exceeded_docs_.push_back({d, fastest_balanced});
+        }
       }
       if (d == forced.doc) g = std::max(forced.size, g_min);
       if (g < g_min) return std::nullopt;
@@ -414,8 +462,10 @@ class FlexiblePlanner final : public Planner {
             join < 0 ? std::numeric_limits<double>::infinity()
                      : busiest[static_cast<std::size_t>(join)] +
                            split_increment(length, w, static_cast<int>(mb.groups[static_cast<std::size_t>(join)].ranks.size()));
-        for (int size = power_of_two_ ? g / 2 : g - 1; size >= std::max(g_min, 2) && !block;
-             size = power_of_two_ ? size / 2 : size - 1)
+        // No block larger than the free ranks can be taken: start there.
+        int first = power_of_two_ ? g / 2 : g - 1;
+        if (!power_of_two_) first = std::min(first, free_ranks.free_count());
+        for (int size = first; size >= std::max(g_min, 2) && !block; size = power_of_two_ ? size / 2 : size - 1)
           if (split_increment(length, w, size) < join_finish) block = free_ranks.take(size, history_);
       }
       if (block) {
@@ -462,7 +512,10 @@ class FlexiblePlanner final : public Planner {
       // LPT overshoots by up to one document. When this one would push its rank past the
       // balanced share, spreading it over an existing group may finish earlier.
       const double w = work[static_cast<std::size_t>(d)];
-      if (w > kSpreadWorthy * target && load[static_cast<std::size_t>(r)] + w > target * kOvershoot) {
+      // Where a document was sized past the balanced share (beyond_balanced_size()), finishing
+      // below the busiest rank so far costs the micro-batch nothing.
+      const double ceiling = exceeded_balance_ ? std::max(target, makespan) : target;
+      if (w > kSpreadWorthy * target && load[static_cast<std::size_t>(r)] + w > ceiling * kOvershoot) {
         const int g = best_group_for(mb, split_groups, largest_group, length, load[static_cast<std::size_t>(r)] + w, busiest, fullest);
         if (g >= 0) {
           add_split(g, d);  // the members' heap entries are refreshed lazily when they surface
@@ -569,7 +622,9 @@ class FlexiblePlanner final : public Planner {
   // share `target`. When none does, the document is the micro-batch's critical path at every
   // size up to g0; see beyond_balanced_size().
   // `left`: what the rest of the micro-batch has, when a larger group may be weighed.
-  int shape_aware_size(std::int64_t length, double target, int g_min, int g0, const std::optional<Remaining>& left) const {
+  // `fastest_out`: the fastest size up to g0, where a larger one is returned.
+  int shape_aware_size(std::int64_t length, double target, int g_min, int g0, const std::optional<Remaining>& left,
+                       int* fastest_out) const {
     if (g0 <= g_min) return g0;
     int best = g0, fastest = g0;
     double best_rank_s = std::numeric_limits<double>::infinity(), fastest_s = std::numeric_limits<double>::infinity();
@@ -592,16 +647,18 @@ class FlexiblePlanner final : public Planner {
         consider(size, CommScheme::all_to_all);
       }
     if (std::isfinite(best_rank_s)) return best;
+    *fastest_out = fastest;
     return left ? beyond_balanced_size(length, g0, fastest, fastest_s, *left) : fastest;
   }
 
   // A document no group of up to g0 ranks finishes within the balanced share (debian-copyright,
   // 64 GPUs, 2K tokens each: a 22K-token document on 13 ranks, needed-KV across two nodes, took
-  // 0.42 s where the rest finished by 0.31 s; weighed so, the batch takes 0.32 s). A larger group finishes it sooner but leaves fewer ranks for the rest, so each size
-  // above g0 is judged by the later of the two: its own estimate, and the work not yet split
-  // balanced over the ranks left outside groups. Candidates: whole-node hybrid groups, Ulysses
-  // sizes and needed-KV sizes (steps of about 1/8) above g0; kept only when that beats `fastest`
-  // (at most g0 ranks, time `fastest_s`) judged the same way.
+  // 0.42 s where the rest finished by 0.31 s; weighed so, that batch takes 0.32 s). A larger group
+  // finishes it sooner but leaves fewer ranks for the rest, so each size above g0 is judged by
+  // the later of the two: its own estimate, and the work not yet split balanced over the ranks
+  // left outside groups. Candidates: whole-node hybrid groups, Ulysses sizes and needed-KV sizes
+  // (steps of about 1/8) above g0; kept only when that beats `fastest` (at most g0 ranks, time
+  // `fastest_s`) judged the same way.
   int beyond_balanced_size(std::int64_t length, int g0, int fastest, double fastest_s, Remaining left) const {
     const int ranks = left.ranks;
     auto finish = [&](int size, double t) {
@@ -614,12 +671,15 @@ class FlexiblePlanner final : public Planner {
       const double f = finish(size, estimate(length, size, scheme));
       if (f < best_finish) best_finish = f, best = size;
     };
-    for (int size = g0 + 1; size <= ranks; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
+    // Up to 4 g0 (at least one whole node more): a document that wants more than four times its
+    // balanced share of ranks would leave the rest too few, and the search stays O(log) per document.
     const int per_node = context_.cost.cluster.ranks_per_node;
-    for (int nodes = std::max(2, g0 / per_node + 1); nodes * per_node <= ranks; nodes += std::max(1, nodes / 8))
+    const int largest = std::min(ranks, std::max(4 * g0, (g0 / per_node + 2) * per_node));
+    for (int size = g0 + 1; size <= largest; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
+    for (int nodes = std::max(2, g0 / per_node + 1); nodes * per_node <= largest; nodes += std::max(1, nodes / 8))
       if (hybrid_fits(nodes * per_node)) consider(nodes * per_node, CommScheme::hybrid);
     if (choose_->all_to_all)
-      for (int size = g0 + 1; size <= context_.cost.model.q_heads && size <= ranks; ++size)
+      for (int size = g0 + 1; size <= context_.cost.model.q_heads && size <= largest; ++size)
         if (ulysses_heads_problem(context_.cost.model, size).empty()) consider(size, CommScheme::all_to_all);
     return best;
   }
@@ -671,6 +731,7 @@ class FlexiblePlanner final : public Planner {
   CommunicatorAccounting communicators_;
   double single_rank_load_ = 0.0;  // of the last place(): the busiest rank outside split groups
   bool exceeded_balance_ = false;  // of the last place(): some group above its balanced size
+  std::vector<std::pair<std::int32_t, int>> exceeded_docs_;  // ... those documents, fastest size up to g0
   RankSetHistory history_;
 };
 }  // namespace

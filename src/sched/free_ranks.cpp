@@ -7,6 +7,7 @@ namespace flexcp::sched {
 FreeRanks::FreeRanks(const Cluster& cluster)
     : cluster_(cluster),
       free_(static_cast<std::size_t>(cluster.ranks()), true),
+      free_count_(cluster.ranks()),
       free_on_node_(static_cast<std::size_t>(cluster.nodes), cluster.ranks_per_node),
       nodes_with_free_(static_cast<std::size_t>(cluster.ranks_per_node) + 1) {
   auto& all_free = nodes_with_free_.back();
@@ -29,6 +30,7 @@ bool FreeRanks::node_aware(const std::vector<int>& ranks) const {
 }
 
 void FreeRanks::claim(const std::vector<int>& ranks) {
+  free_count_ -= static_cast<int>(ranks.size());
   for (int r : ranks) {
     free_[static_cast<std::size_t>(r)] = false;
     const int node = cluster_.node_of(r);
@@ -47,6 +49,7 @@ std::vector<int> FreeRanks::lowest_free_on(int node, int count) const {
 }
 
 std::optional<std::vector<int>> FreeRanks::take(int size, const RankSetHistory& history) {
+  if (size > free_count_) return std::nullopt;
   for (const auto& set : history.recent(size)) {
     if (std::all_of(set.begin(), set.end(), [&](int r) { return free_[static_cast<std::size_t>(r)]; }) && node_aware(set)) {
       claim(set);

@@ -17,6 +17,7 @@ class FreeRanks {
   explicit FreeRanks(const Cluster& cluster);
 
   bool is_free(int rank) const { return free_[static_cast<std::size_t>(rank)]; }
+  int free_count() const { return free_count_; }
   // A block of `size` free ranks (ascending), preferring a recent rank set from `history` when
   // all its ranks are free and it is node-aware; nothing when no node-aware block exists.
   std::optional<std::vector<int>> take(int size, const RankSetHistory& history);
@@ -28,6 +29,7 @@ class FreeRanks {
 
   Cluster cluster_;
   std::vector<bool> free_;
+  int free_count_ = 0;
   std::vector<int> free_on_node_;
   // Nodes by their free ranks (index f: nodes with f free, ascending): best fit and the lowest
   // whole free nodes without scanning every node per block (16,384-rank machines place
