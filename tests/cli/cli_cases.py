@@ -1304,7 +1304,11 @@ def signal_to_mpirun_cuts_short():
             finally:
                 if proc.poll() is None:
                     proc.kill()
-            check(proc.returncode in (1, 143), f"{sig!r}: exit {proc.returncode}\n{stderr}")
+            # Open MPI 4.1's mpirun sometimes crashes in its own PMIx teardown after forwarding the
+            # signal (SIGSEGV in PMIx_server_finalize, after the ranks have ended): the launcher's
+            # fault, not the run's; what flexcp owes (the summary, the cut_short file) is checked below.
+            launcher_crash = proc.returncode == -11 and "PMIx_server_finalize" in stderr
+            check(proc.returncode in (1, 143) or launcher_crash, f"{sig!r}: exit {proc.returncode}\n{stderr}")
             # mpirun passes SIGINT on to the ranks as SIGTERM. (Both this line and the file's status
             # were lost when a progress line per millisecond step kept mpirun busy until its kill:
             # progress lines are now at most one a second.)
