@@ -14,6 +14,7 @@
 #include "sched/cost_model.hpp"
 #include "sched/encoder_cost.hpp"
 #include "sched/encoder_plan.hpp"
+#include "sched/standing_communicators.hpp"
 #include "sched/token_layout.hpp"
 
 namespace flexcp {
@@ -170,6 +171,7 @@ MultimodalPlacementRun::MultimodalPlacementRun(sched::Placement placement, int e
   if (placement != sched::Placement::non_colocated) {
     llm_->transport = &backend.data->transport();
     llm_->cache = std::make_unique<comm::CommunicatorCache>(world.rank(), capacity, backend.data->group_factory());
+    make_llm_standing_communicators();
     return;
   }
   const bool in_llm = world.rank() >= llm_first_;
@@ -178,9 +180,14 @@ MultimodalPlacementRun::MultimodalPlacementRun(sched::Placement placement, int e
   llm_->own_data = open_data_path_over(config, *llm_->own_world, backend);
   llm_->transport = &llm_->own_data->transport();
   llm_->cache = std::make_unique<comm::CommunicatorCache>(llm_->own_world->rank(), capacity, llm_->own_data->group_factory());
+  make_llm_standing_communicators();
 }
 
 MultimodalPlacementRun::~MultimodalPlacementRun() = default;
+
+void MultimodalPlacementRun::make_llm_standing_communicators() {
+  for (const auto& layer : sched::flexcp_standing_communicators(llm_context_.cost)) llm_->cache->make_standing(layer);
+}
 
 namespace {
 // "rank 3" or "ranks 1-3"

@@ -100,6 +100,10 @@ class MultimodalPlacementRun {
 
  private:
   struct LlmChannel;
+  // Collective over the LLM's ranks: the node communicators flexcp's LLM plans expect from
+  // start-up (sched/standing_communicators.hpp), as `flexcp run` makes them for flexcp.
+  void make_llm_standing_communicators();
+
   sched::Placement placement_;
   const Config& config_;
   sched::Cluster cluster_;
