@@ -146,8 +146,9 @@ class FlexiblePlanner final : public Planner {
       if (!mb) return std::nullopt;
       plan.micro_batches.push_back(std::move(*mb));
       std::vector<double> times;  // per group, as the scheme choice evaluated it
-      if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_, exceeded_balance_ ? &times : nullptr);
-      if (exceeded_balance_) keep_balanced_if_faster(batch, docs, work, plan, times);
+      const bool exceeded = !exceeded_docs_.empty();
+      if (choose_) choose(plan, plan.micro_batches.size() - 1, single_rank_load_, exceeded ? &times : nullptr);
+      if (exceeded) keep_balanced_if_faster(batch, docs, work, plan, times);
       // The greedy micro-batch's time with communicator creation, once a comparison has
       // evaluated it (NaN until then): the next comparison against the same micro-batch reuses it.
       double greedy_s = std::numeric_limits<double>::quiet_NaN();
@@ -375,10 +376,9 @@ class FlexiblePlanner final : public Planner {
   }
 
   // `may_exceed_balance`: a document critical at every balanced size may take a larger group
-  // (beyond_balanced_size); exceeded_balance_ says whether one did.
+  // (beyond_balanced_size); exceeded_docs_ lists those that did.
   std::optional<MicroBatch> place(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work,
                                   Forced forced = {}, bool may_exceed_balance = true) {
-    exceeded_balance_ = false;
     exceeded_docs_.clear();
     const auto& cluster = context_.cost.cluster;
     const int ranks = cluster.ranks();
@@ -444,10 +444,7 @@ class FlexiblePlanner final : public Planner {
         if (may_exceed_balance) left = Remaining{total - split_work - w, ranks - taken};
         int fastest_balanced = 0;
         g = shape_aware_size(length, target, std::max(g_min, 2), g, left, &fastest_balanced);
-        if (g > balanced) {
-          exceeded_balance_ = true;
-          exceeded_docs_.push_back({d, fastest_balanced});
-        }
+        if (g > balanced) exceeded_docs_.push_back({d, fastest_balanced});
       }
       if (d == forced.doc) g = std::max(forced.size, g_min);
       if (g < g_min) return std::nullopt;
@@ -514,7 +511,7 @@ class FlexiblePlanner final : public Planner {
       const double w = work[static_cast<std::size_t>(d)];
       // Where a document was sized past the balanced share (beyond_balanced_size()), finishing
       // below the busiest rank so far costs the micro-batch nothing.
-      const double ceiling = exceeded_balance_ ? std::max(target, makespan) : target;
+      const double ceiling = exceeded_docs_.empty() ? target : std::max(target, makespan);
       if (w > kSpreadWorthy * target && load[static_cast<std::size_t>(r)] + w > ceiling * kOvershoot) {
         const int g = best_group_for(mb, split_groups, largest_group, length, load[static_cast<std::size_t>(r)] + w, busiest, fullest);
         if (g >= 0) {
@@ -730,8 +727,9 @@ class FlexiblePlanner final : public Planner {
   std::vector<int> hybrid_inner_;  // by group size; empty without the hybrid
   CommunicatorAccounting communicators_;
   double single_rank_load_ = 0.0;  // of the last place(): the busiest rank outside split groups
-  bool exceeded_balance_ = false;  // of the last place(): some group above its balanced size
-  std::vector<std::pair<std::int32_t, int>> exceeded_docs_;  // ... those documents, fastest size up to g0
+  // Of the last place(): the documents given a group above their balanced size, each with its
+  // fastest size up to g0 (empty: every group at most balanced).
+  std::vector<std::pair<std::int32_t, int>> exceeded_docs_;
   RankSetHistory history_;
 };
 }  // namespace

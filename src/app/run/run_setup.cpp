@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "app/run/backend.hpp"
 #include "app/strategies.hpp"
@@ -75,14 +76,15 @@ void check_run_strategies(const Config& c, int world_size) {
 RunStrategy make_run_strategy(const std::string& name, const Config& config, const sched::PlannerContext& context) {
   const auto* row = find_strategy(name);
   if (row == nullptr || !row->runs) throw ConfigError("unknown run strategy \"" + name + "\"");
+  auto standing = standing_communicators(*row, context);
   if (row->planner != PlannerKind::static_degree)
-    return {name, row->summary, make_planner(*row, context, 0), standing_communicators(*row, context)};
+    return {name, row->summary, make_planner(*row, context, 0), std::move(standing)};
   const int ranks = context.cost.cluster.ranks();
   const int degree = row->scheme == sched::CommScheme::all_to_all ? ulysses_degree(config, ranks)
                      : config.run.cp_degree > 0                   ? config.run.cp_degree
                                                                   : ranks;
   return {name, row->summary + "; degree " + std::to_string(degree) + " x DP " + std::to_string(ranks / std::max(degree, 1)),
-          make_planner(*row, context, degree), {}};
+          make_planner(*row, context, degree), std::move(standing)};
 }
 
 }  // namespace flexcp
