@@ -913,6 +913,30 @@ def multimodal_bad_patch_size():
                             ["encoder.patch_size", "patch_size is 0"])
 
 
+# The memory estimate counts a multimodal batch's samples (their text tokens and images), not
+# one document per token: before, every 4,096-GPU multimodal plan (32M tokens) was refused as
+# needing 32 GiB; it needs about 60 MB.
+@case
+def multimodal_memory_estimate_counts_samples():
+    if "libasan" in subprocess.run(["ldd", FLEXCP], capture_output=True, text=True).stdout:
+        return  # AddressSanitizer reserves terabytes of address space: it cannot start under ulimit -v
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    with tempfile.TemporaryDirectory() as d:
+        write(d, "mm.txt", MM_SAMPLES)
+        inp = write(d, "in.toml", MULTIMODAL)
+        def plan(tokens, out):
+            return subprocess.run(["/bin/sh", "-c", f"ulimit -v 3000000; exec {FLEXCP} plan {inp} --nodes 512 "
+                                   f"--batches 1 --set batch.tokens_per_batch={tokens} --out {os.path.join(d, out)}"],
+                                  capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
+        p = plan(33554432, "fits.h5")
+        check(p.returncode == 0 and "placement colocated" in p.stdout, f"exit {p.returncode}\n{p.stderr}")
+        p = plan(3000000000, "refused.h5")
+        check(p.returncode == 2, f"exit {p.returncode}\n{p.stderr}")
+        for f in ("batch.tokens_per_batch = 3000000000", "documents", "ulimit -v"):
+            check(f in p.stderr, f"stderr lacks {f!r}:\n{p.stderr}")
+        check(not os.path.exists(os.path.join(d, "refused.h5")), "a refused plan left a file")
+
+
 @case
 def multimodal_missing_image_size():
     expect_multimodal_error(MULTIMODAL, MM_SAMPLES + "t 5 i t 7\n", ["mm.txt:5:", "image 1 has no size"])

@@ -280,12 +280,8 @@ MemoryBudget plan_memory_budget(const Config& c) {
   // per-document terms. Both bounds are generous: only what clearly cannot fit is refused.
   constexpr double kBytesPerRank = 4096.0, kBytesPerDocument = 1024.0;
   const auto& b = c.batch;
-  const auto& lengths = b.uses_dataset() ? b.samples : b.lengths;
-  double sum = 0.0;
-  for (auto l : lengths) sum += static_cast<double>(l);
-  const double mean = lengths.empty() ? 1.0 : sum / static_cast<double>(lengths.size());
-  const double documents = std::ceil(static_cast<double>(b.tokens_per_batch) / mean) + 1.0;
-  const auto key = batch_size_key(b);
+  const double documents = documents_per_batch(c);
+  const auto key = batch_size_key(c);
   MemoryBudget budget{"flexcp plan", {}};
   budget.shares.push_back({"a batch and its plans (about " + std::to_string(static_cast<long long>(documents)) + " documents)",
                            key, documents * kBytesPerDocument});

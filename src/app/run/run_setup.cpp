@@ -95,17 +95,32 @@ namespace {
 // for the whole batch (lengths, offsets, assignment, slices, KV pieces): a generous bound.
 constexpr double kBytesPerDocument = 512.0;
 
-double documents_per_batch(const BatchConfig& b) {
+}  // namespace
+
+double documents_per_batch(const Config& c) {
+  const auto& b = c.batch;
+  const auto per_batch = [&](double tokens_of_all, double samples) {
+    return std::ceil(static_cast<double>(b.tokens_per_batch) / std::max(tokens_of_all / std::max(samples, 1.0), 1.0)) + 1.0;
+  };
+  if (c.multimodal) {
+    double tokens = 0.0, images = 0.0;
+    for (const auto& sample : c.multimodal->samples)
+      for (const auto& segment : sample.segments) {
+        tokens += segment.is_image() ? 1.0 : static_cast<double>(segment.text_tokens);
+        images += segment.is_image() ? 1.0 : 0.0;
+      }
+    const double samples = static_cast<double>(c.multimodal->samples.size());
+    return per_batch(tokens, samples) * (1.0 + images / std::max(samples, 1.0));
+  }
   if (!b.uses_dataset()) return static_cast<double>(b.lengths.size());
   double sum = 0.0;
   for (auto l : b.samples) sum += static_cast<double>(l);
-  const double mean = b.samples.empty() ? 1.0 : sum / static_cast<double>(b.samples.size());
-  return std::ceil(static_cast<double>(b.tokens_per_batch) / mean) + 1.0;
+  return per_batch(sum, static_cast<double>(b.samples.size()));
 }
-}  // namespace
 
-std::string batch_size_key(const BatchConfig& b) {
-  return b.uses_dataset() ? "batch.tokens_per_batch = " + std::to_string(b.tokens_per_batch)
+std::string batch_size_key(const Config& c) {
+  const auto& b = c.batch;
+  return b.uses_dataset() || c.multimodal ? "batch.tokens_per_batch = " + std::to_string(b.tokens_per_batch)
                           : "batch.lengths (" + std::to_string(b.tokens_per_batch) + " tokens)";
 }
 
@@ -113,7 +128,7 @@ MemoryBudget run_memory_budget(const Config& c, int world_size, int ranks_on_nod
   const double tokens = static_cast<double>(c.batch.tokens_per_batch);
   const double per_rank_tokens = std::ceil(tokens / world_size);
   const double n = ranks_on_node;
-  const auto key = batch_size_key(c.batch);
+  const auto key = batch_size_key(c);
   MemoryBudget b{"flexcp run on this node (" + std::to_string(ranks_on_node) + " of " + std::to_string(world_size) +
                      " ranks)",
                  {},
@@ -122,8 +137,8 @@ MemoryBudget run_memory_budget(const Config& c, int world_size, int ranks_on_nod
                           " tokens per rank)",
                       key, n * per_rank_tokens * executor_bytes_per_token(c.model.heads)});
   b.shares.push_back({"the batch, plan and program of every rank (about " +
-                          std::to_string(static_cast<long long>(documents_per_batch(c.batch))) + " documents)",
-                      key, n * documents_per_batch(c.batch) * kBytesPerDocument});
+                          std::to_string(static_cast<long long>(documents_per_batch(c))) + " documents)",
+                      key, n * documents_per_batch(c) * kBytesPerDocument});
   b.shares.push_back({"the dataset's samples on every rank", "batch.dataset",
                       n * 8.0 * static_cast<double>(c.batch.samples.size())});
   if (holds_rank0 && c.run.check) {

@@ -38,7 +38,13 @@ void check_run_strategies(const Config& config, int world_size);
 RunStrategy make_run_strategy(const std::string& name, const Config& config, const sched::PlannerContext& context);
 
 // "batch.tokens_per_batch = N" or "batch.lengths (N tokens)": the key that sizes a batch.
-std::string batch_size_key(const BatchConfig& batch);
+std::string batch_size_key(const Config& config);
+
+// Documents in one batch, from above (memory budgets): the explicit lengths, or the token budget
+// over the mean length of the dataset's documents, or of the multimodal samples' (their text
+// tokens plus one per image, less than any encoder gives) with each image counted as a document
+// more, since the encoder's plan holds a record per image as the LLM's does per document.
+double documents_per_batch(const Config& config);
 
 // What the ranks of one node will allocate for this input before and during a step (executor
 // buffers, the batch and its plan, the samples, and on rank 0's node the correctness check),
