@@ -28,6 +28,7 @@
 #include <numeric>
 #include <optional>
 #include <queue>
+#include <set>
 #include <utility>
 
 #include "sched/flexsp_planner.hpp"
@@ -103,10 +104,13 @@ class FlexiblePlanner final : public Planner {
                           std::to_string(cap) + " tokens");
     std::vector<double> work(batch.doc_lengths.size());
     for (std::size_t d = 0; d < work.size(); ++d) work[d] = single_rank_work_s(batch.doc_lengths[d], context_.cost);
-    std::vector<std::int32_t> order(batch.doc_lengths.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::int32_t a, std::int32_t b) { return batch.doc_lengths[a] > batch.doc_lengths[b]; });
+    // Longest first, ties in batch order; sorted as (-length, index) keys, which keeps the
+    // comparisons in cache (an index sort reads the lengths at random).
+    std::vector<std::pair<std::int64_t, std::int32_t>> keys(batch.doc_lengths.size());
+    for (std::size_t d = 0; d < keys.size(); ++d) keys[d] = {-batch.doc_lengths[d], static_cast<std::int32_t>(d)};
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::int32_t> order(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) order[i] = keys[i].second;
 
     const auto tokens = batch.total_tokens();
     for (std::int64_t m = std::max<std::int64_t>(1, (tokens + machine - 1) / machine);
@@ -694,12 +698,15 @@ class FlexiblePlanner final : public Planner {
 
   void record(Plan& plan) {
     if (choose_) communicators_.charge(plan);
+    // Distinct sets in first-use order (the order the history records them); a set lookup, not
+    // a scan of the sets so far, since a plan at 16,384 ranks has thousands of groups.
     std::vector<std::vector<int>> sets;
+    std::set<std::vector<int>> seen;
     for (const auto& mb : plan.micro_batches)
       for (const auto& group : mb.groups)
         if (group.ranks.size() >= 2) {
           std::vector<int> set(group.ranks.begin(), group.ranks.end());
-          if (std::find(sets.begin(), sets.end(), set) == sets.end()) sets.push_back(set);
+          if (seen.insert(set).second) sets.push_back(std::move(set));
         }
     plan.rank_sets_used = static_cast<int>(sets.size());
     for (const auto& set : sets) {
