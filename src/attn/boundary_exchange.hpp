@@ -4,11 +4,11 @@
 // whose LLM holds those tokens, landing in their LLM rows; backward, the gradients of the LLM
 // rows go back to the encoder rows.
 //
-// One all-to-all per direction on the group communicator of the boundary's ranks (every rank
-// that sends or receives an image token, sched::boundary_ranks), taken from a
-// comm::CommunicatorCache: built from the two plans, the same set on every rank, so a stable
-// boundary costs one creation for the whole run, and the exchange is a collective channel of
-// its own on MPI and NCCL alike. A rank's blocks hold its runs for each member in canonical order
+// One all-to-all per direction on the group communicator of the boundary's ranks (every rank of
+// the placement when any image token crosses ranks, sched::boundary_ranks), taken from a
+// comm::CommunicatorCache: built from the two plans, the same set on every rank and in every
+// batch, so the boundary costs one creation for the whole run, and the exchange is a collective
+// channel of its own on MPI and NCCL alike. Members with nothing to exchange send nothing. A rank's blocks hold its runs for each member in canonical order
 // (sched::boundary_program), so what A packs for B is what B unpacks from A. Tokens made and used
 // on the same rank are copied, never sent (the rank's own block is empty). Packing and unpacking
 // are Kernels block copies in the backend's memory space, so device rows never visit the host.

@@ -84,14 +84,19 @@ GroupCollectives::Ticket NcclGroupCollectives::do_alltoallv(const View& send, co
   FLEXCP_CUDA_CHECK(cudaMemcpyAsync(out + recv_offsets[self], in + send_offsets[self],
                                     static_cast<std::size_t>(send_counts[self]) * sizeof(float), cudaMemcpyDeviceToDevice,
                                     comm_->stream()));
+  // Only the peers with something to exchange: a peer's count for this rank mirrors this
+  // rank's for it, so both sides skip the same pairs, and a sparse exchange on a large group
+  // (the boundary's, every rank of the placement) sets up no connection it does not use.
   FLEXCP_NCCL_CHECK(ncclGroupStart());
   for (int j = 0; j < p; ++j) {
     if (j == me) continue;
     const auto i = static_cast<std::size_t>(j);
-    FLEXCP_NCCL_CHECK(ncclSend(in + send_offsets[i], static_cast<std::size_t>(send_counts[i]), ncclFloat32, j, comm_->get(),
-                               comm_->stream()));
-    FLEXCP_NCCL_CHECK(ncclRecv(out + recv_offsets[i], static_cast<std::size_t>(recv_counts[i]), ncclFloat32, j, comm_->get(),
-                               comm_->stream()));
+    if (send_counts[i] > 0)
+      FLEXCP_NCCL_CHECK(ncclSend(in + send_offsets[i], static_cast<std::size_t>(send_counts[i]), ncclFloat32, j,
+                                 comm_->get(), comm_->stream()));
+    if (recv_counts[i] > 0)
+      FLEXCP_NCCL_CHECK(ncclRecv(out + recv_offsets[i], static_cast<std::size_t>(recv_counts[i]), ncclFloat32, j,
+                                 comm_->get(), comm_->stream()));
   }
   FLEXCP_NCCL_CHECK(ncclGroupEnd());
   stats_.bytes_sent += (total_of(send_counts) - static_cast<double>(send_counts[self])) * sizeof(float);

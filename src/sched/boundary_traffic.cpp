@@ -1,6 +1,7 @@
 #include "sched/boundary_traffic.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <set>
 #include <utility>
 
@@ -65,14 +66,13 @@ BoundaryTraffic boundary_traffic(const ImageTokenLayout& from, const ImageTokenL
   return t;
 }
 
-std::vector<int> boundary_ranks(const ImageTokenLayout& from, const ImageTokenLayout& to) {
-  std::set<int> ranks;
-  for_each_overlap(from, to, [&](int src, int dst, std::int64_t) {
-    if (src == dst) return;
-    ranks.insert(src);
-    ranks.insert(dst);
-  });
-  return {ranks.begin(), ranks.end()};
+std::vector<int> boundary_ranks(const ImageTokenLayout& from, const ImageTokenLayout& to, int ranks) {
+  bool crosses = false;
+  for_each_overlap(from, to, [&](int src, int dst, std::int64_t) { crosses = crosses || src != dst; });
+  if (!crosses || ranks < 2) return {};
+  std::vector<int> all(static_cast<std::size_t>(ranks));
+  std::iota(all.begin(), all.end(), 0);
+  return all;
 }
 
 double boundary_time_s(const BoundaryTraffic& t, double bytes_per_token, const Cluster& cluster, const HardwareProfile& hw) {

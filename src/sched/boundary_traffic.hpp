@@ -21,16 +21,21 @@ struct BoundaryTraffic {
   std::vector<int> peers;                     // distinct ranks each rank exchanges with
   std::int64_t moved_tokens = 0;              // tokens whose two ranks differ
   std::int64_t local_tokens = 0;              // tokens produced where they are used
-  std::vector<int> ranks;                     // ranks that send or receive, ascending: the boundary's group
+  std::vector<int> ranks;                     // ranks that send or receive in this batch, ascending
 };
 
 // `cluster`: the whole machine (both layouts' ranks lie in it; node_of tells intra- from inter-node).
 BoundaryTraffic boundary_traffic(const ImageTokenLayout& from, const ImageTokenLayout& to, const Cluster& cluster);
 
-// The ranks that send or receive image tokens across the boundary, ascending (empty when every
-// token is used where it is made, never a single rank): the rank set of the boundary's group
-// communicator, the same on every rank since both layouts are. boundary_traffic(...).ranks.
-std::vector<int> boundary_ranks(const ImageTokenLayout& from, const ImageTokenLayout& to);
+// The boundary's group: every rank of the placement (0 .. ranks-1: colocated, both components on
+// every rank; non-colocated, the encoder's ranks and the LLM's) when any image token crosses
+// ranks, else empty. Not just the ranks that exchange in this batch: that set changes from batch
+// to batch wherever some rank holds no image (a small encoder's few ranks feeding many LLM
+// ranks), and each new set would cost a communicator creation; the whole placement's set is the
+// same in every batch, so a run makes it once. Members with nothing to exchange send nothing,
+// and the time model charges each rank by its peers (boundary_time_s), so the larger group
+// costs nothing more there.
+std::vector<int> boundary_ranks(const ImageTokenLayout& from, const ImageTokenLayout& to, int ranks);
 
 // One direction's time (forward or backward: the same bytes, mirrored) with `bytes_per_token`
 // (LLM hidden x element bytes).

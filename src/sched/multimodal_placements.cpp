@@ -163,7 +163,8 @@ PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalCont
   const Plan plan =
       plan_llm(batch, c, c.cluster, encoder_states_bytes(c) / ranks + peak_activation_bytes(encoder, c.encoder));
   const auto llm = evaluate_plan(plan, {c.cluster, c.llm, c.hardware});
-  const auto traffic = boundary_traffic(encoder_layout, llm_image_layout(plan, batch), c.cluster);
+  const auto llm_layout = llm_image_layout(plan, batch);
+  const auto traffic = boundary_traffic(encoder_layout, llm_layout, c.cluster);
   const double bytes_per_token = static_cast<double>(c.llm.hidden) * c.hardware.element_bytes;
   PlacementCost out;
   out.encoder_ranks = out.llm_ranks = ranks;
@@ -172,7 +173,8 @@ PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalCont
   out.encoder_s = slowest(encoder);
   out.boundary_s = 2.0 * boundary_time_s(traffic, bytes_per_token, c.cluster, c.hardware);
   out.boundary_bytes = 2.0 * static_cast<double>(traffic.moved_tokens) * bytes_per_token;
-  out.boundary_ranks = traffic.ranks;
+  out.boundary_ranks = boundary_ranks(encoder_layout, llm_layout, ranks);
+  out.boundary_exchanging_ranks = static_cast<int>(traffic.ranks.size());
   out.encoder_bytes = bytes_of(encoder);
   out.split_sequences = split_sequences(encoder_layout);
   out.step_s = out.encoder_s + out.boundary_s + out.llm_s;
@@ -191,7 +193,8 @@ PlacementCost model_non_colocated(const MultimodalBatch& batch, const Multimodal
   ec.capacity_patches = encoder_capacity_patches(c.encoder, c.llm.hidden, c.hardware, encoder_ranks);
   const auto encoder_layout = plan_encoder(batch, ec);
   const auto encoder = encoder_costs(encoder_layout, batch, ec.cost);
-  const auto traffic = boundary_traffic(encoder_layout, llm_image_layout(plan, batch, encoder_ranks), cl);
+  const auto llm_layout = llm_image_layout(plan, batch, encoder_ranks);
+  const auto traffic = boundary_traffic(encoder_layout, llm_layout, cl);
   const double bytes_per_token = static_cast<double>(c.llm.hidden) * c.hardware.element_bytes;
   PlacementCost out;
   out.encoder_ranks = encoder_ranks;
@@ -201,7 +204,8 @@ PlacementCost model_non_colocated(const MultimodalBatch& batch, const Multimodal
   out.encoder_s = slowest(encoder);
   out.boundary_s = 2.0 * boundary_time_s(traffic, bytes_per_token, cl, c.hardware);
   out.boundary_bytes = 2.0 * static_cast<double>(traffic.moved_tokens) * bytes_per_token;
-  out.boundary_ranks = traffic.ranks;
+  out.boundary_ranks = boundary_ranks(encoder_layout, llm_layout, cl.ranks());
+  out.boundary_exchanging_ranks = static_cast<int>(traffic.ranks.size());
   out.encoder_bytes = bytes_of(encoder);
   out.split_sequences = split_sequences(encoder_layout);
   // k chunks through three stages: every stage's work once, plus k - 1 chunks of the slowest.

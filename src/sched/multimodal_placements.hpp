@@ -12,10 +12,11 @@
 //   non-colocated  disjoint rank sets (the encoder on the first ranks), the batch cut into
 //                  `pipeline_micro_batches` chunks that flow encoder -> boundary -> LLM, so the
 //                  components overlap: a three-stage pipeline's fill and drain plus its slowest stage
-// The boundary runs as one all-to-all per direction on a group communicator of the ranks that
-// send or receive image tokens (PlacementCost::boundary_ranks), kept in an LRU cache across
-// batches like the LLM's groups: charge_boundary_communicator() adds its creation to a batch
-// whose set is not cached (the models themselves are per batch and keep no state).
+// The boundary runs as one all-to-all per direction on a group communicator of the placement's
+// ranks (PlacementCost::boundary_ranks, sched::boundary_ranks: the same set in every batch),
+// kept in an LRU cache across batches like the LLM's groups: charge_boundary_communicator() adds
+// its creation to a batch whose set is not cached (the models themselves are per batch and keep
+// no state).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ struct PlacementCost {
   int llm_micro_batches = 0;
   double split_sequences = 0;   // encoder sequences spread over more than one rank
   std::vector<int> boundary_ranks;   // the boundary's group (empty: nothing crosses ranks)
+  int boundary_exchanging_ranks = 0; // of them, those that send or receive in this batch
   double boundary_create_s = 0.0;    // creating its communicator (charge_boundary_communicator)
   double boundary_communicators_created = 0.0;
 };

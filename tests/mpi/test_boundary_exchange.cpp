@@ -106,8 +106,13 @@ TEST(BoundaryExchange, EveryTokenArrivesAndBytesMatchTheModel) {
 
       attn::HostKernels kernels;
       comm::CommunicatorCache cache(MPI_COMM_WORLD, 2);
-      const auto group = boundary_group(sched::boundary_ranks(encoder_layout, llm_layout), me, cache);
-      EXPECT_EQ(group.ranks, traffic.ranks) << kind << " trial " << trial;
+      // Trials 0 and 1: the boundary's own group (every rank, as flexcp runs it); 2 and 3: only
+      // the ranks that exchange, so that ranks outside the group (no communicator) are exercised.
+      const auto placement = sched::boundary_ranks(encoder_layout, llm_layout, p);
+      const auto group = boundary_group((trial / 2) % 2 == 0 ? placement : traffic.ranks, me, cache);
+      EXPECT_EQ(placement.size(), traffic.ranks.empty() ? 0u : static_cast<std::size_t>(p)) << kind << " trial " << trial;
+      EXPECT_TRUE(std::includes(placement.begin(), placement.end(), traffic.ranks.begin(), traffic.ranks.end()))
+          << kind << " trial " << trial;
       const bool member = std::binary_search(group.ranks.begin(), group.ranks.end(), me);
       EXPECT_EQ(group.collectives != nullptr, member) << kind << " trial " << trial;
       auto out = filled(program.encoder_rows, width, 0.0f);

@@ -141,7 +141,7 @@ MultimodalStep execute_multimodal_step(const MultimodalStepInput& in, comm::Tran
   // group (its communicator made here, collectively, when the cache does not hold its set: the
   // boundary's time includes it, as the model charges it).
   WallTimer boundary_timer;
-  const auto group = boundary_group(sched::boundary_ranks(in.encoder_layout, llm_layout), me, boundary_cache);
+  const auto group = boundary_group(sched::boundary_ranks(in.encoder_layout, llm_layout, transport.size()), me, boundary_cache);
   step.boundary_ranks = group.ranks;
   const auto group_bytes = [&] { return group.collectives != nullptr ? group.collectives->stats().bytes_sent : 0.0; };
   const double boundary_bytes = group_bytes();
