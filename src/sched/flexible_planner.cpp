@@ -34,10 +34,9 @@
 #include "sched/flexsp_planner.hpp"
 #include "sched/communicator_accounting.hpp"
 #include "sched/free_ranks.hpp"
-#include "sched/hybrid_layout.hpp"
+#include "sched/group_sizing.hpp"
 #include "sched/planner.hpp"
 #include "sched/rank_set_history.hpp"
-#include "sched/split_estimate.hpp"
 #include "sched/standing_communicators.hpp"
 #include "sched/static_layout.hpp"
 #include "sched/zigzag_math.hpp"
@@ -83,10 +82,7 @@ class FlexiblePlanner final : public Planner {
         largest_group_(largest_group(context, power_of_two)), choose_(choose),
         communicators_(choose ? rank_sets_of(flexcp_standing_communicators(context.cost)) : std::vector<RankSet>{},
                        context.comm_cache_size) {
-    // The hybrid's block size by group size, once: the sizing asks for it per candidate group.
-    if (choose_ && choose_->hybrid)
-      for (int p = 0; p <= context.cost.cluster.ranks(); ++p)
-        hybrid_inner_.push_back(hybrid_inner(p, context.cost.cluster, context.cost.model));
+    if (choose_) sizing_.emplace(context.cost, *choose_);
   }
 
   std::string name() const override { return name_; }
@@ -235,7 +231,7 @@ class FlexiblePlanner final : public Planner {
     const auto& c = context_.cost;
     const int ranks = c.cluster.ranks();
     std::vector<int> positions{ranks};
-    if (choose_->hybrid && hybrid_fits(ranks)) positions.push_back(ranks / hybrid_inner_[static_cast<std::size_t>(ranks)]);
+    if (const int block = sizing_->hybrid_block(ranks); block > 0) positions.push_back(ranks / block);
     const bool ulysses = choose_->all_to_all && ulysses_heads_problem(c.model, ranks).empty();
     const double passes = c.model.attention_forward_passes();
     double linear = 0.0;
@@ -309,7 +305,7 @@ class FlexiblePlanner final : public Planner {
     return std::nullopt;
   }
 
-  // beyond_balanced_size() judges a larger group by a rough guess at what the ranks it takes
+  // GroupSizing::size_for() judges a larger group by a rough guess at what the ranks it takes
   // would have done (the unsplit work spread evenly over the ranks left). Where it took one, the
   // placement that keeps every group at its balanced size is weighed under the full cost model
   // (communicator creation included) and kept when faster, so the guess can only win; unless the
@@ -380,7 +376,7 @@ class FlexiblePlanner final : public Planner {
   }
 
   // `may_exceed_balance`: a document critical at every balanced size may take a larger group
-  // (beyond_balanced_size); exceeded_docs_ lists those that did.
+  // (GroupSizing::size_for); exceeded_docs_ lists those that did.
   std::optional<MicroBatch> place(const Batch& batch, const std::vector<std::int32_t>& docs, const std::vector<double>& work,
                                   Forced forced = {}, bool may_exceed_balance = true) {
     exceeded_docs_.clear();
@@ -444,10 +440,10 @@ class FlexiblePlanner final : public Planner {
       if (power_of_two_) g = std::min(next_power_of_two(g), largest_group_);
       if (choose_) {
         const int balanced = g;
-        std::optional<Remaining> left;
-        if (may_exceed_balance) left = Remaining{total - split_work - w, ranks - taken};
+        std::optional<GroupSizing::Remaining> left;
+        if (may_exceed_balance) left = GroupSizing::Remaining{total - split_work - w, ranks - taken};
         int fastest_balanced = 0;
-        g = shape_aware_size(length, target, std::max(g_min, 2), g, left, &fastest_balanced);
+        g = sizing_->size_for(length, target, std::max(g_min, 2), g, left, &fastest_balanced);
         if (g > balanced) exceeded_docs_.push_back({d, fastest_balanced});
       }
       if (d == forced.doc) g = std::max(forced.size, g_min);
@@ -513,7 +509,7 @@ class FlexiblePlanner final : public Planner {
       // LPT overshoots by up to one document. When this one would push its rank past the
       // balanced share, spreading it over an existing group may finish earlier.
       const double w = work[static_cast<std::size_t>(d)];
-      // Where a document was sized past the balanced share (beyond_balanced_size()), finishing
+      // Where a document was sized past the balanced share (GroupSizing::size_for()), finishing
       // below the busiest rank so far costs the micro-batch nothing.
       const double ceiling = exceeded_docs_.empty() ? target : std::max(target, makespan);
       if (w > kSpreadWorthy * target && load[static_cast<std::size_t>(r)] + w > ceiling * kOvershoot) {
@@ -592,101 +588,9 @@ class FlexiblePlanner final : public Planner {
   }
 
   // What a member of a group of p ranks spends on a split document: flexcp estimates it by slice
-  // shape and scheme (split_estimate.hpp); flexsp keeps its work / p.
+  // shape and scheme (group_sizing.hpp); flexsp keeps its work / p.
   double split_increment(std::int64_t length, double w, int p) const {
-    if (!choose_) return w / p;
-    const bool ulysses = choose_->all_to_all && ulysses_heads_problem(context_.cost.model, p).empty();
-    return fastest_split_estimate(length, p, ulysses, hybrid_fits(p) ? hybrid_inner_[static_cast<std::size_t>(p)] : 0,
-                                  context_.cost);
-  }
-
-  // Whether a group of p ranks may use the hybrid scheme (it spans nodes in whole blocks).
-  bool hybrid_fits(int p) const {
-    return p < static_cast<int>(hybrid_inner_.size()) && hybrid_inner_[static_cast<std::size_t>(p)] > 0;
-  }
-  double hybrid_estimate(std::int64_t length, int p) const {
-    return split_time_estimate(length, p, CommScheme::hybrid, context_.cost, hybrid_inner_[static_cast<std::size_t>(p)]);
-  }
-
-  // What is left of the micro-batch besides a document being sized: the single-rank work of the
-  // documents not yet split, and the ranks not yet in a group.
-  struct Remaining {
-    double work = 0.0;
-    int ranks = 0;
-  };
-
-  // flexcp's group size for a document that is split: the perfectly balanced size `g0`
-  // assumes splitting costs nothing, but short zigzag chunks run far below a long slice's rate.
-  // Among needed-KV sizes from `g_min` up to g0 (steps of about 1/8), hybrid groups of whole
-  // nodes up to g0 and the Ulysses sizes up to g0 (larger ones balanced the rest worse: 16-rank
-  // batches 7-12% slower), take the fewest rank-seconds that still finish within the balanced
-  // share `target`. When none does, the document is the micro-batch's critical path at every
-  // size up to g0; see beyond_balanced_size().
-  // `left`: what the rest of the micro-batch has, when a larger group may be weighed.
-  // `fastest_out`: the fastest size up to g0, where a larger one is returned.
-  int shape_aware_size(std::int64_t length, double target, int g_min, int g0, const std::optional<Remaining>& left,
-                       int* fastest_out) const {
-    if (g0 <= g_min) return g0;
-    int best = g0, fastest = g0;
-    double best_rank_s = std::numeric_limits<double>::infinity(), fastest_s = std::numeric_limits<double>::infinity();
-    auto consider = [&](int size, CommScheme scheme) {
-      const double t = estimate(length, size, scheme);
-      if (t < fastest_s) fastest_s = t, fastest = size;
-      if (t <= target && size * t < best_rank_s) best_rank_s = size * t, best = size;
-    };
-    for (int size = g_min; size < g0; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
-    consider(g0, CommScheme::needed_kv);
-    // Hybrid groups of whole nodes up to g0 (whole nodes give the largest blocks), in steps of
-    // about 1/8 as above.
-    const int per_node = context_.cost.cluster.ranks_per_node;
-    for (int nodes = std::max(2, (g_min + per_node - 1) / per_node); nodes * per_node <= g0; nodes += std::max(1, nodes / 8))
-      if (hybrid_fits(nodes * per_node)) consider(nodes * per_node, CommScheme::hybrid);
-    if (choose_->all_to_all)
-      for (int size = g_min; size <= context_.cost.model.q_heads && size <= context_.cost.cluster.ranks(); ++size) {
-        if (!ulysses_heads_problem(context_.cost.model, size).empty()) continue;
-        if (size > g0) break;
-        consider(size, CommScheme::all_to_all);
-      }
-    if (std::isfinite(best_rank_s)) return best;
-    *fastest_out = fastest;
-    return left ? beyond_balanced_size(length, g0, fastest, fastest_s, *left) : fastest;
-  }
-
-  // A document no group of up to g0 ranks finishes within the balanced share (debian-copyright,
-  // 64 GPUs, 2K tokens each: a 22K-token document on 13 ranks, needed-KV across two nodes, took
-  // 0.42 s where the rest finished by 0.31 s; weighed so, that batch takes 0.32 s). A larger group
-  // finishes it sooner but leaves fewer ranks for the rest, so each size above g0 is judged by
-  // the later of the two: its own estimate, and the work not yet split balanced over the ranks
-  // left outside groups. Candidates: whole-node hybrid groups, Ulysses sizes and needed-KV sizes
-  // (steps of about 1/8) above g0; kept only when that beats `fastest` (at most g0 ranks, time
-  // `fastest_s`) judged the same way.
-  int beyond_balanced_size(std::int64_t length, int g0, int fastest, double fastest_s, Remaining left) const {
-    const int ranks = left.ranks;
-    auto finish = [&](int size, double t) {
-      if (size < ranks) return std::max(t, left.work / (ranks - size));
-      return left.work > 0.0 ? std::numeric_limits<double>::infinity() : t;
-    };
-    int best = fastest;
-    double best_finish = finish(fastest, fastest_s);
-    auto consider = [&](int size, CommScheme scheme) {
-      const double f = finish(size, estimate(length, size, scheme));
-      if (f < best_finish) best_finish = f, best = size;
-    };
-    // Up to 4 g0 (at least one whole node more): a document that wants more than four times its
-    // balanced share of ranks would leave the rest too few, and the search stays O(log) per document.
-    const int per_node = context_.cost.cluster.ranks_per_node;
-    const int largest = std::min(ranks, std::max(4 * g0, (g0 / per_node + 2) * per_node));
-    for (int size = g0 + 1; size <= largest; size = std::max(size + 1, size + size / 8)) consider(size, CommScheme::needed_kv);
-    for (int nodes = std::max(2, g0 / per_node + 1); nodes * per_node <= largest; nodes += std::max(1, nodes / 8))
-      if (hybrid_fits(nodes * per_node)) consider(nodes * per_node, CommScheme::hybrid);
-    if (choose_->all_to_all)
-      for (int size = g0 + 1; size <= context_.cost.model.q_heads && size <= largest; ++size)
-        if (ulysses_heads_problem(context_.cost.model, size).empty()) consider(size, CommScheme::all_to_all);
-    return best;
-  }
-
-  double estimate(std::int64_t length, int size, CommScheme scheme) const {
-    return scheme == CommScheme::hybrid ? hybrid_estimate(length, size) : split_time_estimate(length, size, scheme, context_.cost);
+    return sizing_ ? sizing_->split_increment(length, p) : w / p;
   }
 
   // Each group's scheme from the cost model; a communicator exists when the plans so far left it
@@ -731,7 +635,7 @@ class FlexiblePlanner final : public Planner {
   std::string name_;
   int largest_group_;
   std::optional<SchemeSet> choose_;
-  std::vector<int> hybrid_inner_;  // by group size; empty without the hybrid
+  std::optional<GroupSizing> sizing_;  // flexcp's sizing rule (with choose_)
   CommunicatorAccounting communicators_;
   double single_rank_load_ = 0.0;  // of the last place(): the busiest rank outside split groups
   // Of the last place(): the documents given a group above their balanced size, each with its
