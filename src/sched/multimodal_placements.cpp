@@ -7,6 +7,7 @@
 #include "sched/boundary_traffic.hpp"
 #include "sched/cost_model.hpp"
 #include "sched/encoder_plan.hpp"
+#include "sched/plan_bound.hpp"
 #include "sched/planner.hpp"
 #include "sched/token_layout.hpp"
 
@@ -178,8 +179,20 @@ PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalCont
   out.encoder_bytes = bytes_of(encoder);
   out.split_sequences = split_sequences(encoder_layout);
   out.step_s = out.encoder_s + out.boundary_s + out.llm_s;
+  out.floor_s = colocated_floor_s(batch, c);
   add_totals(out, batch, c, llm);
   return out;
+}
+
+double colocated_floor_s(const MultimodalBatch& batch, const MultimodalContext& c) {
+  const int ranks = c.cluster.ranks();
+  const auto ec = encoder_context(c);
+  double encoder_work = 0.0;
+  for (const auto& image : batch.images)
+    for (std::size_t s = 0; s < image.encoded.sequence_patches.size(); ++s)
+      encoder_work += sequence_work_s(image.encoded.sequence_patches[s], image.encoded.sequence_llm_tokens[s], ec);
+  const auto capacity = capacity_tokens(c.llm, c.hardware, ranks, encoder_states_bytes(c) / ranks);
+  return encoder_work / ranks + lower_bound_with_communication_s(batch.llm, {c.cluster, c.llm, c.hardware}, capacity);
 }
 
 PlacementCost model_non_colocated(const MultimodalBatch& batch, const MultimodalContext& c, int encoder_ranks) {

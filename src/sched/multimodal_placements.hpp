@@ -58,10 +58,18 @@ struct PlacementCost {
   int boundary_exchanging_ranks = 0; // of them, those that send or receive in this batch
   double boundary_create_s = 0.0;    // creating its communicator (charge_boundary_communicator)
   double boundary_communicators_created = 0.0;
+  double floor_s = 0.0;  // colocated: the least step of any colocated layout (colocated_floor_s); 0 elsewhere
 };
 
 PlacementCost model_llm_centric(const MultimodalBatch& batch, const MultimodalContext& context);
 PlacementCost model_colocated(const MultimodalBatch& batch, const MultimodalContext& context);
+// The least step any colocated layout of the batch can take under the model, whatever either
+// component's plan: the encoder's compute with every sequence whole on one rank (its cheapest:
+// a split slice never runs at a higher rate) spread evenly over every rank, plus the LLM's lower
+// bound (plan_bound.hpp, with every rank's memory less the encoder's states), and no boundary.
+// llm-centric's step over it is the most colocation can gain (model_colocated sets floor_s).
+double colocated_floor_s(const MultimodalBatch& batch, const MultimodalContext& context);
+
 // `encoder_ranks`: whole nodes (a multiple of ranks_per_node) on a multi-node machine, any count
 // below the node's ranks on one node. Throws ConfigError when either side cannot hold its part.
 PlacementCost model_non_colocated(const MultimodalBatch& batch, const MultimodalContext& context, int encoder_ranks);

@@ -891,6 +891,7 @@ def multimodal_plan_models_three_placements():
         check([l[1] for l in lines] == ["llm-centric", "colocated", "non-colocated"], p.stdout)
         check(float(lines[0][3]) == 1.0 and all(float(l[5]) > 0 for l in lines), p.stdout)
         check("non-colocated splits tried" in p.stdout, p.stdout)
+        check("# colocated floor" in p.stdout, p.stdout)
         with h5py.File(out, "r") as f:
             check(f.attrs["kind"] == "plan-multimodal" and f.attrs["baseline"] == "llm-centric", "root attributes")
             for name, line in zip(("llm-centric", "colocated", "non-colocated"), lines):
@@ -898,6 +899,10 @@ def multimodal_plan_models_three_placements():
                 check(abs(g.attrs["throughput_ratio"] - float(line[3])) < 1e-3, f"{name}: ratio differs from stdout")
                 check(g["step_time_s"].shape == (2,) and g["encoder_s"].attrs["units"] == "s", f"{name}: datasets")
             check(f["runs/llm-centric/boundary_bytes"][()].sum() == 0, "llm-centric moves nothing across a boundary")
+            # The colocated floor bounds what any colocated layout can gain; this one is below it.
+            most = f["runs/colocated"].attrs["max_throughput_ratio"]
+            check(most >= f["runs/colocated"].attrs["throughput_ratio"] and f["runs/colocated/floor_s"].shape == (2,),
+                  f"colocated floor: {most}")
         r = subprocess.run(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
                                                            "flexcp-report"), out, "--out", os.path.join(d, "report")],
                            capture_output=True, text=True, timeout=TIMEOUT_S)

@@ -159,6 +159,27 @@ TEST(MultimodalLayouts, TileEveryImageAndTheBoundaryConservesTokens) {
   }
 }
 
+// Property: no colocated step is below the colocated floor, which counts the encoder's work
+// (an encoder-free batch's floor is the LLM's bound alone, below it here) and is what the study
+// reports as the most colocation can gain over llm-centric.
+TEST(Placements, ColocatedFloorIsBelowEveryColocatedStep) {
+  std::mt19937_64 rng(29);
+  for (int trial = 0; trial < 8; ++trial) {
+    const Cluster cluster = trial % 2 ? Cluster{2, 4} : Cluster{1, 3};
+    MultimodalContext c{cluster, fixtures::small_model(), small_encoder(trial % 3 ? internvl_tiles() : native_small()), hardware(), 4};
+    MultimodalSampler sampler(random_samples(rng, 40), c.encoder.images, 12000 + 3000 * trial, 3);
+    const auto batch = sampler.batch(static_cast<std::uint64_t>(trial));
+    ASSERT_FALSE(batch.images.empty());
+    const auto colocated = model_colocated(batch, c);
+    EXPECT_GT(colocated.floor_s, 0.0);
+    EXPECT_EQ(colocated.floor_s, colocated_floor_s(batch, c));
+    EXPECT_LE(colocated.floor_s, colocated.step_s) << "trial " << trial;
+    auto no_images = batch;
+    no_images.images.clear();
+    EXPECT_LT(colocated_floor_s(no_images, c), colocated.floor_s) << "trial " << trial << ": the encoder's work is counted";
+  }
+}
+
 // A small encoder on few ranks feeding many LLM ranks: which LLM ranks receive image tokens
 // changes from batch to batch, yet the boundary's group is the same in every batch, so a run
 // creates its communicator once (it paid a creation round in every batch when the group was

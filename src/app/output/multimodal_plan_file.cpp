@@ -57,6 +57,11 @@ void write_multimodal_plan_file(const std::string& path, const MultimodalStudy& 
         "every component's traffic, all ranks");
       d("split_sequences", [](const Cost& b, std::size_t) { return b.split_sequences; }, "1",
         "encoder sequences spread over more than one rank");
+      if (p.name == "colocated") {
+        h5::double_attribute(g.get(), "max_throughput_ratio", base / p.total(&sched::PlacementCost::floor_s));
+        d("floor_s", [](const Cost& b, std::size_t) { return b.floor_s; }, "s",
+          "the least step of any colocated layout: the encoder's work over every rank + the LLM's lower bound");
+      }
       d("speedup_vs_baseline",
         [&](const Cost& b, std::size_t i) { return study.series.front().batches[i].step_s / b.step_s; }, "1",
         "per batch: llm-centric's step time / this one");

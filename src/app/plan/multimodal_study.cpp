@@ -151,6 +151,14 @@ void print_multimodal_study(std::FILE* out, const MultimodalStudy& s, const Conf
                  p.batches.front().encoder_ranks, p.batches.front().llm_ranks,
                  static_cast<double>(p.total(&sched::PlacementCost::split_sequences)) / n);
   }
+  // The colocated floor: what no colocated layout beats under the model, so the most colocation
+  // can gain here (a target above it is out of reach of any plan, not only of this one).
+  const auto& colocated = s.series[1];
+  const double floor_total = colocated.total(&sched::PlacementCost::floor_s);
+  std::fprintf(out, "# colocated floor %.2f ms per step (the encoder's work over every rank + the LLM's lower bound, no "
+                    "boundary): no colocated layout exceeds %.4fx llm-centric (%+.1f%%); this one reaches %.1f%% of that\n",
+               1e3 * floor_total / n, base_total / floor_total, 100.0 * (base_total / floor_total - 1.0),
+               100.0 * floor_total / colocated.total(&sched::PlacementCost::step_s));
   for (const auto& p : s.series) {
     const double total = p.total(&sched::PlacementCost::step_s);
     std::fprintf(out, "placement %s ratio_vs_llm_centric %.4f tflops_per_gpu %.2f tokens_per_s %.6g\n", p.name.c_str(),
