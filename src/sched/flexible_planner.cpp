@@ -426,7 +426,6 @@ class FlexiblePlanner final : public Planner {
     };
 
     double split_work = 0.0;  // single-rank work of the documents split so far
-    int taken = 0;            // ranks in the groups made so far
     for (auto d : docs) {
       const auto length = batch.doc_lengths[static_cast<std::size_t>(d)];
       const double w = work[static_cast<std::size_t>(d)];
@@ -441,7 +440,7 @@ class FlexiblePlanner final : public Planner {
       if (choose_) {
         const int balanced = g;
         std::optional<GroupSizing::Remaining> left;
-        if (may_exceed_balance) left = GroupSizing::Remaining{total - split_work - w, ranks - taken};
+        if (may_exceed_balance) left = GroupSizing::Remaining{total - split_work - w, free_ranks.free_count()};
         int fastest_balanced = 0;
         g = sizing_->size_for(length, target, std::max(g_min, 2), g, left, &fastest_balanced);
         if (g > balanced) exceeded_docs_.push_back({d, fastest_balanced});
@@ -473,7 +472,6 @@ class FlexiblePlanner final : public Planner {
           largest_group = index;
         for (int r : *block) group_of[static_cast<std::size_t>(r)] = index;
         add_split(index, d);
-        taken += static_cast<int>(block->size());
         split_work += w;
         continue;
       }

@@ -153,7 +153,8 @@ void print_multimodal_study(std::FILE* out, const MultimodalStudy& s, const Conf
   }
   // The colocated floor: what no colocated layout beats under the model, so the most colocation
   // can gain here (a target above it is out of reach of any plan, not only of this one).
-  const auto& colocated = s.series[1];
+  const auto& colocated =
+      *std::find_if(s.series.begin(), s.series.end(), [](const PlacementSeries& p) { return p.name == "colocated"; });
   const double floor_total = colocated.total(&sched::PlacementCost::floor_s);
   std::fprintf(out, "# colocated floor %.2f ms per step (the encoder's work over every rank + the LLM's lower bound, no "
                     "boundary): no colocated layout exceeds %.4fx llm-centric (%+.1f%%); this one reaches %.1f%% of that\n",
